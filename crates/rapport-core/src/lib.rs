@@ -1,0 +1,14 @@
+//! Domain primitives every Rapport crate shares. Values here are parsed once at the edge and
+//! trusted afterwards: holding an [`Email`] means the text was checked, holding a [`WorkspaceId`]
+//! means it came from an authenticated principal or the database, never from raw input.
+
+mod email;
+mod id;
+mod secret;
+
+pub use email::{Email, EmailError};
+pub use id::{JobId, UserId, WorkspaceId};
+pub use secret::Secret;
+
+/// Every timestamp Rapport stores or compares is UTC; local time is a presentation concern.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

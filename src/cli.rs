@@ -1,0 +1,237 @@
+//! The command line: one binary, `rapport`, whose subcommands serve, run workers, migrate,
+//! administer, back up and restore. `serve` is the default.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use rapport_core::{Email, JobId};
+use rapport_db::Db;
+
+use crate::config::{Config, ConfigError, LogFormat};
+use crate::identity::Password;
+use crate::workspace::{self, NewWorkspace};
+
+#[derive(Debug, Parser)]
+#[command(name = "rapport", version, about = "One self-hosted system that remembers every customer and acts on it.")]
+pub struct Cli {
+    /// Configuration file (default: ./rapport.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format; overrides the `log.format` setting.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and API (and background jobs unless jobs.run_in_serve is false).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Run background jobs only, without the web server.
+    Worker,
+    /// Administrative tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Print a commented configuration file with every default.
+    DefaultConfig,
+    /// Write an online, consistent backup of the SQLite database to FILE.
+    Backup {
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with the backup in FILE.
+    Restore {
+        file: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the version.
+    Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a workspace and its owner; prints the new workspace id.
+    CreateWorkspace(CreateWorkspaceArgs),
+    /// Inspect and retry background jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateWorkspaceArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, value_name = "EMAIL")]
+    pub owner_email: String,
+    /// Read the owner's password from standard input (required: passwords never go in arguments).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs in a state (default: dead letters).
+    List {
+        #[arg(long, value_enum, default_value = "dead")]
+        status: JobStatusArg,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Put a dead job back in its queue with fresh attempts.
+    Retry { id: i64 },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum JobStatusArg {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+impl From<JobStatusArg> for rapport_jobs::JobStatus {
+    fn from(status: JobStatusArg) -> Self {
+        match status {
+            JobStatusArg::Queued => Self::Queued,
+            JobStatusArg::Running => Self::Running,
+            JobStatusArg::Done => Self::Done,
+            JobStatusArg::Dead => Self::Dead,
+        }
+    }
+}
+
+/// Exit status for configuration and usage errors, as clap uses for bad arguments.
+const USAGE: u8 = 2;
+
+pub fn run(cli: Cli) -> ExitCode {
+    if let Some(Command::Version) = cli.command {
+        println!("rapport {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    if let Some(Command::DefaultConfig) = cli.command {
+        print!("{}", crate::config::TEMPLATE);
+        return ExitCode::SUCCESS;
+    }
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(err) => return config_failure(&err),
+    };
+    if let Some(format) = cli.log_format {
+        config.log.format = format;
+    }
+    crate::app::init_tracing(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(dispatch(cli.command.unwrap_or(Command::Serve), config))
+}
+
+fn config_failure(err: &ConfigError) -> ExitCode {
+    eprintln!("error: {err}");
+    ExitCode::from(USAGE)
+}
+
+async fn dispatch(command: Command, config: Config) -> ExitCode {
+    let outcome = match command {
+        Command::Serve => crate::app::serve(config).await,
+        Command::Worker => crate::app::work(config).await,
+        Command::Migrate => migrate(&config).await,
+        Command::Admin(admin) => run_admin(admin, &config).await,
+        Command::Backup { file } => return crate::app::backup(&config, &file).await,
+        Command::Restore { file, force } => return crate::app::restore(&config, &file, force).await,
+        Command::Version | Command::DefaultConfig => Ok(()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let _lock = crate::app::DataLock::shared(config)?;
+    let db = Db::connect(&config.db_options()).await?;
+    let status = db.migration_status().await?;
+    println!("migrations applied: {} of {}", status.applied, status.embedded);
+    db.close().await;
+    Ok(())
+}
+
+async fn run_admin(command: AdminCommand, config: &Config) -> anyhow::Result<()> {
+    let _lock = crate::app::DataLock::shared(config)?;
+    let db = Db::connect(&config.db_options()).await?;
+    let result = match command {
+        AdminCommand::CreateWorkspace(args) => create_workspace(&db, args).await,
+        AdminCommand::Jobs(JobsCommand::List { status, limit }) => list_jobs(&db, status, limit).await,
+        AdminCommand::Jobs(JobsCommand::Retry { id }) => {
+            if rapport_jobs::retry_dead_job(&db, JobId::new(id)).await? {
+                println!("job {id} re-queued");
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("job {id} is not a dead job"))
+            }
+        }
+    };
+    db.close().await;
+    result
+}
+
+async fn create_workspace(db: &Db, args: CreateWorkspaceArgs) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    let password = password.strip_suffix('\n').unwrap_or(&password);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    let new = NewWorkspace {
+        name: workspace::WorkspaceName::parse(&args.name)?,
+        owner_email: Email::parse(&args.owner_email).map_err(|e| anyhow::anyhow!("--owner-email {e}"))?,
+        owner_password: Password::parse(password)?,
+    };
+    let created = workspace::create_with_owner(db, new, "system:cli").await?;
+    println!("{}", created.workspace_id);
+    Ok(())
+}
+
+async fn list_jobs(db: &Db, status: JobStatusArg, limit: i64) -> anyhow::Result<()> {
+    let jobs = rapport_jobs::list_jobs(db, status.into(), limit).await?;
+    if jobs.is_empty() {
+        println!("no jobs");
+    }
+    for job in jobs {
+        println!(
+            "{}\t{}\t{}\t{}\tattempts {}/{}\t{}\t{}",
+            job.id,
+            job.queue,
+            job.kind,
+            job.status,
+            job.attempts,
+            job.max_attempts,
+            job.updated_at.to_rfc3339(),
+            job.last_error.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

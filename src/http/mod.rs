@@ -1,0 +1,55 @@
+//! The HTTP edge: the router, the middleware every request passes through, and the error type
+//! handlers return. Business modules contribute their `api` (JSON under `/api/v1`) and `web`
+//! (server-rendered pages) routers; this module assembles them.
+//!
+//! A request's path, outermost first: request id → trace span → metrics and error rendering →
+//! security headers → compression → panic catcher → timeout → body limit → handler.
+
+mod error;
+mod health;
+pub mod metrics;
+mod middleware;
+mod openapi;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, StatusCode};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, FieldErrors};
+pub use openapi::ApiDoc;
+
+use crate::app::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application as one router, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = openapi::api_router().split_for_parts();
+    let config = state.config.clone();
+    Router::new()
+        .merge(health::router())
+        .merge(api)
+        .merge(openapi::docs(openapi))
+        .merge(crate::web::router())
+        .merge(crate::workspace::web::router())
+        .with_state(state)
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(config.http.request_timeout_secs)))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::render_errors))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(middleware::request_span))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

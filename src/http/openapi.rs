@@ -1,0 +1,41 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and served at
+//! `/api/v1/openapi.json`, with Swagger UI (bundled in the binary) at `/api/docs`.
+
+use axum::Json;
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApi as Document;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::app::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rapport API", description = "Customers, their behaviour and everything done with them."),
+    paths(super::health::healthz, super::health::readyz),
+    components(schemas(super::error::ErrorBody)),
+    tags((name = "system", description = "Health, readiness and version"))
+)]
+pub struct ApiDoc;
+
+/// Every JSON route under `/api/v1`, each registered with its OpenAPI annotation.
+pub(super) fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", OpenApiRouter::new().routes(routes!(version)))
+}
+
+pub(super) fn docs(document: Document) -> Router<AppState> {
+    Router::new().merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", document))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Version {
+    pub version: &'static str,
+}
+
+/// The running version of Rapport.
+#[utoipa::path(get, path = "/version", tag = "system", responses((status = 200, body = Version)))]
+async fn version() -> Json<Version> {
+    Json(Version { version: env!("CARGO_PKG_VERSION") })
+}

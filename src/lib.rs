@@ -1,0 +1,15 @@
+//! Rapport: one self-hosted system that remembers every customer and acts on it.
+//!
+//! This crate is the application: configuration, the command line, the HTTP server and web UI,
+//! and the business modules, each a folder named after its noun (`workspace/`, `identity/`, …)
+//! holding `model`, `store`, `service`, `api` and `web` files. Infrastructure lives in the small
+//! crates under `crates/`. `docs/architecture.md` is the map.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod identity;
+pub mod jobs;
+pub mod web;
+pub mod workspace;

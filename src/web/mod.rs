@@ -1,0 +1,95 @@
+//! The web UI shell: the page layout every module's pages extend, static assets embedded in
+//! the binary under content-hashed URLs (cached for a year, since a new build means a new URL),
+//! the home page and the error page.
+
+mod assets;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+pub use assets::asset_url;
+
+use crate::app::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/", get(home)).route("/assets/{file}", get(assets::serve))
+}
+
+/// What the layout needs on every page.
+pub struct Layout {
+    pub title: String,
+    pub css: &'static str,
+    pub js: &'static str,
+    pub icon: &'static str,
+}
+
+impl Layout {
+    pub fn new(title: impl Into<String>) -> Self {
+        Self { title: title.into(), css: asset_url("app.css"), js: asset_url("app.js"), icon: asset_url("icon.svg") }
+    }
+}
+
+/// Renders a template into a response, or a 500 page if rendering fails.
+pub fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "rendering a page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html("<!doctype html><title>Error</title><p>An internal error occurred.</p>".to_owned()))
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    needs_setup: bool,
+    version: &'static str,
+}
+
+async fn home(State(state): State<AppState>) -> Result<Response, crate::http::ApiError> {
+    let needs_setup = crate::workspace::needs_setup(&state.db).await?;
+    Ok(render(StatusCode::OK, &HomePage { layout: Layout::new("Welcome"), needs_setup, version: env!("CARGO_PKG_VERSION") }))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+    request_id: &'a str,
+}
+
+/// The page shown for any failed browser request, with the request id a user can quote.
+pub fn error_page(status: StatusCode, message: &str, request_id: &str) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    render(status, &ErrorPage { layout: Layout::new(reason), status: status.as_u16(), reason, message, request_id })
+}
+
+/// Refuses a state-changing browser request that another site initiated: `Sec-Fetch-Site`
+/// (sent by every current browser) must be same-origin or none, and an `Origin` header, when
+/// present, must name this host.
+pub fn require_same_origin(headers: &axum::http::HeaderMap) -> Result<(), crate::http::ApiError> {
+    let forbidden = || crate::http::ApiError::Forbidden("cross-site requests are not accepted".into());
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if site != "same-origin" && site != "none" {
+            return Err(forbidden());
+        }
+    }
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        if origin == "null" || origin_host != host {
+            return Err(forbidden());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Creating workspaces, and the one-time setup of a fresh installation: while no workspace
+//! exists, each server start issues a random setup token (only its SHA-256 is stored) and prints
+//! the setup link; the first workspace created with it spends the token.
+
+use rapport_core::{Secret, WorkspaceId};
+use rapport_db::{Db, DbError};
+use rapport_jobs::{NewDomainEvent, record_event};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::model::{Created, NewWorkspace};
+use super::store;
+use crate::identity::{self, IdentityError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("a user with this email already exists")]
+    EmailTaken,
+    #[error("the setup link is invalid or was already used")]
+    SetupTokenInvalid,
+    #[error(transparent)]
+    Identity(IdentityError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<IdentityError> for WorkspaceError {
+    fn from(err: IdentityError) -> Self {
+        match err {
+            IdentityError::EmailTaken => Self::EmailTaken,
+            other => Self::Identity(other),
+        }
+    }
+}
+
+/// Creates a workspace and its owner in one transaction, recording `workspace.created`.
+pub async fn create_with_owner(db: &Db, new: NewWorkspace, actor: &str) -> Result<Created, WorkspaceError> {
+    let hash = identity::hash_password(&new.owner_password).await?;
+    let actor = actor.to_string();
+    db.write(move |tx| Box::pin(async move { insert_with_owner(tx, &new, &hash, &actor).await })).await
+}
+
+async fn insert_with_owner(tx: &mut rapport_db::Tx, new: &NewWorkspace, password_hash: &str, actor: &str) -> Result<Created, WorkspaceError> {
+    let workspace_id = store::insert_workspace(tx, &new.name).await?;
+    let owner_id = identity::create_user(tx, &new.owner_email, password_hash).await?;
+    store::insert_membership(tx, workspace_id, owner_id, "owner").await?;
+    record_event(tx, &created_event(workspace_id, new, owner_id, actor)).await?;
+    Ok(Created { workspace_id, owner_id })
+}
+
+fn created_event(workspace_id: WorkspaceId, new: &NewWorkspace, owner: rapport_core::UserId, actor: &str) -> NewDomainEvent {
+    NewDomainEvent {
+        workspace_id,
+        kind: "workspace.created".into(),
+        entity_type: "workspace".into(),
+        entity_id: workspace_id.get(),
+        payload: serde_json::json!({ "name": new.name.as_str(), "owner_id": owner }),
+        actor: actor.into(),
+        request_id: None,
+    }
+}
+
+/// Whether the installation still has no workspace.
+pub async fn needs_setup(db: &Db) -> Result<bool, DbError> {
+    Ok(!store::any_workspace(db).await?)
+}
+
+/// A freshly issued setup token; shown once, on the console.
+#[derive(Debug)]
+pub struct SetupToken(pub Secret<String>);
+
+/// Issues a new setup token (replacing any earlier one) when no workspace exists yet.
+pub async fn start_setup(db: &Db) -> Result<Option<SetupToken>, DbError> {
+    if !needs_setup(db).await? {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| DbError::Unavailable(format!("no randomness: {e}")))?;
+    let token = hex::encode(bytes);
+    let digest = digest(&token);
+    db.write(move |tx| Box::pin(async move { store::set_setup_token(tx, &digest).await })).await?;
+    Ok(Some(SetupToken(Secret::new(token))))
+}
+
+/// Whether `token` is the current setup token (constant-time).
+pub async fn setup_token_valid(db: &Db, token: &str) -> Result<bool, DbError> {
+    let Some(stored) = store::setup_token_digest(db).await? else {
+        return Ok(false);
+    };
+    Ok(bool::from(stored.as_bytes().ct_eq(digest(token).as_bytes())))
+}
+
+/// Creates the first workspace, spending the setup token in the same transaction so that two
+/// concurrent submissions cannot both succeed.
+pub async fn complete_setup(db: &Db, token: &str, new: NewWorkspace) -> Result<Created, WorkspaceError> {
+    if !setup_token_valid(db, token).await? {
+        return Err(WorkspaceError::SetupTokenInvalid);
+    }
+    let hash = identity::hash_password(&new.owner_password).await?;
+    let token_digest = digest(token);
+    db.write(move |tx| {
+        Box::pin(async move {
+            if !store::take_setup_token(tx, &token_digest).await? {
+                return Err(WorkspaceError::SetupTokenInvalid);
+            }
+            insert_with_owner(tx, &new, &hash, "system:setup").await
+        })
+    })
+    .await
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
