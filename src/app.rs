@@ -42,7 +42,6 @@ pub fn init_tracing(log: &LogConfig) {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _lock = DataLock::shared(&config)?;
     let db = Db::connect(&config.db_options()).await.context("opening the database")?;
-    crate::http::metrics::handle();
     let waker = Waker::new();
     let state = AppState { db: db.clone(), config: Arc::new(config.clone()), waker: waker.clone() };
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -101,7 +100,6 @@ pub async fn work(config: Config) -> anyhow::Result<()> {
 
 async fn announce(db: &Db, config: &Config, address: std::net::SocketAddr) -> anyhow::Result<()> {
     let url = config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
-    println!("Rapport {} is running at {url}", env!("CARGO_PKG_VERSION"));
     match config.sqlite_path() {
         Some(path) => println!("Database: SQLite at {}", path.display()),
         None => println!("Database: PostgreSQL"),
@@ -113,6 +111,8 @@ async fn announce(db: &Db, config: &Config, address: std::net::SocketAddr) -> an
         println!("  in a terminal: rapport admin create-workspace --name \"Acme\" --owner-email you@example.com --password-stdin");
         println!();
     }
+    // Printed last: scripts and tests read up to this line.
+    println!("Rapport {} is running at {url}", env!("CARGO_PKG_VERSION"));
     Ok(())
 }
 

@@ -135,11 +135,12 @@ impl Config {
                 return Err(ConfigError { key: "--config".into(), reason: format!("{} does not exist", path.display()) });
             }
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
-            None => figment = figment.merge(Toml::file_exact("rapport.toml")),
+            None if Path::new("rapport.toml").exists() => figment = figment.merge(Toml::file_exact("rapport.toml")),
+            None => {}
         }
         let env = Env::prefixed("RAPPORT_").split("__").filter(|key| {
-            let top = key.as_str().split('.').next().unwrap_or_default();
-            KEYS.contains(&top) && top != "config"
+            let top = key.as_str().split('.').next().unwrap_or_default().to_ascii_lowercase();
+            KEYS.contains(&top.as_str()) && top != "config"
         });
         let config: Config = figment.merge(env).extract().map_err(from_figment)?;
         config.validate()?;

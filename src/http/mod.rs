@@ -32,6 +32,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application as one router, ready to serve.
 pub fn router(state: AppState) -> Router {
+    metrics::handle();
     let (api, openapi) = openapi::api_router().split_for_parts();
     let config = state.config.clone();
     Router::new()

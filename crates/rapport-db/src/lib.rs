@@ -21,9 +21,8 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rapport_core::Secret;
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, SqlitePool};
+use sqlx::{PgPool, Postgres, SqlitePool, Transaction};
 
 pub use backup::{BackupError, backup_sqlite};
 pub use error::DbError;
@@ -194,7 +193,7 @@ pub struct Tx {
 
 enum TxConn {
     Sqlite(sqlx::SqliteConnection),
-    Postgres(PoolConnection<Postgres>),
+    Postgres(Transaction<'static, Postgres>),
 }
 
 impl Tx {
@@ -208,7 +207,7 @@ impl Tx {
     pub fn exec(&mut self) -> Exec<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection> {
         match &mut self.conn {
             TxConn::Sqlite(conn) => Exec::Sqlite(conn),
-            TxConn::Postgres(conn) => Exec::Postgres(&mut **conn),
+            TxConn::Postgres(tx) => Exec::Postgres(&mut **tx),
         }
     }
 }
@@ -228,22 +227,23 @@ where
     E: From<DbError>,
     F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>>,
 {
-    let mut conn = pool.acquire().await.map_err(DbError::from)?;
-    sqlx::query("BEGIN").execute(&mut *conn).await.map_err(DbError::from)?;
-    let mut tx = Tx { conn: TxConn::Postgres(conn) };
+    // A sqlx transaction, not a bare `BEGIN`: when `work` panics or the caller drops this future
+    // half-way, dropping it rolls back before the connection goes back to the pool. A bare
+    // `BEGIN` left the transaction open there, and the next write committed it.
+    let transaction = pool.begin().await.map_err(DbError::from)?;
+    let mut tx = Tx { conn: TxConn::Postgres(transaction) };
     let result = work(&mut tx).await;
-    let TxConn::Postgres(mut conn) = tx.conn else {
-        unreachable!("a PostgreSQL write always holds a PostgreSQL connection")
+    let TxConn::Postgres(transaction) = tx.conn else {
+        unreachable!("a PostgreSQL write always holds a PostgreSQL transaction")
     };
     match result {
         Ok(value) => {
-            sqlx::query("COMMIT").execute(&mut *conn).await.map_err(DbError::from)?;
+            transaction.commit().await.map_err(DbError::from)?;
             Ok(value)
         }
         Err(err) => {
-            if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
-                tracing::warn!(error = %rollback, "rollback failed; closing the connection");
-                conn.close_on_drop();
+            if let Err(rollback) = transaction.rollback().await {
+                tracing::warn!(error = %rollback, "rollback failed");
             }
             Err(err)
         }

@@ -238,19 +238,21 @@ impl Worker {
             attempt: claimed.attempts,
             cancelled: cancelled.clone(),
         };
-        let heartbeat = tokio::spawn(heartbeat(self.db.clone(), claimed.id, self.id.clone(), self.config.lease, cancelled.clone()));
+        // Both tasks end with this future: a worker that is dropped mid-job (its task aborted)
+        // must stop renewing the lease and stop the handler, or the job never runs elsewhere.
+        let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(self.db.clone(), claimed.id, self.id.clone(), self.config.lease, cancelled.clone())));
         let started = std::time::Instant::now();
         let result = match self.registry.handlers.get(&claimed.kind) {
             Some(handler) => {
-                let run = tokio::spawn(handler(ctx));
-                match run.await {
+                let mut run = AbortOnDrop(tokio::spawn(handler(ctx)));
+                match (&mut run.0).await {
                     Ok(result) => result,
                     Err(join) => Err(anyhow::anyhow!("the job panicked: {join}")),
                 }
             }
             None => Err(anyhow::anyhow!("no handler is registered for job kind {}", claimed.kind)),
         };
-        heartbeat.abort();
+        drop(heartbeat);
         metrics::histogram!("rapport_job_duration_seconds", "kind" => claimed.kind.clone()).record(started.elapsed().as_secs_f64());
         let outcome = match result {
             Ok(()) => Finish::Done,
@@ -292,6 +294,15 @@ impl Worker {
                 Err(err) => tracing::error!(error = %err, "reaping expired leases failed"),
             }
         }
+    }
+}
+
+/// A spawned task that is aborted when this handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

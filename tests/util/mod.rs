@@ -1,0 +1,199 @@
+//! Test support for the application: [`TestApp`] runs the whole router in-process against a
+//! fresh database (SQLite, or PostgreSQL when `RAPPORT_TEST_DATABASE_URL` is set) and sends it
+//! requests without a network; [`Binary`] runs the real `rapport` executable for tests of the
+//! command line and of process behaviour.
+
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
+
+pub mod binary;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use rapport::app::AppState;
+use rapport::config::Config;
+use rapport_core::Email;
+use rapport_jobs::Waker;
+use rapport_test_db::TestDb;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+pub use binary::Binary;
+
+pub struct TestApp {
+    pub test_db: TestDb,
+    pub state: AppState,
+    router: Router,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::on(TestDb::new().await).await
+    }
+
+    /// An app on an existing test database (e.g. a second instance on the same database).
+    pub async fn on(test_db: TestDb) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: data_dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let state = AppState {
+            db: test_db.db().clone(),
+            config: std::sync::Arc::new(config),
+            waker: Waker::new(),
+        };
+        let router = rapport::http::router(state.clone());
+        Self {
+            test_db,
+            state,
+            router,
+            _data_dir: data_dir,
+        }
+    }
+
+    pub fn db(&self) -> &rapport_db::Db {
+        &self.state.db
+    }
+
+    pub async fn request(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.request(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: impl Into<Body>,
+    ) -> TestResponse {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", content_type)
+            .header("host", "localhost")
+            .body(body.into())
+            .unwrap();
+        self.request(request).await
+    }
+
+    pub async fn post_json(&self, path: &str, json: &serde_json::Value) -> TestResponse {
+        self.send(Method::POST, path, "application/json", json.to_string())
+            .await
+    }
+
+    /// A browser-like form post from this site (`Sec-Fetch-Site: same-origin`).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        self.post_form_from(path, fields, "same-origin").await
+    }
+
+    pub async fn post_form_from(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        fetch_site: &str,
+    ) -> TestResponse {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let request = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("host", "localhost")
+            .header("sec-fetch-site", fetch_site)
+            .body(Body::from(body))
+            .unwrap();
+        self.request(request).await
+    }
+
+    /// Creates a workspace with an owner through the service, as the CLI does.
+    pub async fn with_workspace(
+        &self,
+        name: &str,
+        owner_email: &str,
+    ) -> rapport::workspace::Created {
+        let new = rapport::workspace::NewWorkspace {
+            name: rapport::workspace::WorkspaceName::parse(name).unwrap(),
+            owner_email: Email::parse(owner_email).unwrap(),
+            owner_password: rapport::identity::Password::parse("correct horse battery").unwrap(),
+        };
+        rapport::workspace::create_with_owner(self.db(), new, "system:test")
+            .await
+            .unwrap()
+    }
+
+    /// Runs every due job to completion with the application's own handlers; returns how many.
+    pub async fn run_pending_jobs(&self) -> usize {
+        let worker = rapport::jobs::worker(
+            self.db().clone(),
+            &self.state.config,
+            self.state.waker.clone(),
+        );
+        let token = CancellationToken::new();
+        let mut ran = 0;
+        while worker.run_one(&token).await.unwrap() {
+            ran += 1;
+        }
+        ran
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        rapport_db::sql!(self.db().exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).fetch_one(c).await).unwrap()
+    }
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// Asserts the standard error shape and returns the code.
+    pub fn error_code(&self) -> String {
+        let json = self.json();
+        let code = json["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {json}"));
+        assert!(json["error"]["message"].is_string(), "no message in {json}");
+        code.to_owned()
+    }
+}
