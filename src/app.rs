@@ -48,6 +48,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (set `listen` or RAPPORT_LISTEN)", config.listen))?;
     let address = listener.local_addr()?;
+    let signal = shutdown_signal();
     announce(&db, &config, address).await?;
 
     let shutdown = CancellationToken::new();
@@ -60,7 +61,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::spawn({
         let stop_http = stop_http.clone();
         async move {
-            shutdown_signal().await;
+            signal.await;
             stop_http.cancel();
         }
     });
@@ -88,10 +89,11 @@ pub async fn work(config: Config) -> anyhow::Result<()> {
     let _lock = DataLock::shared(&config)?;
     let db = Db::connect(&config.db_options()).await.context("opening the database")?;
     let shutdown = CancellationToken::new();
+    let signal = shutdown_signal();
     let worker = crate::jobs::worker(db.clone(), &config, Waker::new());
     tracing::info!(worker = worker.id(), "worker started");
     let running = tokio::spawn(worker.run(shutdown.clone()));
-    shutdown_signal().await;
+    signal.await;
     shutdown.cancel();
     running.await.context("the worker ended abnormally")?;
     db.close().await;
@@ -108,7 +110,9 @@ async fn announce(db: &Db, config: &Config, address: std::net::SocketAddr) -> an
         println!();
         println!("No workspace exists yet. Create the first one and its owner:");
         println!("  in a browser:  {url}/setup?token={}", token.0.expose());
-        println!("  in a terminal: rapport admin create-workspace --name \"Acme\" --owner-email you@example.com --password-stdin");
+        println!(
+            "  in a terminal: rapport admin create-workspace --name \"Acme\" --owner-email you@example.com --password-stdin"
+        );
         println!();
     }
     // Printed last: scripts and tests read up to this line.
@@ -116,32 +120,35 @@ async fn announce(db: &Db, config: &Config, address: std::net::SocketAddr) -> an
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
+/// Resolves on SIGINT or SIGTERM. The handlers are registered when this is called, not when it
+/// is first polled, so a signal that arrives right after start-up is not lost.
+fn shutdown_signal() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    let listeners = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    };
+    async move {
+        #[cfg(unix)]
+        match listeners {
+            (Ok(mut interrupt), Ok(mut terminate)) => {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            (Err(err), _) | (_, Err(err)) => {
+                tracing::error!(error = %err, "cannot listen for shutdown signals; stop with SIGKILL");
+                std::future::pending::<()>().await;
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %err, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        tracing::info!("shutdown requested");
     }
-    tracing::info!("shutdown requested");
 }
 
 /// A lock beside the SQLite database: every process using it holds a shared lock, and restore
@@ -165,14 +172,21 @@ impl DataLock {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        let file = File::options().create(true).truncate(false).write(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
         Ok(Some(file))
     }
 
     pub fn shared(config: &Config) -> anyhow::Result<Self> {
         let file = Self::open(config)?;
         if let Some(file) = &file {
-            file.try_lock_shared().map_err(|_| anyhow::anyhow!("the database is being restored; try again when the restore has finished"))?;
+            file.try_lock_shared().map_err(|_| {
+                anyhow::anyhow!("the database is being restored; try again when the restore has finished")
+            })?;
         }
         Ok(Self { _held: file })
     }
@@ -180,7 +194,9 @@ impl DataLock {
     fn exclusive(config: &Config) -> anyhow::Result<Self> {
         let file = Self::open(config)?;
         if let Some(file) = &file {
-            file.try_lock().map_err(|_| anyhow::anyhow!("the database is in use by a running rapport process; stop it before restoring"))?;
+            file.try_lock().map_err(|_| {
+                anyhow::anyhow!("the database is in use by a running rapport process; stop it before restoring")
+            })?;
         }
         Ok(Self { _held: file })
     }
@@ -189,7 +205,9 @@ impl DataLock {
 const USAGE: u8 = 2;
 
 fn postgres_tools() -> ExitCode {
-    eprintln!("error: Rapport is configured for PostgreSQL. Back it up with pg_dump (for example `pg_dump -Fc -f rapport.dump DATABASE_URL`) and restore it with pg_restore.");
+    eprintln!(
+        "error: Rapport is configured for PostgreSQL. Back it up with pg_dump (for example `pg_dump -Fc -f rapport.dump DATABASE_URL`) and restore it with pg_restore."
+    );
     ExitCode::from(USAGE)
 }
 
@@ -252,10 +270,14 @@ async fn restore_sqlite(config: &Config, source: &Path, database: &Path, force: 
     check_integrity(source).await?;
     let _lock = DataLock::exclusive(config).map_err(|e| RestoreError::Usage(e.to_string()))?;
     if database.exists() && !force {
-        return Err(RestoreError::Usage(format!("{} exists; pass --force to replace it with the backup", database.display())));
+        return Err(RestoreError::Usage(format!(
+            "{} exists; pass --force to replace it with the backup",
+            database.display()
+        )));
     }
     let staging = database.with_extension("restoring");
-    std::fs::copy(source, &staging).with_context(|| format!("copying {} to {}", source.display(), staging.display()))?;
+    std::fs::copy(source, &staging)
+        .with_context(|| format!("copying {} to {}", source.display(), staging.display()))?;
     File::open(&staging).and_then(|f| f.sync_all()).context("syncing the restored copy")?;
     for suffix in ["-wal", "-shm"] {
         let mut side = database.as_os_str().to_owned();
@@ -263,7 +285,11 @@ async fn restore_sqlite(config: &Config, source: &Path, database: &Path, force: 
         match std::fs::remove_file(&side) {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(anyhow::Error::from(err).context(format!("removing {}", PathBuf::from(side).display())).into()),
+            Err(err) => {
+                return Err(anyhow::Error::from(err)
+                    .context(format!("removing {}", PathBuf::from(side).display()))
+                    .into());
+            }
         }
     }
     std::fs::rename(&staging, database).context("moving the restored copy into place")?;
@@ -273,7 +299,10 @@ async fn restore_sqlite(config: &Config, source: &Path, database: &Path, force: 
 async fn check_integrity(path: &Path) -> Result<(), RestoreError> {
     use sqlx::{ConnectOptions, Connection};
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true);
-    let mut conn = options.connect().await.map_err(|e| RestoreError::Usage(format!("{} is not a SQLite database: {e}", path.display())))?;
+    let mut conn = options
+        .connect()
+        .await
+        .map_err(|e| RestoreError::Usage(format!("{} is not a SQLite database: {e}", path.display())))?;
     let verdict: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(&mut conn)
         .await

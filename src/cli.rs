@@ -40,9 +40,7 @@ pub enum Command {
     /// Print a commented configuration file with every default.
     DefaultConfig,
     /// Write an online, consistent backup of the SQLite database to FILE.
-    Backup {
-        file: PathBuf,
-    },
+    Backup { file: PathBuf },
     /// Replace the SQLite database with the backup in FILE.
     Restore {
         file: PathBuf,

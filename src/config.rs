@@ -123,7 +123,8 @@ pub struct ConfigError {
 }
 
 /// Top-level keys; environment variables outside them (e.g. test settings) are not config.
-const KEYS: [&str; 9] = ["listen", "data_dir", "database_url", "public_url", "log", "database", "http", "jobs", "config"];
+const KEYS: [&str; 9] =
+    ["listen", "data_dir", "database_url", "public_url", "log", "database", "http", "jobs", "config"];
 
 impl Config {
     /// Loads defaults, then `file` (when given it must exist; otherwise `rapport.toml` is read
@@ -132,7 +133,10 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) if !path.exists() => {
-                return Err(ConfigError { key: "--config".into(), reason: format!("{} does not exist", path.display()) });
+                return Err(ConfigError {
+                    key: "--config".into(),
+                    reason: format!("{} does not exist", path.display()),
+                });
             }
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
             None if Path::new("rapport.toml").exists() => figment = figment.merge(Toml::file_exact("rapport.toml")),
@@ -149,10 +153,13 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let url = self.database_url.expose();
-        if !url.is_empty() && !(url.starts_with("sqlite://") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        let known = url.starts_with("sqlite://") || url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if !(url.is_empty() || known) {
             return Err(ConfigError {
                 key: "database_url".into(),
-                reason: "must start with sqlite:// or postgres:// (refusing to guess, which could create an empty database)".into(),
+                reason:
+                    "must start with sqlite:// or postgres:// (refusing to guess, which could create an empty database)"
+                        .into(),
             });
         }
         if self.database.max_connections == 0 {
@@ -170,11 +177,7 @@ impl Config {
     /// The database URL in force: the configured one, or SQLite inside the data directory.
     pub fn database_url(&self) -> String {
         let url = self.database_url.expose();
-        if url.is_empty() {
-            format!("sqlite://{}", self.data_dir.join("rapport.db").display())
-        } else {
-            url.clone()
-        }
+        if url.is_empty() { format!("sqlite://{}", self.data_dir.join("rapport.db").display()) } else { url.clone() }
     }
 
     pub fn db_options(&self) -> DbOptions {

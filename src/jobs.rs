@@ -21,5 +21,8 @@ pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
         drain_timeout: Duration::from_secs(config.http.shutdown_grace_secs),
         ..WorkerConfig::default()
     };
-    Worker::new(db, registry, worker_config).with_scheduler(scheduler).with_subscribers(Subscribers::new()).with_waker(waker)
+    Worker::new(db, registry, worker_config)
+        .with_scheduler(scheduler)
+        .with_subscribers(Subscribers::new())
+        .with_waker(waker)
 }

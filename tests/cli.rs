@@ -1,6 +1,8 @@
 //! The `rapport` executable as an operator uses it: configuration errors, first run, admin
 //! commands against a running server, backup and restore, graceful shutdown.
 
+#![allow(clippy::unwrap_used)]
+
 mod util;
 
 use std::time::Duration;
@@ -83,14 +85,20 @@ async fn the_first_run_serves_health_and_prints_a_setup_link_and_the_cli_creates
     assert_eq!(reqwest::get(&link).await.unwrap().status(), 200);
 
     let created = binary
-        .run(&["admin", "create-workspace", "--name", "Acme", "--owner-email", "ops@example.com", "--password-stdin"], Some("correct horse battery\n"))
+        .run(
+            &["admin", "create-workspace", "--name", "Acme", "--owner-email", "ops@example.com", "--password-stdin"],
+            Some("correct horse battery\n"),
+        )
         .await;
     assert!(created.status.success(), "{}", stderr(&created));
     let id: i64 = stdout(&created).trim().parse().expect("the workspace id is printed");
     assert!(id > 0);
 
     let again = binary
-        .run(&["admin", "create-workspace", "--name", "Other", "--owner-email", "OPS@example.com", "--password-stdin"], Some("correct horse battery\n"))
+        .run(
+            &["admin", "create-workspace", "--name", "Other", "--owner-email", "OPS@example.com", "--password-stdin"],
+            Some("correct horse battery\n"),
+        )
         .await;
     assert!(!again.status.success());
     assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
@@ -103,7 +111,8 @@ async fn sigterm_shuts_the_server_down_cleanly() {
     let mut server = binary.serve().await;
     let pid = server.child.id().unwrap();
     std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait()).await.expect("it stops in time").unwrap();
+    let status =
+        tokio::time::timeout(Duration::from_secs(30), server.child.wait()).await.expect("it stops in time").unwrap();
     assert!(status.success(), "{status}");
 }
 
@@ -141,13 +150,19 @@ async fn restore_refuses_a_database_in_use_and_an_existing_one_without_force() {
 async fn a_restored_backup_holds_the_data_taken_before_it() {
     let binary = Binary::new();
     let created = binary
-        .run(&["admin", "create-workspace", "--name", "Before", "--owner-email", "a@example.com", "--password-stdin"], Some("correct horse battery"))
+        .run(
+            &["admin", "create-workspace", "--name", "Before", "--owner-email", "a@example.com", "--password-stdin"],
+            Some("correct horse battery"),
+        )
         .await;
     assert!(created.status.success(), "{}", stderr(&created));
     let backup = binary.dir().join("backup.db");
     assert!(binary.run(&["backup", backup.to_str().unwrap()], None).await.status.success());
     let after = binary
-        .run(&["admin", "create-workspace", "--name", "After", "--owner-email", "b@example.com", "--password-stdin"], Some("correct horse battery"))
+        .run(
+            &["admin", "create-workspace", "--name", "After", "--owner-email", "b@example.com", "--password-stdin"],
+            Some("correct horse battery"),
+        )
         .await;
     assert!(after.status.success());
     let again = binary.run(&["backup", backup.to_str().unwrap()], None).await;
@@ -155,11 +170,17 @@ async fn a_restored_backup_holds_the_data_taken_before_it() {
 
     assert!(binary.run(&["restore", backup.to_str().unwrap(), "--force"], None).await.status.success());
     let recreated = binary
-        .run(&["admin", "create-workspace", "--name", "After", "--owner-email", "b@example.com", "--password-stdin"], Some("correct horse battery"))
+        .run(
+            &["admin", "create-workspace", "--name", "After", "--owner-email", "b@example.com", "--password-stdin"],
+            Some("correct horse battery"),
+        )
         .await;
     assert!(recreated.status.success(), "the user created after the backup is gone: {}", stderr(&recreated));
     let duplicate = binary
-        .run(&["admin", "create-workspace", "--name", "Before", "--owner-email", "a@example.com", "--password-stdin"], Some("correct horse battery"))
+        .run(
+            &["admin", "create-workspace", "--name", "Before", "--owner-email", "a@example.com", "--password-stdin"],
+            Some("correct horse battery"),
+        )
         .await;
     assert!(!duplicate.status.success(), "the user created before the backup is still there");
 }

@@ -13,48 +13,27 @@ const DESKTOP: (u32, u32) = (1280, 800);
 const SUBMIT: &str = "form.form button[type=submit]";
 
 #[tokio::test]
-async fn setup_page_renders_at_phone_and_desktop_widths_without_console_errors_and_creates_the_workspace()
- {
+async fn setup_page_renders_at_phone_and_desktop_widths_without_console_errors_and_creates_the_workspace() {
     let Some(mut browser) = Browser::launch().await else {
         return;
     };
     let server = Server::start().await;
-    let setup_link = server
-        .setup_link
-        .clone()
-        .expect("a fresh installation prints a setup link");
+    let setup_link = server.setup_link.clone().expect("a fresh installation prints a setup link");
 
     for (width, height) in [PHONE, DESKTOP] {
         let step = format!("the setup page at {width} px");
         browser.set_viewport(width, height).await;
-        browser
-            .goto(&setup_link)
-            .await
-            .expect("the setup page loads");
+        browser.goto(&setup_link).await.expect("the setup page loads");
         let title = browser.title().await.expect("the page has a title");
         assert!(title.contains("Set up"), "{step}: the title is {title:?}");
-        let form = browser
-            .find(Locator::Css("form.form"))
-            .await
-            .expect("the setup form is on the page");
-        assert!(
-            form.is_displayed().await.expect("the form answers"),
-            "{step}: the form is not visible"
-        );
-        for field in [
-            "workspace_name",
-            "owner_email",
-            "password",
-            "password_confirm",
-        ] {
+        let form = browser.find(Locator::Css("form.form")).await.expect("the setup form is on the page");
+        assert!(form.is_displayed().await.expect("the form answers"), "{step}: the form is not visible");
+        for field in ["workspace_name", "owner_email", "password", "password_confirm"] {
             let input = browser
                 .find(Locator::Css(&format!("input[name={field}]")))
                 .await
                 .unwrap_or_else(|err| panic!("{step}: no field {field}: {err}"));
-            assert!(
-                input.is_displayed().await.expect("the field answers"),
-                "{step}: the field {field} is not visible"
-            );
+            assert!(input.is_displayed().await.expect("the field answers"), "{step}: the field {field} is not visible");
         }
         browser.assert_no_horizontal_overflow(&step).await;
         browser.assert_no_console_errors(&step).await;
@@ -83,7 +62,7 @@ async fn setup_page_renders_at_phone_and_desktop_widths_without_console_errors_a
     );
     browser.click_and_wait_for_next_page(SUBMIT).await;
     let step = "the setup form with mistakes at 390 px";
-    assert_eq!(browser.document_status().await, 422, "{step}");
+    browser.assert_document_status(step, 422).await;
     let invalid = invalid_fields(&browser).await;
     assert_eq!(invalid, ["owner_email", "password"], "{step}");
     let messages = browser
@@ -93,42 +72,21 @@ async fn setup_page_renders_at_phone_and_desktop_widths_without_console_errors_a
         .text()
         .await
         .expect("the form has text");
-    assert!(
-        messages.contains("This address must contain exactly one @"),
-        "{step}: {messages}"
-    );
-    assert!(
-        messages.contains("at least 8 characters"),
-        "{step}: {messages}"
-    );
-    assert_eq!(
-        field_value(&browser, "#workspace_name").await,
-        "Acme Ltd",
-        "{step}: what the owner typed is kept"
-    );
+    assert!(messages.contains("This address must contain exactly one @"), "{step}: {messages}");
+    assert!(messages.contains("at least 8 characters"), "{step}: {messages}");
+    assert_eq!(field_value(&browser, "#workspace_name").await, "Acme Ltd", "{step}: what the owner typed is kept");
     browser.assert_no_horizontal_overflow(step).await;
     browser.assert_no_console_errors(step).await;
     browser.screenshot("setup-errors-390").await;
 
     browser.fill("#owner_email", "owner@example.com").await;
-    browser
-        .fill("#password", "correct horse battery staple")
-        .await;
-    browser
-        .fill("#password_confirm", "correct horse battery staple")
-        .await;
+    browser.fill("#password", "correct horse battery staple").await;
+    browser.fill("#password_confirm", "correct horse battery staple").await;
     browser.click_and_wait_for_next_page(SUBMIT).await;
-    let heading = browser
-        .find(Locator::Css("h1"))
-        .await
-        .expect("the page has a heading");
+    let heading = browser.find(Locator::Css("h1")).await.expect("the page has a heading");
     let step = "the page after a valid setup at 390 px";
-    assert_eq!(
-        heading.text().await.expect("the heading has text"),
-        "Your workspace is ready",
-        "{step}"
-    );
-    assert_eq!(browser.document_status().await, 200, "{step}");
+    assert_eq!(heading.text().await.expect("the heading has text"), "Your workspace is ready", "{step}");
+    browser.assert_document_status(step, 200).await;
     browser.assert_no_horizontal_overflow(step).await;
     browser.assert_no_console_errors(step).await;
     browser.screenshot("setup-done-390").await;
@@ -151,10 +109,7 @@ async fn setup_page_renders_at_phone_and_desktop_widths_without_console_errors_a
 /// The names of the inputs the page marks invalid, in page order.
 async fn invalid_fields(browser: &Browser) -> Vec<String> {
     let names = browser
-        .execute(
-            "return [...document.querySelectorAll('.field.invalid input')].map((i) => i.name);",
-            vec![],
-        )
+        .execute("return [...document.querySelectorAll('.field.invalid input')].map((i) => i.name);", vec![])
         .await
         .expect("the page runs a script");
     serde_json::from_value(names).expect("a list of names")

@@ -1,6 +1,8 @@
 //! The HTTP edge as a client sees it: error shapes, request ids, security headers, health,
 //! readiness, metrics and the OpenAPI document.
 
+#![allow(clippy::unwrap_used)]
+
 mod util;
 
 use axum::body::Body;
@@ -39,7 +41,8 @@ async fn every_response_carries_a_request_id_and_a_given_one_is_echoed() {
     let app = TestApp::new().await;
     let fresh = app.get("/healthz").await;
     assert_eq!(fresh.header("x-request-id").len(), 36, "a UUID is generated");
-    let given = app.request(Request::get("/healthz").header("x-request-id", "trace-me-42").body(Body::empty()).unwrap()).await;
+    let given =
+        app.request(Request::get("/healthz").header("x-request-id", "trace-me-42").body(Body::empty()).unwrap()).await;
     assert_eq!(given.header("x-request-id"), "trace-me-42");
 }
 
@@ -104,13 +107,20 @@ async fn metrics_count_requests_per_route_and_report_queues_and_pool() {
     app.get("/api/v1/version").await;
     app.get("/api/v1/version").await;
     app.db()
-        .write(|tx| Box::pin(async move { rapport_jobs::enqueue(tx, &rapport_jobs::NewJob::new("metrics.test", serde_json::Value::Null)).await }))
+        .write(|tx| {
+            Box::pin(async move {
+                rapport_jobs::enqueue(tx, &rapport_jobs::NewJob::new("metrics.test", serde_json::Value::Null)).await
+            })
+        })
         .await
         .unwrap();
     let metrics = app.get("/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
     let text = metrics.text();
-    assert!(text.contains(r#"rapport_http_requests_total{method="GET",route="/api/v1/version",status="200"}"#), "{text}");
+    assert!(
+        text.contains(r#"rapport_http_requests_total{method="GET",route="/api/v1/version",status="200"}"#),
+        "{text}"
+    );
     assert!(text.contains("rapport_http_request_duration_seconds_bucket"), "{text}");
     assert!(text.contains(r#"rapport_jobs{queue="default",status="queued"} 1"#), "{text}");
     assert!(text.contains("rapport_db_pool_connections"), "{text}");

@@ -1,5 +1,7 @@
 //! The one-time setup of a fresh installation through its web page.
 
+#![allow(clippy::unwrap_used)]
+
 mod util;
 
 use axum::http::StatusCode;
@@ -38,12 +40,23 @@ async fn invalid_fields_are_shown_inline_and_nothing_is_created() {
     let response = app
         .post_form(
             "/setup",
-            &[("token", &token), ("workspace_name", " "), ("owner_email", "not-an-email"), ("password", "short"), ("password_confirm", "other")],
+            &[
+                ("token", &token),
+                ("workspace_name", " "),
+                ("owner_email", "not-an-email"),
+                ("password", "short"),
+                ("password_confirm", "other"),
+            ],
         )
         .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text();
-    for message in ["The name must not be empty", "This address must contain exactly one @", "at least 8 characters", "The two passwords differ"] {
+    for message in [
+        "The name must not be empty",
+        "This address must contain exactly one @",
+        "at least 8 characters",
+        "The two passwords differ",
+    ] {
         assert!(html.contains(message), "missing {message:?}");
     }
     assert!(html.contains("value=\"not-an-email\""), "the typed value is kept");
@@ -59,9 +72,13 @@ async fn a_valid_submission_creates_the_workspace_its_owner_and_an_event_and_spe
     assert!(response.text().contains("Your workspace is ready"));
     assert_eq!(app.count("workspaces").await, 1);
     assert_eq!(app.count("memberships").await, 1);
-    let email: String = rapport_db::sql!(app.db().exec(), c => sqlx::query_scalar("SELECT email FROM users").fetch_one(c).await).unwrap();
+    let email: String =
+        rapport_db::sql!(app.db().exec(), c => sqlx::query_scalar("SELECT email FROM users").fetch_one(c).await)
+            .unwrap();
     assert_eq!(email, "Ada@example.com", "the domain is normalised, the local part kept");
-    let kind: String = rapport_db::sql!(app.db().exec(), c => sqlx::query_scalar("SELECT kind FROM domain_events").fetch_one(c).await).unwrap();
+    let kind: String =
+        rapport_db::sql!(app.db().exec(), c => sqlx::query_scalar("SELECT kind FROM domain_events").fetch_one(c).await)
+            .unwrap();
     assert_eq!(kind, "workspace.created");
 
     let again = app.post_form("/setup", &valid_form(&token)).await;

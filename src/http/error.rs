@@ -100,8 +100,14 @@ impl IntoResponse for ApiError {
         let code = self.code();
         let (message, fields, detail) = match self {
             Self::Validation(fields) => ("some fields are invalid".to_string(), fields, None),
-            Self::Internal(detail) => ("an internal error occurred; quote the request id to support".to_string(), FieldErrors::new(), Some(detail)),
-            Self::Unavailable(detail) => ("the service is temporarily unavailable; retry shortly".to_string(), FieldErrors::new(), Some(detail)),
+            Self::Internal(detail) => (
+                "an internal error occurred; quote the request id to support".to_string(),
+                FieldErrors::new(),
+                Some(detail),
+            ),
+            Self::Unavailable(detail) => {
+                ("the service is temporarily unavailable; retry shortly".to_string(), FieldErrors::new(), Some(detail))
+            }
             other => (other.to_string(), FieldErrors::new(), None),
         };
         let mut response = (status, Json(body(code, &message, fields))).into_response();

@@ -2,10 +2,10 @@
 //! when the database is reachable and has every migration this binary embeds.
 
 use axum::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -50,15 +50,30 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
     match status {
         Some(status) if status.is_current() => (
             StatusCode::OK,
-            Json(Readiness { status: "ready", database: "ok", migrations_applied: status.applied, migrations_embedded: status.embedded }),
+            Json(Readiness {
+                status: "ready",
+                database: "ok",
+                migrations_applied: status.applied,
+                migrations_embedded: status.embedded,
+            }),
         ),
         Some(status) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(Readiness { status: "migrations_pending", database: "ok", migrations_applied: status.applied, migrations_embedded: status.embedded }),
+            Json(Readiness {
+                status: "migrations_pending",
+                database: "ok",
+                migrations_applied: status.applied,
+                migrations_embedded: status.embedded,
+            }),
         ),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(Readiness { status: "database_unreachable", database: "unreachable", migrations_applied: 0, migrations_embedded: 0 }),
+            Json(Readiness {
+                status: "database_unreachable",
+                database: "unreachable",
+                migrations_applied: 0,
+                migrations_embedded: 0,
+            }),
         ),
     }
 }

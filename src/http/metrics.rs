@@ -33,16 +33,15 @@ pub fn handle() -> PrometheusHandle {
 }
 
 pub(super) async fn track(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("rapport_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("rapport_http_request_duration_seconds", "method" => method, "route" => route).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("rapport_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 
@@ -54,7 +53,8 @@ pub(super) async fn render(State(state): State<AppState>) -> impl IntoResponse {
     match rapport_jobs::queue_depths(&state.db).await {
         Ok(depths) => {
             for depth in depths {
-                metrics::gauge!("rapport_jobs", "queue" => depth.queue, "status" => depth.status).set(depth.jobs as f64);
+                metrics::gauge!("rapport_jobs", "queue" => depth.queue, "status" => depth.status)
+                    .set(depth.jobs as f64);
             }
         }
         Err(err) => tracing::warn!(error = %err, "could not read job queue depth for /metrics"),

@@ -43,12 +43,7 @@ fn is_api(path: &str) -> bool {
 /// from [`super::ApiError`] (unknown routes, oversized bodies, malformed JSON, timeouts) the same
 /// shape as those that did.
 pub(super) async fn render_errors(request: Request, next: Next) -> Response {
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
+    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
     let status = response.status();
@@ -60,12 +55,8 @@ pub(super) async fn render_errors(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type =
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     if is_api(&path) {
         if content_type.starts_with("application/json") {
             return response;

@@ -1,8 +1,8 @@
 //! Identity use cases. Password hashing is deliberately slow (argon2id), so it runs on the
 //! blocking pool and always before a write transaction opens, never inside one.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use rapport_core::{Email, UserId};
 use rapport_db::{DbError, Tx};
 

@@ -17,7 +17,11 @@ struct Asset {
 
 const ASSETS: &[Asset] = &[
     Asset { name: "app.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../../assets/app.css") },
-    Asset { name: "app.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/app.js") },
+    Asset {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/app.js"),
+    },
     Asset { name: "icon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../assets/icon.svg") },
 ];
 
@@ -41,10 +45,7 @@ static HASHED: LazyLock<Vec<Hashed>> = LazyLock::new(|| {
 
 /// The content-hashed URL of the asset `name` (e.g. `app.css`).
 pub fn asset_url(name: &str) -> &'static str {
-    HASHED
-        .iter()
-        .find(|h| h.asset.name == name)
-        .map_or("/assets/missing", |h| h.url.as_str())
+    HASHED.iter().find(|h| h.asset.name == name).map_or("/assets/missing", |h| h.url.as_str())
 }
 
 pub(super) async fn serve(Path(file): Path<String>) -> Response {

@@ -39,7 +39,10 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
         Ok(html) => (status, Html(html)).into_response(),
         Err(err) => {
             tracing::error!(error = %err, "rendering a page failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, Html("<!doctype html><title>Error</title><p>An internal error occurred.</p>".to_owned()))
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><title>Error</title><p>An internal error occurred.</p>".to_owned()),
+            )
                 .into_response()
         }
     }
@@ -55,7 +58,10 @@ struct HomePage {
 
 async fn home(State(state): State<AppState>) -> Result<Response, crate::http::ApiError> {
     let needs_setup = crate::workspace::needs_setup(&state.db).await?;
-    Ok(render(StatusCode::OK, &HomePage { layout: Layout::new("Welcome"), needs_setup, version: env!("CARGO_PKG_VERSION") }))
+    Ok(render(
+        StatusCode::OK,
+        &HomePage { layout: Layout::new("Welcome"), needs_setup, version: env!("CARGO_PKG_VERSION") },
+    ))
 }
 
 #[derive(Template)]
@@ -79,10 +85,11 @@ pub fn error_page(status: StatusCode, message: &str, request_id: &str) -> Respon
 /// present, must name this host.
 pub fn require_same_origin(headers: &axum::http::HeaderMap) -> Result<(), crate::http::ApiError> {
     let forbidden = || crate::http::ApiError::Forbidden("cross-site requests are not accepted".into());
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site != "same-origin" && site != "none" {
-            return Err(forbidden());
-        }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site != "same-origin"
+        && site != "none"
+    {
+        return Err(forbidden());
     }
     if let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();

@@ -7,4 +7,6 @@ mod store;
 pub mod web;
 
 pub use model::{Created, NewWorkspace, WorkspaceName};
-pub use service::{SetupToken, WorkspaceError, complete_setup, create_with_owner, needs_setup, setup_token_valid, start_setup};
+pub use service::{
+    SetupToken, WorkspaceError, complete_setup, create_with_owner, needs_setup, setup_token_valid, start_setup,
+};

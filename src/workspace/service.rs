@@ -40,7 +40,12 @@ pub async fn create_with_owner(db: &Db, new: NewWorkspace, actor: &str) -> Resul
     db.write(move |tx| Box::pin(async move { insert_with_owner(tx, &new, &hash, &actor).await })).await
 }
 
-async fn insert_with_owner(tx: &mut rapport_db::Tx, new: &NewWorkspace, password_hash: &str, actor: &str) -> Result<Created, WorkspaceError> {
+async fn insert_with_owner(
+    tx: &mut rapport_db::Tx,
+    new: &NewWorkspace,
+    password_hash: &str,
+    actor: &str,
+) -> Result<Created, WorkspaceError> {
     let workspace_id = store::insert_workspace(tx, &new.name).await?;
     let owner_id = identity::create_user(tx, &new.owner_email, password_hash).await?;
     store::insert_membership(tx, workspace_id, owner_id, "owner").await?;
@@ -48,7 +53,12 @@ async fn insert_with_owner(tx: &mut rapport_db::Tx, new: &NewWorkspace, password
     Ok(Created { workspace_id, owner_id })
 }
 
-fn created_event(workspace_id: WorkspaceId, new: &NewWorkspace, owner: rapport_core::UserId, actor: &str) -> NewDomainEvent {
+fn created_event(
+    workspace_id: WorkspaceId,
+    new: &NewWorkspace,
+    owner: rapport_core::UserId,
+    actor: &str,
+) -> NewDomainEvent {
     NewDomainEvent {
         workspace_id,
         kind: "workspace.created".into(),

@@ -13,7 +13,12 @@ pub(super) async fn insert_workspace(tx: &mut Tx, name: &WorkspaceName) -> Resul
     Ok(id)
 }
 
-pub(super) async fn insert_membership(tx: &mut Tx, workspace: WorkspaceId, user: UserId, role: &str) -> Result<(), DbError> {
+pub(super) async fn insert_membership(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    user: UserId,
+    role: &str,
+) -> Result<(), DbError> {
     sql!(tx.exec(), c => sqlx::query(
         "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)"
     ).bind(workspace).bind(user).bind(role).bind(Utc::now()).execute(c).await.map(|r| r.rows_affected()))?;
@@ -21,7 +26,8 @@ pub(super) async fn insert_membership(tx: &mut Tx, workspace: WorkspaceId, user:
 }
 
 pub(super) async fn any_workspace(db: &Db) -> Result<bool, DbError> {
-    let found: Option<i64> = sql!(db.exec(), c => sqlx::query_scalar("SELECT id FROM workspaces LIMIT 1").fetch_optional(c).await)?;
+    let found: Option<i64> =
+        sql!(db.exec(), c => sqlx::query_scalar("SELECT id FROM workspaces LIMIT 1").fetch_optional(c).await)?;
     Ok(found.is_some())
 }
 

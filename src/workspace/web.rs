@@ -66,7 +66,11 @@ fn closed(status: StatusCode, heading: &'static str, message: &'static str) -> R
 }
 
 fn already_set_up() -> Response {
-    closed(StatusCode::OK, "Rapport is already set up", "This installation already has a workspace. Sign in, or ask its owner for an invitation.")
+    closed(
+        StatusCode::OK,
+        "Rapport is already set up",
+        "This installation already has a workspace. Sign in, or ask its owner for an invitation.",
+    )
 }
 
 fn bad_token() -> Response {
@@ -87,7 +91,14 @@ async fn show(State(state): State<AppState>, Query(query): Query<TokenQuery>) ->
     }
     Ok(render(
         StatusCode::OK,
-        &SetupPage { layout: Layout::new("Set up"), token, workspace_name: String::new(), owner_email: String::new(), errors: FieldErrors::new(), form_error: None },
+        &SetupPage {
+            layout: Layout::new("Set up"),
+            token,
+            workspace_name: String::new(),
+            owner_email: String::new(),
+            errors: FieldErrors::new(),
+            form_error: None,
+        },
     ))
 }
 
@@ -104,20 +115,27 @@ impl SetupForm {
     fn parse(&self) -> Result<NewWorkspace, FieldErrors> {
         let mut errors = FieldErrors::new();
         let mut fail = |field: &str, message: String| errors.entry(field.to_string()).or_default().push(message);
-        let name = WorkspaceName::parse(&self.workspace_name).map_err(|e| fail("workspace_name", format!("The name {e}.")));
+        let name =
+            WorkspaceName::parse(&self.workspace_name).map_err(|e| fail("workspace_name", format!("The name {e}.")));
         let email = Email::parse(&self.owner_email).map_err(|e| fail("owner_email", format!("This address {e}.")));
         let password = Password::parse(&self.password).map_err(|e| fail("password", format!("The password {e}.")));
         if self.password != self.password_confirm {
             fail("password_confirm", "The two passwords differ.".into());
         }
         match (name, email, password) {
-            (Ok(name), Ok(owner_email), Ok(owner_password)) if errors.is_empty() => Ok(NewWorkspace { name, owner_email, owner_password }),
+            (Ok(name), Ok(owner_email), Ok(owner_password)) if errors.is_empty() => {
+                Ok(NewWorkspace { name, owner_email, owner_password })
+            }
             _ => Err(errors),
         }
     }
 }
 
-async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<SetupForm>) -> Result<Response, ApiError> {
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Result<Response, ApiError> {
     crate::web::require_same_origin(&headers)?;
     if !service::needs_setup(&state.db).await? {
         return Ok(already_set_up());
@@ -134,11 +152,18 @@ async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form): F
     match service::complete_setup(&state.db, &form.token, new).await {
         Ok(created) => Ok(render(
             StatusCode::OK,
-            &SetupDone { layout: Layout::new("Workspace ready"), workspace_name: name, workspace_id: created.workspace_id.get(), owner_email: email },
+            &SetupDone {
+                layout: Layout::new("Workspace ready"),
+                workspace_name: name,
+                workspace_id: created.workspace_id.get(),
+                owner_email: email,
+            },
         )),
-        Err(WorkspaceError::EmailTaken) => {
-            Ok(form_again(&form, FieldErrors::from([("owner_email".into(), vec!["A user with this email already exists.".into()])]), None))
-        }
+        Err(WorkspaceError::EmailTaken) => Ok(form_again(
+            &form,
+            FieldErrors::from([("owner_email".into(), vec!["A user with this email already exists.".into()])]),
+            None,
+        )),
         Err(WorkspaceError::SetupTokenInvalid) => Ok(bad_token()),
         Err(other) => Err(other.into()),
     }

@@ -54,16 +54,15 @@ impl Chromedriver {
     async fn wait_until_ready(&self) {
         let status = format!("{}/status", self.url());
         let deadline = tokio::time::Instant::now() + START_DEADLINE;
-        let mut last = String::from("no answer yet");
         loop {
-            match reqwest::get(&status).await {
+            let last = match reqwest::get(&status).await {
                 Ok(response) => match response.json::<serde_json::Value>().await {
                     Ok(body) if body["value"]["ready"] == true => return,
-                    Ok(body) => last = body.to_string(),
-                    Err(err) => last = err.to_string(),
+                    Ok(body) => body.to_string(),
+                    Err(err) => err.to_string(),
                 },
-                Err(err) => last = err.to_string(),
-            }
+                Err(err) => err.to_string(),
+            };
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "chromedriver at {status} is not ready after {} s (last answer: {last}); \
@@ -80,9 +79,7 @@ impl Chromedriver {
     pub fn delete_session_blocking(&self, session_id: &str) {
         let url = format!("{}/session/{session_id}", self.url());
         let deleted = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
                 reqwest::Client::new()
                     .delete(&url)

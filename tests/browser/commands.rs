@@ -33,6 +33,4 @@ pub struct LogEntry {
     pub message: String,
     #[serde(default)]
     pub source: String,
-    #[serde(default)]
-    pub timestamp: u64,
 }

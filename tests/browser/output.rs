@@ -53,10 +53,7 @@ impl OutputLog {
                 Ok(Ok(Some(line))) => line,
                 Ok(Ok(None) | Err(_)) => {
                     self.finish(Duration::from_secs(2)).await;
-                    panic!(
-                        "{program} exited before printing {what}; its output:\n{}",
-                        self.text()
-                    )
+                    panic!("{program} exited before printing {what}; its output:\n{}", self.text())
                 }
                 Err(_) => panic!(
                     "{program} did not print {what} within {} s; its output so far:\n{}",

@@ -18,25 +18,20 @@ pub struct Server {
     /// The one-time setup link it printed, present while no workspace exists.
     pub setup_link: Option<String>,
     log: OutputLog,
-    child: Child,
-    // Dropped in this order after `Drop::drop`: the child is killed (`kill_on_drop`), then its
-    // data directory and its PostgreSQL database, if any, are removed.
-    binary: Binary,
-    database: Option<Box<dyn std::any::Any>>,
+    // Held to be dropped, in this order: the server is killed (`kill_on_drop`), then its data
+    // directory and its PostgreSQL database, if any, are removed.
+    _child: Child,
+    _binary: Binary,
+    _database: Option<Box<dyn std::any::Any>>,
 }
 
 impl Server {
     pub async fn start() -> Self {
         let mut binary = Binary::new();
         let database: Option<Box<dyn std::any::Any>> =
-            if std::env::var_os(rapport_test_db::TEST_DATABASE_URL)
-                .is_some_and(|url| !url.is_empty())
-            {
+            if std::env::var_os(rapport_test_db::TEST_DATABASE_URL).is_some_and(|url| !url.is_empty()) {
                 let (options, guard) = rapport_test_db::TestDb::unopened().await;
-                binary.env.push((
-                    "RAPPORT_DATABASE_URL".to_owned(),
-                    options.url.expose().clone(),
-                ));
+                binary.env.push(("RAPPORT_DATABASE_URL".to_owned(), options.url.expose().clone()));
                 Some(Box::new(guard))
             } else {
                 None
@@ -63,14 +58,7 @@ impl Server {
                 Some(url.trim().to_owned())
             })
             .await;
-        Self {
-            url,
-            setup_link,
-            log,
-            child,
-            binary,
-            database,
-        }
+        Self { url, setup_link, log, _child: child, _binary: binary, _database: database }
     }
 
     /// The server's output so far.

@@ -21,14 +21,8 @@ pub struct Tools {
 impl Tools {
     /// Both programs, or why not.
     pub fn find() -> Result<Self, String> {
-        match (
-            locate(CHROMIUM_ENV, CHROMIUM_NAMES),
-            locate(CHROMEDRIVER_ENV, CHROMEDRIVER_NAMES),
-        ) {
-            (Ok(chromium), Ok(chromedriver)) => Ok(Self {
-                chromium,
-                chromedriver,
-            }),
+        match (locate(CHROMIUM_ENV, CHROMIUM_NAMES), locate(CHROMEDRIVER_ENV, CHROMEDRIVER_NAMES)) {
+            (Ok(chromium), Ok(chromedriver)) => Ok(Self { chromium, chromedriver }),
             (Err(reason), Ok(_)) | (Ok(_), Err(reason)) => Err(reason),
             (Err(first), Err(second)) => Err(format!("{first}; {second}")),
         }
@@ -40,7 +34,7 @@ impl Tools {
         match Self::find() {
             Ok(tools) => Some(tools),
             Err(reason) if required() => {
-                panic!("browser tests are required ({REQUIRE_ENV} is set) but cannot run: {reason}")
+                panic!("browser tests are required ({REQUIRE_ENV}=1) but cannot run: {reason}")
             }
             Err(reason) => {
                 // Written to the process's stderr rather than with `eprintln!`, which the test
@@ -57,10 +51,7 @@ impl Tools {
 }
 
 fn required() -> bool {
-    matches!(
-        std::env::var(REQUIRE_ENV).as_deref(),
-        Ok("1" | "true" | "yes")
-    )
+    matches!(std::env::var(REQUIRE_ENV).as_deref(), Ok("1" | "true" | "yes"))
 }
 
 /// The program named by the environment variable `env`, or the first of `names` on `PATH`.
@@ -70,26 +61,17 @@ fn locate(env: &str, names: &[&str]) -> Result<PathBuf, String> {
         return if is_executable(&path) {
             Ok(path)
         } else {
-            Err(format!(
-                "{env}={} is not an executable file",
-                path.display()
-            ))
+            Err(format!("{env}={} is not an executable file", path.display()))
         };
     }
     let path_var = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path_var)
         .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
         .find(|candidate| is_executable(candidate))
-        .ok_or_else(|| {
-            format!(
-                "{} not found on PATH (set {env} to its path)",
-                names.join(" or ")
-            )
-        })
+        .ok_or_else(|| format!("{} not found on PATH (set {env} to its path)", names.join(" or ")))
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }

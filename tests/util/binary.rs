@@ -22,10 +22,7 @@ pub struct Server {
 
 impl Binary {
     pub fn new() -> Self {
-        Self {
-            data_dir: tempfile::tempdir().unwrap(),
-            env: Vec::new(),
-        }
+        Self { data_dir: tempfile::tempdir().unwrap(), env: Vec::new() }
     }
 
     pub fn path() -> PathBuf {
@@ -48,17 +45,11 @@ impl Binary {
 
     pub async fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut command = self.command();
-        command
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().unwrap();
         let mut input = child.stdin.take().unwrap();
         if let Some(text) = stdin {
-            tokio::io::AsyncWriteExt::write_all(&mut input, text.as_bytes())
-                .await
-                .unwrap();
+            tokio::io::AsyncWriteExt::write_all(&mut input, text.as_bytes()).await.unwrap();
         }
         drop(input);
         tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
@@ -78,10 +69,7 @@ impl Binary {
     /// Starts `rapport serve` and waits (with a deadline) until it prints its address.
     pub async fn serve(&self) -> Server {
         let mut command = self.command();
-        command
-            .arg("serve")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        command.arg("serve").stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
@@ -101,21 +89,14 @@ impl Binary {
             }
         };
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Server {
-            child,
-            url,
-            setup_link,
-        }
+        Server { child, url, setup_link }
     }
 }
 
 impl Server {
     pub async fn stop(mut self) {
         if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status();
+            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
         }
         let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
     }

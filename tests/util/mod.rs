@@ -22,7 +22,7 @@ use tower::ServiceExt;
 pub use binary::Binary;
 
 pub struct TestApp {
-    pub test_db: TestDb,
+    pub test_db: std::sync::Arc<TestDb>,
     pub state: AppState,
     router: Router,
     _data_dir: tempfile::TempDir,
@@ -33,25 +33,25 @@ impl TestApp {
         Self::on(TestDb::new().await).await
     }
 
-    /// An app on an existing test database (e.g. a second instance on the same database).
+    /// An app on an existing test database.
     pub async fn on(test_db: TestDb) -> Self {
+        let db = test_db.db().clone();
+        Self::assemble(std::sync::Arc::new(test_db), db)
+    }
+
+    /// A second application instance on the same database, with its own connections, as a
+    /// second server behind a load balancer would be.
+    pub async fn sibling(&self) -> Self {
+        let db = rapport_db::Db::connect(self.test_db.options()).await.unwrap();
+        Self::assemble(std::sync::Arc::clone(&self.test_db), db)
+    }
+
+    fn assemble(test_db: std::sync::Arc<TestDb>, db: rapport_db::Db) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            data_dir: data_dir.path().to_path_buf(),
-            ..Config::default()
-        };
-        let state = AppState {
-            db: test_db.db().clone(),
-            config: std::sync::Arc::new(config),
-            waker: Waker::new(),
-        };
+        let config = Config { data_dir: data_dir.path().to_path_buf(), ..Config::default() };
+        let state = AppState { db, config: std::sync::Arc::new(config), waker: Waker::new() };
         let router = rapport::http::router(state.clone());
-        Self {
-            test_db,
-            state,
-            router,
-            _data_dir: data_dir,
-        }
+        Self { test_db, state, router, _data_dir: data_dir }
     }
 
     pub fn db(&self) -> &rapport_db::Db {
@@ -62,32 +62,15 @@ impl TestApp {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        TestResponse { status, headers, body }
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
-        self.request(Request::get(path).body(Body::empty()).unwrap())
-            .await
+        self.request(Request::get(path).body(Body::empty()).unwrap()).await
     }
 
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        content_type: &str,
-        body: impl Into<Body>,
-    ) -> TestResponse {
+    pub async fn send(&self, method: Method, path: &str, content_type: &str, body: impl Into<Body>) -> TestResponse {
         let request = Request::builder()
             .method(method)
             .uri(path)
@@ -99,8 +82,7 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, json: &serde_json::Value) -> TestResponse {
-        self.send(Method::POST, path, "application/json", json.to_string())
-            .await
+        self.send(Method::POST, path, "application/json", json.to_string()).await
     }
 
     /// A browser-like form post from this site (`Sec-Fetch-Site: same-origin`).
@@ -108,15 +90,8 @@ impl TestApp {
         self.post_form_from(path, fields, "same-origin").await
     }
 
-    pub async fn post_form_from(
-        &self,
-        path: &str,
-        fields: &[(&str, &str)],
-        fetch_site: &str,
-    ) -> TestResponse {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
+    pub async fn post_form_from(&self, path: &str, fields: &[(&str, &str)], fetch_site: &str) -> TestResponse {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         let request = Request::post(path)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("host", "localhost")
@@ -127,28 +102,18 @@ impl TestApp {
     }
 
     /// Creates a workspace with an owner through the service, as the CLI does.
-    pub async fn with_workspace(
-        &self,
-        name: &str,
-        owner_email: &str,
-    ) -> rapport::workspace::Created {
+    pub async fn with_workspace(&self, name: &str, owner_email: &str) -> rapport::workspace::Created {
         let new = rapport::workspace::NewWorkspace {
             name: rapport::workspace::WorkspaceName::parse(name).unwrap(),
             owner_email: Email::parse(owner_email).unwrap(),
             owner_password: rapport::identity::Password::parse("correct horse battery").unwrap(),
         };
-        rapport::workspace::create_with_owner(self.db(), new, "system:test")
-            .await
-            .unwrap()
+        rapport::workspace::create_with_owner(self.db(), new, "system:test").await.unwrap()
     }
 
     /// Runs every due job to completion with the application's own handlers; returns how many.
     pub async fn run_pending_jobs(&self) -> usize {
-        let worker = rapport::jobs::worker(
-            self.db().clone(),
-            &self.state.config,
-            self.state.waker.clone(),
-        );
+        let worker = rapport::jobs::worker(self.db().clone(), &self.state.config, self.state.waker.clone());
         let token = CancellationToken::new();
         let mut ran = 0;
         while worker.run_one(&token).await.unwrap() {
@@ -159,7 +124,8 @@ impl TestApp {
 
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT count(*) FROM {table}");
-        rapport_db::sql!(self.db().exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).fetch_one(c).await).unwrap()
+        rapport_db::sql!(self.db().exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).fetch_one(c).await)
+            .unwrap()
     }
 }
 
@@ -172,8 +138,7 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
     pub fn text(&self) -> String {
@@ -181,18 +146,13 @@ impl TestResponse {
     }
 
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
 
     /// Asserts the standard error shape and returns the code.
     pub fn error_code(&self) -> String {
         let json = self.json();
-        let code = json["error"]["code"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no error code in {json}"));
+        let code = json["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {json}"));
         assert!(json["error"]["message"].is_string(), "no message in {json}");
         code.to_owned()
     }

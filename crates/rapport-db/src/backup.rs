@@ -30,7 +30,18 @@ pub async fn backup_sqlite(options: &DbOptions, target: &Path) -> Result<(), Bac
     let connect = crate::sqlite::connect_options(url, options)?.create_if_missing(false);
     let mut conn = connect.connect().await.map_err(DbError::from)?;
     let target = target.to_string_lossy().into_owned();
-    sqlx::query("VACUUM INTO $1").bind(target).execute(&mut conn).await.map_err(DbError::from)?;
+    sqlx::query("VACUUM INTO $1").bind(&target).execute(&mut conn).await.map_err(DbError::from)?;
     conn.close().await.map_err(DbError::from)?;
+    sync_to_disk(Path::new(&target)).map_err(|e| DbError::Unavailable(format!("syncing the backup: {e}")))?;
+    Ok(())
+}
+
+/// `VACUUM INTO` does not fsync what it wrote; a backup is only a backup once it is on disk,
+/// together with the directory entry that names it.
+fn sync_to_disk(file: &Path) -> std::io::Result<()> {
+    std::fs::File::open(file)?.sync_all()?;
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
     Ok(())
 }

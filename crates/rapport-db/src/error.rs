@@ -51,8 +51,7 @@ impl From<sqlx::Error> for DbError {
 /// SQLITE_BUSY (5) and SQLITE_LOCKED (6) with their extended codes: another process held the lock
 /// past `busy_timeout`. They surface as [`DbError::Unavailable`], never as their raw message.
 fn is_busy(code: Option<&str>) -> bool {
-    code.and_then(|c| c.parse::<i32>().ok())
-        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+    code.and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 impl DbError {

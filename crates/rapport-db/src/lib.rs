@@ -131,6 +131,10 @@ impl Db {
     ///
     /// `work` must only talk to the database: on SQLite it runs on the single writer, and any
     /// other wait inside it would hold up every writer of the process.
+    ///
+    /// A caller that stops waiting (a cancelled request) does not cancel a write already queued
+    /// on SQLite: it still commits. On PostgreSQL the transaction is rolled back when the caller
+    /// goes away. Either way the outcome is all or nothing.
     pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -254,9 +258,7 @@ impl Db {
     /// A PostgreSQL `LISTEN` on `channel`, for waking workers; SQLite has no such thing and
     /// answers [`DbError::Unavailable`].
     pub async fn listen(&self, channel: &str) -> Result<sqlx::postgres::PgListener, DbError> {
-        let pool = self
-            .postgres_pool()
-            .ok_or_else(|| DbError::Unavailable("LISTEN needs PostgreSQL".into()))?;
+        let pool = self.postgres_pool().ok_or_else(|| DbError::Unavailable("LISTEN needs PostgreSQL".into()))?;
         let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
         listener.listen(channel).await?;
         Ok(listener)

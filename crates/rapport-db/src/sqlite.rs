@@ -55,11 +55,11 @@ pub fn connect_options(url: &str, options: &DbOptions) -> Result<SqliteConnectOp
 impl SqliteDb {
     pub(crate) async fn open(url: &str, options: &DbOptions) -> Result<Self, DbError> {
         let connect = connect_options(url, options)?;
-        if let Some(parent) = connect.get_filename().parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
-            }
+        if let Some(parent) = connect.get_filename().parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
         }
         let mut writer = connect.connect().await?;
         crate::migrate::run_sqlite(&mut writer).await?;
@@ -127,10 +127,10 @@ impl SqliteDb {
     pub(crate) async fn close(&self) {
         self.shutdown.notify_one();
         let handle = self.writer.lock().await.take();
-        if let Some(handle) = handle {
-            if let Err(err) = handle.await {
-                tracing::error!(error = %err, "the SQLite writer ended abnormally");
-            }
+        if let Some(handle) = handle
+            && let Err(err) = handle.await
+        {
+            tracing::error!(error = %err, "the SQLite writer ended abnormally");
         }
         self.readers.close().await;
     }
@@ -157,17 +157,15 @@ async fn run_writer(conn: SqliteConnection, mut receiver: mpsc::Receiver<WriteOp
             }
         }
     }
-    if let TxConn::Sqlite(conn) = tx.conn {
-        if let Err(err) = conn.close().await {
-            tracing::warn!(error = %err, "closing the SQLite writer failed");
-        }
+    if let TxConn::Sqlite(conn) = tx.conn
+        && let Err(err) = conn.close().await
+    {
+        tracing::warn!(error = %err, "closing the SQLite writer failed");
     }
 }
 
 async fn commit_group(tx: &mut Tx, ops: impl Iterator<Item = WriteOp>) {
-    let TxConn::Sqlite(conn) = &mut tx.conn else {
-        unreachable!("the SQLite writer holds a SQLite connection")
-    };
+    let TxConn::Sqlite(conn) = &mut tx.conn else { unreachable!("the SQLite writer holds a SQLite connection") };
     if let Err(err) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
         // Dropping the writes unrun answers each caller with `DbError::WriteAborted`.
         tracing::error!(error = %DbError::from(err), "could not begin a write transaction");
@@ -227,9 +225,7 @@ async fn continue_after_panic(tx: &mut Tx) {
 }
 
 async fn savepoint(tx: &mut Tx, statement: &'static str) -> Result<(), DbError> {
-    let TxConn::Sqlite(conn) = &mut tx.conn else {
-        unreachable!("the SQLite writer holds a SQLite connection")
-    };
+    let TxConn::Sqlite(conn) = &mut tx.conn else { unreachable!("the SQLite writer holds a SQLite connection") };
     sqlx::query(statement).execute(&mut *conn).await?;
     Ok(())
 }
@@ -237,16 +233,12 @@ async fn savepoint(tx: &mut Tx, statement: &'static str) -> Result<(), DbError> 
 /// Asserts the settings durability and integrity depend on; a connection that lacks them is a
 /// deployment error, caught at start-up rather than discovered after a power cut.
 async fn self_check(conn: &mut SqliteConnection, reader: bool) -> Result<(), DbError> {
-    let expect = [
-        ("journal_mode", "wal"),
-        ("synchronous", "2"),
-        ("foreign_keys", "1"),
-        ("secure_delete", "1"),
-    ];
+    let expect = [("journal_mode", "wal"), ("synchronous", "2"), ("foreign_keys", "1"), ("secure_delete", "1")];
     for (pragma, wanted) in expect {
-        let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT CAST({pragma} AS TEXT) FROM pragma_{pragma}")))
-            .fetch_one(&mut *conn)
-            .await?;
+        let value: String =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT CAST({pragma} AS TEXT) FROM pragma_{pragma}")))
+                .fetch_one(&mut *conn)
+                .await?;
         if !value.eq_ignore_ascii_case(wanted) {
             return Err(DbError::SelfCheck(format!("PRAGMA {pragma} is {value}, expected {wanted}")));
         }
@@ -257,7 +249,10 @@ async fn self_check(conn: &mut SqliteConnection, reader: bool) -> Result<(), DbE
     }
     let query_only: i64 = sqlx::query_scalar("SELECT query_only FROM pragma_query_only").fetch_one(&mut *conn).await?;
     if (query_only == 1) != reader {
-        return Err(DbError::SelfCheck(format!("PRAGMA query_only is {query_only} on a {} connection", if reader { "reader" } else { "writer" })));
+        return Err(DbError::SelfCheck(format!(
+            "PRAGMA query_only is {query_only} on a {} connection",
+            if reader { "reader" } else { "writer" }
+        )));
     }
     Ok(())
 }

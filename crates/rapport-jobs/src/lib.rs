@@ -14,7 +14,9 @@ mod scheduler;
 mod store;
 mod worker;
 
-pub use outbox::{DomainEvent, NewDomainEvent, SubscriberFn, SubscriberStatus, Subscribers, record_event, subscriber_status};
+pub use outbox::{
+    DomainEvent, NewDomainEvent, SubscriberFn, SubscriberStatus, Subscribers, record_event, subscriber_status,
+};
 pub use queue::{JobRow, JobStatus, NewJob, QueueDepth, enqueue, list_jobs, queue_depths, retry_dead_job};
 pub use scheduler::{Schedule, Scheduler};
 pub use worker::{HandlerFn, JobContext, Registry, RetryPolicy, Waker, Worker, WorkerConfig};

@@ -14,7 +14,9 @@ const KEEP_FINISHED: chrono::Duration = chrono::Duration::days(7);
 
 /// Runs the prune job every hour.
 pub fn schedules() -> Vec<Schedule> {
-    vec![Schedule::new(PRUNE_JOBS, Duration::from_secs(3600), |_| NewJob::new(PRUNE_JOBS, serde_json::Value::Null).queue("maintenance"))]
+    vec![Schedule::new(PRUNE_JOBS, Duration::from_secs(3600), |_| {
+        NewJob::new(PRUNE_JOBS, serde_json::Value::Null).queue("maintenance")
+    })]
 }
 
 pub fn register(registry: Registry) -> Registry {

@@ -52,12 +52,18 @@ pub async fn record_event(tx: &mut Tx, event: &NewDomainEvent) -> Result<(), DbE
 pub type SubscriberFn = Arc<dyn Fn(Db, Vec<DomainEvent>) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
 
 /// The registered subscribers, by stable name (the name keys the stored position).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Subscribers {
     handlers: Vec<(String, SubscriberFn)>,
     batch: i64,
     lease: Duration,
     poll: Duration,
+}
+
+impl Default for Subscribers {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Subscribers {
@@ -113,7 +119,14 @@ impl Subscribers {
                 }
                 Err(err) => {
                     tracing::warn!(subscriber = %name, error = format!("{err:#}"), "subscriber failed; the batch will be delivered again");
-                    crate::store::advance_subscriber(db, name.into(), worker.into(), position, Some(format!("{err:#}"))).await?;
+                    crate::store::advance_subscriber(
+                        db,
+                        name.into(),
+                        worker.into(),
+                        position,
+                        Some(format!("{err:#}")),
+                    )
+                    .await?;
                     break;
                 }
             }
@@ -149,6 +162,11 @@ pub async fn subscriber_status(db: &Db) -> Result<Vec<SubscriberStatus>, DbError
     let rows = crate::store::subscriber_positions(db).await?;
     Ok(rows
         .into_iter()
-        .map(|row| SubscriberStatus { subscriber: row.subscriber, last_event_id: row.event_id, last_error: row.last_error, updated_at: row.updated_at })
+        .map(|row| SubscriberStatus {
+            subscriber: row.subscriber,
+            last_event_id: row.event_id,
+            last_error: row.last_error,
+            updated_at: row.updated_at,
+        })
         .collect())
 }

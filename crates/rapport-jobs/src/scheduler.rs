@@ -22,7 +22,11 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    pub fn new(name: impl Into<String>, every: Duration, job: impl Fn(Timestamp) -> NewJob + Send + Sync + 'static) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        every: Duration,
+        job: impl Fn(Timestamp) -> NewJob + Send + Sync + 'static,
+    ) -> Self {
         Self { name: name.into(), every, job: Arc::new(job) }
     }
 
@@ -59,9 +63,10 @@ impl Scheduler {
                         if !crate::store::claim_slot(tx, &name, slot).await? {
                             return Ok::<_, DbError>(false);
                         }
-                        if let Some(id) = crate::store::insert_job(tx, &job).await? {
-                            crate::store::set_slot_job(tx, &name, slot, id).await?;
-                        }
+                        let Some(id) = crate::store::insert_job(tx, &job).await? else {
+                            return Ok(false);
+                        };
+                        crate::store::set_slot_job(tx, &name, slot, id).await?;
                         Ok(true)
                     })
                 })

@@ -48,7 +48,12 @@ pub(crate) struct Claimed {
 
 /// Leases the most urgent due job of `queues` to `worker`. PostgreSQL skips rows another
 /// instance is claiming; SQLite's single writer serialises claims by itself.
-pub(crate) async fn claim(db: &Db, queues: Vec<String>, worker: String, lease: chrono::Duration) -> Result<Option<Claimed>, DbError> {
+pub(crate) async fn claim(
+    db: &Db,
+    queues: Vec<String>,
+    worker: String,
+    lease: chrono::Duration,
+) -> Result<Option<Claimed>, DbError> {
     db.write(move |tx| {
         Box::pin(async move {
             let now = Utc::now();
@@ -213,7 +218,12 @@ pub(crate) async fn insert_event(tx: &mut Tx, event: &NewDomainEvent) -> Result<
 
 /// Takes (or renews) the delivery lease of `subscriber` and returns its position, or `None`
 /// when another instance holds the lease.
-pub(crate) async fn lease_subscriber(db: &Db, subscriber: String, worker: String, lease: chrono::Duration) -> Result<Option<(i64, i64)>, DbError> {
+pub(crate) async fn lease_subscriber(
+    db: &Db,
+    subscriber: String,
+    worker: String,
+    lease: chrono::Duration,
+) -> Result<Option<(i64, i64)>, DbError> {
     db.write(move |tx| {
         Box::pin(async move {
             let now = Utc::now();
@@ -250,7 +260,13 @@ pub(crate) async fn events_after(db: &Db, position: (i64, i64), limit: i64) -> R
 }
 
 /// Moves the subscriber past the events it handled, provided it still holds the lease.
-pub(crate) async fn advance_subscriber(db: &Db, subscriber: String, worker: String, position: (i64, i64), error: Option<String>) -> Result<bool, DbError> {
+pub(crate) async fn advance_subscriber(
+    db: &Db,
+    subscriber: String,
+    worker: String,
+    position: (i64, i64),
+    error: Option<String>,
+) -> Result<bool, DbError> {
     db.write(move |tx| {
         Box::pin(async move {
             let now = Utc::now();

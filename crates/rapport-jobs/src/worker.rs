@@ -188,13 +188,17 @@ impl Worker {
         }
         tasks.spawn(Arc::clone(&worker).run_reaper(shutdown.clone()));
         tasks.spawn(worker.scheduler.clone().run(worker.db.clone(), worker.waker.clone(), shutdown.clone()));
-        tasks.spawn(worker.subscribers.clone().run(worker.db.clone(), worker.id.clone(), worker.waker.clone(), shutdown.clone()));
+        tasks.spawn(worker.subscribers.clone().run(
+            worker.db.clone(),
+            worker.id.clone(),
+            worker.waker.clone(),
+            shutdown.clone(),
+        ));
 
         shutdown.cancelled().await;
-        let drained = tokio::time::timeout(worker.config.drain_timeout, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
+        let drained =
+            tokio::time::timeout(worker.config.drain_timeout, async { while tasks.join_next().await.is_some() {} })
+                .await;
         if drained.is_err() {
             tracing::warn!(worker = %worker.id, "jobs still running after the drain timeout; they will run again elsewhere");
             jobs_cancel.cancel();
@@ -227,7 +231,11 @@ impl Worker {
         Ok(true)
     }
 
-    async fn execute(&self, claimed: store::Claimed, jobs_cancel: &CancellationToken) -> Result<(), rapport_db::DbError> {
+    async fn execute(
+        &self,
+        claimed: store::Claimed,
+        jobs_cancel: &CancellationToken,
+    ) -> Result<(), rapport_db::DbError> {
         let cancelled = jobs_cancel.child_token();
         let ctx = JobContext {
             db: self.db.clone(),
@@ -240,7 +248,13 @@ impl Worker {
         };
         // Both tasks end with this future: a worker that is dropped mid-job (its task aborted)
         // must stop renewing the lease and stop the handler, or the job never runs elsewhere.
-        let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(self.db.clone(), claimed.id, self.id.clone(), self.config.lease, cancelled.clone())));
+        let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(
+            self.db.clone(),
+            claimed.id,
+            self.id.clone(),
+            self.config.lease,
+            cancelled.clone(),
+        )));
         let started = std::time::Instant::now();
         let result = match self.registry.handlers.get(&claimed.kind) {
             Some(handler) => {
@@ -253,7 +267,8 @@ impl Worker {
             None => Err(anyhow::anyhow!("no handler is registered for job kind {}", claimed.kind)),
         };
         drop(heartbeat);
-        metrics::histogram!("rapport_job_duration_seconds", "kind" => claimed.kind.clone()).record(started.elapsed().as_secs_f64());
+        metrics::histogram!("rapport_job_duration_seconds", "kind" => claimed.kind.clone())
+            .record(started.elapsed().as_secs_f64());
         let outcome = match result {
             Ok(()) => Finish::Done,
             Err(err) if claimed.attempts >= claimed.max_attempts => {
@@ -262,7 +277,11 @@ impl Worker {
             }
             Err(err) => {
                 let delay = self.config.retry.delay(claimed.attempts);
-                tracing::warn!(error = format!("{err:#}"), retry_in_ms = delay.as_millis() as u64, "job failed; will retry");
+                tracing::warn!(
+                    error = format!("{err:#}"),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "job failed; will retry"
+                );
                 Finish::Retry { at: Utc::now() + chrono_duration(delay), error: format!("{err:#}") }
             }
         };
@@ -271,7 +290,8 @@ impl Worker {
             Finish::Retry { .. } => "retry",
             Finish::Dead { .. } => "dead",
         };
-        metrics::counter!("rapport_jobs_finished_total", "kind" => claimed.kind.clone(), "outcome" => status).increment(1);
+        metrics::counter!("rapport_jobs_finished_total", "kind" => claimed.kind.clone(), "outcome" => status)
+            .increment(1);
         if !store::finish(&self.db, claimed.id, self.id.clone(), outcome).await? {
             tracing::warn!("the job's lease was lost before it finished; its outcome is not recorded");
         }

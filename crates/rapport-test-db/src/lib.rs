@@ -145,7 +145,10 @@ mod tests {
 
     #[test]
     fn the_database_name_is_replaced_and_parameters_kept() {
-        assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"), "postgres://postgres@127.0.0.1:5432/t1");
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
         assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "t2"), "postgres://u:p@h/t2?sslmode=disable");
         assert_eq!(with_database("postgres://h:5432", "t3"), "postgres://h:5432/t3");
     }

@@ -46,7 +46,8 @@ async fn a_backup_taken_under_write_load_is_intact_and_holds_every_acknowledged_
     }
 
     let mut backup = SqliteConnectOptions::new().filename(&target).connect().await.expect("the backup opens");
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut backup).await.expect("the check runs");
+    let integrity: String =
+        sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut backup).await.expect("the check runs");
     let in_backup: BTreeSet<String> = sqlx::query_scalar("SELECT key FROM instance_settings")
         .fetch_all(&mut backup)
         .await

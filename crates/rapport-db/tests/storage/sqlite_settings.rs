@@ -40,9 +40,7 @@ async fn every_reader_connection_has_the_durability_settings_and_is_read_only() 
         return;
     }
     let test_db = TestDb::new().await;
-    let Exec::Sqlite(readers) = test_db.db().exec() else {
-        unreachable!("the test database is SQLite")
-    };
+    let Exec::Sqlite(readers) = test_db.db().exec() else { unreachable!("the test database is SQLite") };
     // Held at once, so that each is a distinct connection of the pool.
     let mut connections = Vec::new();
     for _ in 0..4 {
@@ -67,9 +65,7 @@ async fn the_writer_connection_has_the_durability_settings_and_may_write() {
         .db()
         .write(|tx| {
             Box::pin(async move {
-                let rapport_db::Exec::Sqlite(conn) = tx.exec() else {
-                    unreachable!("the test database is SQLite")
-                };
+                let rapport_db::Exec::Sqlite(conn) = tx.exec() else { unreachable!("the test database is SQLite") };
                 Ok::<_, rapport_db::DbError>(settings(conn).await)
             })
         })

@@ -38,8 +38,9 @@ pub async fn insert_setting_in(tx: &mut rapport_db::Tx, key: &str) -> Result<(),
 
 /// Every committed setting name.
 pub async fn setting_keys(db: &Db) -> BTreeSet<String> {
-    let keys: Vec<String> = sql!(db.exec(), c => sqlx::query_scalar("SELECT key FROM instance_settings").fetch_all(c).await)
-        .expect("the settings can be read");
+    let keys: Vec<String> =
+        sql!(db.exec(), c => sqlx::query_scalar("SELECT key FROM instance_settings").fetch_all(c).await)
+            .expect("the settings can be read");
     keys.into_iter().collect()
 }
 

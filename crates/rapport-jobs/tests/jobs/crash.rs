@@ -52,7 +52,8 @@ async fn a_job_whose_worker_died_mid_run_runs_again_once_its_lease_expires() {
     });
     let shutdown = CancellationToken::new();
     let second = tokio::spawn(Worker::new(db.clone(), finishing, config).run(shutdown.clone()));
-    eventually("the second worker finished the job", || async { job_status(db, id).await.as_deref() == Some("done") }).await;
+    eventually("the second worker finished the job", || async { job_status(db, id).await.as_deref() == Some("done") })
+        .await;
     shutdown.cancel();
     second.await.expect("the second worker shuts down cleanly");
 

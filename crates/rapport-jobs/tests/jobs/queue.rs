@@ -39,7 +39,8 @@ async fn a_job_enqueued_in_a_rolled_back_write_never_exists() {
 
     assert!(write.is_err());
     assert!(list_jobs(db, JobStatus::Queued, 10).await.expect("jobs can be listed").is_empty());
-    let ran = counting_worker(db, "send_welcome", &runs).run_one(&CancellationToken::new()).await.expect("claiming works");
+    let ran =
+        counting_worker(db, "send_welcome", &runs).run_one(&CancellationToken::new()).await.expect("claiming works");
     assert!(!ran);
     assert_eq!(runs.load(Ordering::SeqCst), 0);
 }
