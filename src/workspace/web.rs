@@ -42,6 +42,14 @@ impl SetupPage {
     fn errors_for(&self, field: &str) -> &[String] {
         self.errors.get(field).map_or(&[], Vec::as_slice)
     }
+
+    /// Focus goes to the first field with an error, so a phone's keyboard opens where the fix is.
+    fn autofocus(&self, field: &str) -> bool {
+        let first_invalid = Self::FIELDS.iter().find(|f| self.errors.contains_key(**f));
+        first_invalid.map_or(field == Self::FIELDS[0], |first| *first == field)
+    }
+
+    const FIELDS: [&'static str; 4] = ["workspace_name", "owner_email", "password", "password_confirm"];
 }
 
 #[derive(Template)]
@@ -145,7 +153,7 @@ async fn submit(
     }
     let new = match form.parse() {
         Ok(new) => new,
-        Err(errors) => return Ok(form_again(&form, errors, None)),
+        Err(errors) => return Ok(form_again(&form, errors)),
     };
     let name = new.name.as_str().to_string();
     let email = new.owner_email.to_string();
@@ -162,14 +170,13 @@ async fn submit(
         Err(WorkspaceError::EmailTaken) => Ok(form_again(
             &form,
             FieldErrors::from([("owner_email".into(), vec!["A user with this email already exists.".into()])]),
-            None,
         )),
         Err(WorkspaceError::SetupTokenInvalid) => Ok(bad_token()),
         Err(other) => Err(other.into()),
     }
 }
 
-fn form_again(form: &SetupForm, errors: FieldErrors, form_error: Option<String>) -> Response {
+fn form_again(form: &SetupForm, errors: FieldErrors) -> Response {
     render(
         StatusCode::UNPROCESSABLE_ENTITY,
         &SetupPage {
@@ -178,7 +185,7 @@ fn form_again(form: &SetupForm, errors: FieldErrors, form_error: Option<String>)
             workspace_name: form.workspace_name.clone(),
             owner_email: form.owner_email.clone(),
             errors,
-            form_error: form_error.or_else(|| Some("Please correct the fields marked below.".into())),
+            form_error: Some("Please correct the fields marked below.".into()),
         },
     )
 }

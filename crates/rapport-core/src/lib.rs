@@ -2,10 +2,12 @@
 //! trusted afterwards: holding an [`Email`] means the text was checked, holding a [`WorkspaceId`]
 //! means it came from an authenticated principal or the database, never from raw input.
 
+mod actor;
 mod email;
 mod id;
 mod secret;
 
+pub use actor::Actor;
 pub use email::{Email, EmailError};
 pub use id::{JobId, UserId, WorkspaceId};
 pub use secret::Secret;
