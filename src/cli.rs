@@ -10,7 +10,7 @@ use rapport_core::{Email, JobId};
 use rapport_db::Db;
 
 use crate::config::{Config, ConfigError, LogFormat};
-use crate::identity::Password;
+use crate::identity::{Password, Scope};
 use crate::workspace::{self, NewWorkspace};
 
 #[derive(Debug, Parser)]
@@ -50,15 +50,37 @@ pub enum Command {
     },
     /// Print the version.
     Version,
+    /// Generate a realistic shop's customer data (CSV and Segment NDJSON) from a seed.
+    Gen(crate::r#gen::GenArgs),
+    /// Run a benchmark scenario on SQLite or PostgreSQL (`rapport bench list` names them).
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create a workspace and its owner; prints the new workspace id.
     CreateWorkspace(CreateWorkspaceArgs),
+    /// Create an API token with full access for a member of a workspace; prints the token once.
+    CreateToken(CreateTokenArgs),
     /// Inspect and retry background jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateTokenArgs {
+    /// The workspace id.
+    #[arg(long)]
+    pub workspace: i64,
+    /// The member the token acts for.
+    #[arg(long)]
+    pub email: String,
+    /// A name to recognise the token by.
+    #[arg(long)]
+    pub name: String,
+    /// Limit the token: `all` (default), or MODULE:read / MODULE:write; repeatable.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +169,10 @@ async fn dispatch(command: Command, config: Config) -> ExitCode {
         Command::Admin(admin) => run_admin(admin, &config).await,
         Command::Backup { file } => return crate::app::backup(&config, &file).await,
         Command::Restore { file, force } => return crate::app::restore(&config, &file, force).await,
+        Command::Gen(args) => tokio::task::spawn_blocking(move || crate::r#gen::run(&args))
+            .await
+            .unwrap_or_else(|err| Err(anyhow::anyhow!("the generator panicked: {err}"))),
+        Command::Bench(args) => crate::bench::run(args).await,
         Command::Version | Command::DefaultConfig => Ok(()),
     };
     match outcome {
@@ -172,6 +198,7 @@ async fn run_admin(command: AdminCommand, config: &Config) -> anyhow::Result<()>
     let db = Db::connect(&config.db_options()).await?;
     let result = match command {
         AdminCommand::CreateWorkspace(args) => create_workspace(&db, args).await,
+        AdminCommand::CreateToken(args) => create_token(&db, args).await,
         AdminCommand::Jobs(JobsCommand::List { status, limit }) => list_jobs(&db, status, limit).await,
         AdminCommand::Jobs(JobsCommand::Retry { id }) => {
             if rapport_jobs::retry_dead_job(&db, JobId::new(id)).await? {
@@ -198,6 +225,25 @@ async fn create_workspace(db: &Db, args: CreateWorkspaceArgs) -> anyhow::Result<
     };
     let created = workspace::create_with_owner(db, new, "system:cli").await?;
     println!("{}", created.workspace_id);
+    Ok(())
+}
+
+async fn create_token(db: &Db, args: CreateTokenArgs) -> anyhow::Result<()> {
+    let workspace = rapport_core::WorkspaceId::new(args.workspace);
+    let email = Email::parse(&args.email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+    let scopes = if args.scopes.is_empty() {
+        vec![Scope::All]
+    } else {
+        args.scopes
+            .iter()
+            .map(|s| Scope::parse(s).map_err(|e| anyhow::anyhow!("--scope {e}")))
+            .collect::<Result<_, _>>()?
+    };
+    let user = crate::identity::member_by_email(db, workspace, &email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{email} is not a member of workspace {workspace}"))?;
+    let created = crate::identity::create_token(db, workspace, user, &args.name, scopes, None).await?;
+    println!("{}", created.secret.expose());
     Ok(())
 }
 

@@ -6,8 +6,10 @@
 //! crates under `crates/`. `docs/architecture.md` is the map.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod r#gen;
 pub mod http;
 pub mod identity;
 pub mod jobs;

@@ -29,6 +29,8 @@ pub enum ApiError {
     NotFound,
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    #[error("too many attempts; retry later")]
+    RateLimited { retry_after_secs: i64 },
     #[error("the service is temporarily unavailable; retry shortly")]
     Unavailable(String),
     #[error("internal error")]
@@ -64,6 +66,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -77,6 +80,7 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not_found",
             Self::Conflict { code, .. } => code,
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -98,6 +102,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let code = self.code();
+        let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let (message, fields, detail) = match self {
             Self::Validation(fields) => ("some fields are invalid".to_string(), fields, None),
             Self::Internal(detail) => (
@@ -111,6 +119,9 @@ impl IntoResponse for ApiError {
             other => (other.to_string(), FieldErrors::new(), None),
         };
         let mut response = (status, Json(body(code, &message, fields))).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
         if let Some(detail) = detail {
             response.extensions_mut().insert(InternalDetail(detail));
         }

@@ -5,6 +5,7 @@
 //! A request's path, outermost first: request id → trace span → metrics and error rendering →
 //! security headers → compression → panic catcher → timeout → body limit → handler.
 
+pub mod auth;
 mod error;
 mod health;
 pub mod metrics;
@@ -23,7 +24,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use error::{ApiError, FieldErrors};
+pub use error::{ApiError, ErrorBody, FieldErrors};
 pub use openapi::ApiDoc;
 
 use crate::app::AppState;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::docs(openapi))
         .merge(crate::web::router())
         .merge(crate::workspace::web::router())
+        .merge(crate::identity::web::router())
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))

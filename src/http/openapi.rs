@@ -16,13 +16,32 @@ use crate::app::AppState;
     info(title = "Rapport API", description = "Customers, their behaviour and everything done with them."),
     paths(super::health::healthz, super::health::readyz),
     components(schemas(super::error::ErrorBody)),
-    tags((name = "system", description = "Health, readiness and version"))
+    modifiers(&BearerAuth),
+    tags(
+        (name = "system", description = "Health, readiness and version"),
+        (name = "identity", description = "The caller, sessions and API tokens")
+    )
 )]
 pub struct ApiDoc;
 
+/// Declares the bearer scheme API tokens use (`Authorization: Bearer rpt_…`).
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut Document) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
 /// Every JSON route under `/api/v1`, each registered with its OpenAPI annotation.
 pub(super) fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", OpenApiRouter::new().routes(routes!(version)))
+    let v1 = OpenApiRouter::new().routes(routes!(version)).merge(crate::identity::api::router());
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 
 pub(super) fn docs(document: Document) -> Router<AppState> {

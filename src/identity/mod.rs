@@ -1,9 +1,17 @@
 //! Identity: the people who sign in to Rapport (users) and their credentials. Workspaces,
 //! memberships and roles build on it; sessions, tokens and 2FA arrive here too.
 
+pub mod api;
+mod auth;
 mod model;
+mod secret;
 mod service;
 mod store;
+pub mod web;
 
-pub use model::{Password, PasswordError};
+pub use auth::{
+    AuthError, ClientInfo, CreatedToken, Credential, NewSession, Principal, SESSION_ABSOLUTE, SESSION_IDLE,
+    check_password, create_token, end_session, member_by_email, session_principal, start_session, token_principal,
+};
+pub use model::{Password, PasswordError, Role, SCOPED_MODULES, Scope};
 pub use service::{IdentityError, create_user, hash_password, verify_password};

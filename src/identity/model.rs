@@ -53,3 +53,117 @@ mod tests {
         assert!(!format!("{password:?}").contains("hunter2"));
     }
 }
+
+/// A workspace member's role. Custom roles arrive with field-level permissions; these five are
+/// built in and cannot be removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Admin,
+    Manager,
+    Member,
+    Viewer,
+}
+
+impl Role {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "owner" => Some(Self::Owner),
+            "admin" => Some(Self::Admin),
+            "manager" => Some(Self::Manager),
+            "member" => Some(Self::Member),
+            "viewer" => Some(Self::Viewer),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Manager => "manager",
+            Self::Member => "member",
+            Self::Viewer => "viewer",
+        }
+    }
+
+    /// Whether the role may change data at all; viewers only read.
+    pub fn can_write(self) -> bool {
+        !matches!(self, Self::Viewer)
+    }
+}
+
+/// What an API token may do: everything its user may, or only reading or writing some modules.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Scope {
+    All,
+    Read(String),
+    Write(String),
+}
+
+/// The modules a scope can name; grows as modules arrive.
+pub const SCOPED_MODULES: &[&str] = &["workspace", "people", "companies", "events", "orders", "segments"];
+
+impl Scope {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw == "all" {
+            return Ok(Self::All);
+        }
+        let (module, access) =
+            raw.split_once(':').ok_or_else(|| format!("{raw:?} is not `all` or MODULE:read|write"))?;
+        if !SCOPED_MODULES.contains(&module) {
+            return Err(format!("{module:?} is not a module ({})", SCOPED_MODULES.join(", ")));
+        }
+        match access {
+            "read" => Ok(Self::Read(module.into())),
+            "write" => Ok(Self::Write(module.into())),
+            other => Err(format!("{other:?} is not read or write")),
+        }
+    }
+
+    /// Whether this scope allows `write` (or reading, when false) of `module`. Write implies read.
+    pub fn allows(&self, module: &str, write: bool) -> bool {
+        match self {
+            Self::All => true,
+            Self::Read(m) => m == module && !write,
+            Self::Write(m) => m == module,
+        }
+    }
+}
+
+impl From<Scope> for String {
+    fn from(scope: Scope) -> Self {
+        match scope {
+            Scope::All => "all".into(),
+            Scope::Read(m) => format!("{m}:read"),
+            Scope::Write(m) => format!("{m}:write"),
+        }
+    }
+}
+
+impl TryFrom<String> for Scope {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_and_write_implies_read() {
+        assert_eq!(Scope::parse("all"), Ok(Scope::All));
+        let write = Scope::parse("people:write").expect("valid");
+        assert!(write.allows("people", true) && write.allows("people", false));
+        assert!(!write.allows("companies", false));
+        let read = Scope::parse("people:read").expect("valid");
+        assert!(read.allows("people", false) && !read.allows("people", true));
+        assert!(Scope::parse("people:admin").is_err());
+        assert!(Scope::parse("nothing:read").is_err());
+    }
+}

@@ -14,6 +14,7 @@ use axum::routing::get;
 pub use assets::asset_url;
 
 use crate::app::AppState;
+use crate::identity::{Credential, Principal};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/", get(home)).route("/assets/{file}", get(assets::serve))
@@ -53,15 +54,30 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
 struct HomePage {
     layout: Layout,
     needs_setup: bool,
+    signed_in: Option<SignedIn>,
     version: &'static str,
 }
 
-async fn home(State(state): State<AppState>) -> Result<Response, crate::http::ApiError> {
+struct SignedIn {
+    email: String,
+    workspace: String,
+    role: &'static str,
+    csrf_token: String,
+}
+
+async fn home(State(state): State<AppState>, principal: Option<Principal>) -> Result<Response, crate::http::ApiError> {
     let needs_setup = crate::workspace::needs_setup(&state.db).await?;
-    Ok(render(
-        StatusCode::OK,
-        &HomePage { layout: Layout::new("Welcome"), needs_setup, version: env!("CARGO_PKG_VERSION") },
-    ))
+    let signed_in = principal.map(|p| SignedIn {
+        csrf_token: match &p.credential {
+            Credential::Session { csrf_token } => csrf_token.expose().clone(),
+            Credential::Token { .. } => String::new(),
+        },
+        email: p.email,
+        workspace: p.workspace_name,
+        role: p.role.as_str(),
+    });
+    let page = HomePage { layout: Layout::new("Welcome"), needs_setup, signed_in, version: env!("CARGO_PKG_VERSION") };
+    Ok(render(StatusCode::OK, &page))
 }
 
 #[derive(Template)]

@@ -1,0 +1,118 @@
+//! Recognising the caller of a request. API clients send `Authorization: Bearer TOKEN`; browsers
+//! send the session cookie. A state-changing request made with a session must also prove it
+//! came from our own pages: same origin (`Sec-Fetch-Site` / `Origin`), and the session's CSRF
+//! token, either in the `x-csrf-token` header (scripts) or in the `csrf_token` field of a form
+//! read with [`SessionForm`]. Bearer requests carry no ambient credential and are exempt.
+
+use axum::extract::{Form, FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use super::ApiError;
+use crate::app::AppState;
+use crate::identity::{self, AuthError, Credential, Principal};
+
+pub const SESSION_COOKIE: &str = "rapport_session";
+/// Over TLS the cookie takes the `__Host-` prefix: browsers then refuse it unless it is Secure,
+/// host-only and path `/`, so no sibling domain can plant one.
+pub const SESSION_COOKIE_TLS: &str = "__Host-rapport_session";
+const CSRF_HEADER: &str = "x-csrf-token";
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::BadCredentials | AuthError::Unauthenticated | AuthError::NoWorkspace => Self::Unauthorized,
+            AuthError::Throttled(until) => {
+                Self::RateLimited { retry_after_secs: (until - chrono::Utc::now()).num_seconds().max(1) }
+            }
+            AuthError::Db(db) => db.into(),
+        }
+    }
+}
+
+pub fn session_cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == SESSION_COOKIE || name == SESSION_COOKIE_TLS).then(|| value.to_owned())
+    })
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Authenticates without the CSRF check; callers decide how the token is presented.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    if let Some(token) = bearer(&parts.headers) {
+        return Ok(identity::token_principal(&state.db, token).await?);
+    }
+    let cookie = session_cookie_value(&parts.headers).ok_or(ApiError::Unauthorized)?;
+    Ok(identity::session_principal(&state.db, &cookie).await?)
+}
+
+fn check_csrf(principal: &Principal, presented: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Credential::Session { csrf_token } = &principal.credential else {
+        return Ok(());
+    };
+    crate::web::require_same_origin(headers)?;
+    let presented = presented.unwrap_or_default();
+    if presented.is_empty() || !bool::from(presented.as_bytes().ct_eq(csrf_token.expose().as_bytes())) {
+        return Err(ApiError::Forbidden(
+            "the form has expired or did not come from Rapport; reload the page and try again".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let principal = authenticate(parts, state).await?;
+        if !parts.method.is_safe() {
+            let header = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            check_csrf(&principal, header, &parts.headers)?;
+        }
+        Ok(principal)
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        match <Principal as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(principal) => Ok(Some(principal)),
+            Err(ApiError::Unauthorized) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+/// A form posted from one of our pages by a signed-in user, its CSRF token checked.
+pub trait CsrfProtected {
+    fn csrf_token(&self) -> &str;
+}
+
+pub struct SessionForm<T>(pub Principal, pub T);
+
+impl<T> FromRequest<AppState> for SessionForm<T>
+where
+    T: DeserializeOwned + CsrfProtected + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let principal = authenticate(&parts, state).await?;
+        let Form(form) = Form::<T>::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+        check_csrf(&principal, Some(form.csrf_token()), &parts.headers)?;
+        Ok(Self(principal, form))
+    }
+}
