@@ -69,6 +69,7 @@ pub struct BenchArgs {
     /// The scenario to run, `all` for every one, or `list` to describe them.
     #[arg(value_name = "SCENARIO", value_parser = scenario_names())]
     pub scenario: String,
+    /// The database engine Rapport runs on.
     #[arg(long, value_enum, default_value_t = BackendArg::Sqlite)]
     pub backend: BackendArg,
     /// tiny (seconds, for CI), small, default (the published figures) or a row count.

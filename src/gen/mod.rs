@@ -44,13 +44,16 @@ pub struct GenArgs {
     /// People, planted duplicates included (about 2%).
     #[arg(long, default_value_t = 10_000)]
     pub people: u64,
+    /// Companies people work for.
     #[arg(long, default_value_t = 500)]
     pub companies: u64,
+    /// Products in the catalogue.
     #[arg(long, default_value_t = 200)]
     pub products: u64,
     /// Behaviour events in total; orders follow from them.
     #[arg(long, default_value_t = 100_000)]
     pub events: u64,
+    /// The same seed and sizes give the same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// The day after the last day of history (YYYY-MM-DD); events cover the two years before.
@@ -290,6 +293,19 @@ mod tests {
         let buyers = &found.buyers;
         assert!(buyers.buyers > 300 && buyers.buyers < 2_500, "{buyers:?}");
         assert!(buyers.one_time * 3 > buyers.buyers, "a long tail of one-time buyers: {buyers:?}");
+    }
+
+    #[test]
+    fn an_order_line_lost_from_the_files_fails_the_sanity_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let world = world(5, 1_000, 20_000);
+        generate(&world, dir.path()).unwrap();
+        let items = dir.path().join("order_items.csv");
+        let text = std::fs::read_to_string(&items).unwrap();
+        let kept: Vec<&str> = text.lines().take(text.lines().count() - 1).collect();
+        std::fs::write(&items, kept.join("\n") + "\n").unwrap();
+        let found = check::verify(dir.path(), &world).unwrap();
+        assert!(found.failures.iter().any(|f| f.contains("order")), "{:?}", found.failures);
     }
 
     #[test]

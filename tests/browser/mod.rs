@@ -169,6 +169,8 @@ impl Browser {
             let left = match old_page.tag_name().await {
                 Ok(_) => false,
                 Err(err) if err.is_stale_element_reference() || err.is_no_such_element() => true,
+                // Chromium reports a node of the unloaded document this way mid-navigation.
+                Err(err) if err.to_string().contains("does not belong to the document") => true,
                 Err(err) => panic!("the page after clicking {selector} does not answer: {err}"),
             };
             if left && self.ready_state().await == "complete" {
