@@ -186,7 +186,8 @@ pub async fn session_principal(db: &Db, cookie: &str) -> Result<Principal, AuthE
         })
         .await?;
     }
-    principal(row, workspace, Credential::Session { csrf_token: Secret::new(String::new()) })
+    let csrf_token = Secret::new(row.secret.clone());
+    principal(row, workspace, Credential::Session { csrf_token })
 }
 
 /// Ends a session on the server; the cookie is worthless afterwards.
@@ -265,10 +266,6 @@ fn principal(
     credential: Credential,
 ) -> Result<Principal, AuthError> {
     let role = Role::parse(&row.role).ok_or_else(|| DbError::Unavailable(format!("unknown role {}", row.role)))?;
-    let credential = match credential {
-        Credential::Session { .. } => Credential::Session { csrf_token: Secret::new(row.secret.clone()) },
-        token => token,
-    };
     Ok(Principal {
         user_id: row.user_id,
         email: row.email,

@@ -139,6 +139,37 @@ fn with_database(server: &str, name: &str) -> String {
     url
 }
 
+/// The engine the tests run against, chosen the way [`TestDb`] chooses it.
+pub fn backend_under_test() -> rapport_db::Backend {
+    match std::env::var(TEST_DATABASE_URL) {
+        Ok(url) if !url.is_empty() => rapport_db::Backend::Postgres,
+        _ => rapport_db::Backend::Sqlite,
+    }
+}
+
+/// True when the tests run against `backend`; otherwise prints why `test` is skipped.
+pub fn skip_unless(backend: rapport_db::Backend, test: &str) -> bool {
+    if backend_under_test() == backend {
+        return true;
+    }
+    println!("skipped {test}: it only applies to {backend:?} and the tests run against {:?}", backend_under_test());
+    false
+}
+
+/// Polls `check` until it holds, failing the test after `within`. Tests wait for conditions,
+/// never for a fixed time.
+pub async fn eventually<F, Fut>(what: &str, within: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

@@ -7,22 +7,7 @@ use std::time::Duration;
 use rapport_db::{Backend, Db, DbError, sql};
 use tokio::sync::oneshot;
 
-/// The engine the tests run against, chosen the way `TestDb` chooses it.
-pub fn backend_under_test() -> Backend {
-    match std::env::var(rapport_test_db::TEST_DATABASE_URL) {
-        Ok(url) if !url.is_empty() => Backend::Postgres,
-        _ => Backend::Sqlite,
-    }
-}
-
-/// True when the tests run against `backend`; otherwise prints why `test` is skipped.
-pub fn skip_unless(backend: Backend, test: &str) -> bool {
-    if backend_under_test() == backend {
-        return true;
-    }
-    println!("skipped {test}: it only applies to {backend:?} and the tests run against {:?}", backend_under_test());
-    false
-}
+pub use rapport_test_db::skip_unless;
 
 /// Inserts one instance setting named `key` in its own write.
 pub async fn insert_setting(db: &Db, key: impl Into<String>) -> Result<(), DbError> {
@@ -45,16 +30,12 @@ pub async fn setting_keys(db: &Db) -> BTreeSet<String> {
 }
 
 /// Polls `check` until it holds, failing the test after five seconds.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    rapport_test_db::eventually(what, Duration::from_secs(5), check).await;
 }
 
 /// A write that keeps the SQLite writer busy until released, so that writes queued meanwhile

@@ -5,37 +5,18 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rapport_core::{JobId, WorkspaceId};
-use rapport_db::{Backend, Db, DbError, sql};
+use rapport_db::{Db, DbError, sql};
 use rapport_jobs::{JobRow, JobStatus, NewJob, RetryPolicy, WorkerConfig, enqueue, list_jobs};
 
-/// The engine the tests run against, chosen the way `TestDb` chooses it.
-pub fn backend_under_test() -> Backend {
-    match std::env::var(rapport_test_db::TEST_DATABASE_URL) {
-        Ok(url) if !url.is_empty() => Backend::Postgres,
-        _ => Backend::Sqlite,
-    }
-}
+pub use rapport_test_db::skip_unless;
 
-/// True when the tests run against `backend`; otherwise prints why `test` is skipped.
-pub fn skip_unless(backend: Backend, test: &str) -> bool {
-    if backend_under_test() == backend {
-        return true;
-    }
-    println!("skipped {test}: it only applies to {backend:?} and the tests run against {:?}", backend_under_test());
-    false
-}
-
-/// Polls `check` until it holds, failing the test after ten seconds.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+/// Polls `check` until it holds, failing the test after 10 seconds.
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    rapport_test_db::eventually(what, Duration::from_secs(10), check).await;
 }
 
 /// A worker that notices work quickly and retries after milliseconds rather than seconds.
