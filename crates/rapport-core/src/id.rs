@@ -49,3 +49,11 @@ define_id!(
     /// A row of the durable jobs table.
     JobId
 );
+define_id!(
+    /// A customer: a person the business knows (not a user of Rapport).
+    PersonId
+);
+define_id!(
+    /// A customer organisation.
+    CompanyId
+);

@@ -3,13 +3,19 @@
 //! means it came from an authenticated principal or the database, never from raw input.
 
 mod actor;
+mod change;
 mod email;
 mod id;
+mod locale;
+mod money;
 mod secret;
 
 pub use actor::Actor;
+pub use change::FieldChange;
 pub use email::{Email, EmailError};
-pub use id::{JobId, UserId, WorkspaceId};
+pub use id::{CompanyId, JobId, PersonId, UserId, WorkspaceId};
+pub use locale::{CodeError, CountryCode, CurrencyCode};
+pub use money::{Money, MoneyError};
 pub use secret::Secret;
 
 /// Every timestamp Rapport stores or compares is UTC; local time is a presentation concern.
