@@ -2,16 +2,16 @@
 //! when the database is reachable and has every migration this binary embeds.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde::Serialize;
 
+use super::Pages;
 use crate::app::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
+pub(super) fn router() -> Pages {
+    Pages::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(super::metrics::render))

@@ -11,6 +11,7 @@ mod health;
 pub mod metrics;
 mod middleware;
 mod openapi;
+mod pages;
 
 use std::time::Duration;
 
@@ -26,10 +27,25 @@ use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ErrorBody, FieldErrors};
 pub use openapi::ApiDoc;
+pub use pages::Pages;
 
 use crate::app::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Every route outside `/api`, from every module.
+pub fn pages() -> Pages {
+    Pages::new()
+        .merge(health::router())
+        .merge(crate::web::router())
+        .merge(crate::workspace::web::router())
+        .merge(crate::identity::web::router())
+}
+
+/// The OpenAPI document of every `/api` route, as served at `/api/v1/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::api_router().split_for_parts().1
+}
 
 /// The whole application as one router, ready to serve.
 pub fn router(state: AppState) -> Router {
@@ -37,12 +53,9 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = openapi::api_router().split_for_parts();
     let config = state.config.clone();
     Router::new()
-        .merge(health::router())
+        .merge(pages().into_router())
         .merge(api)
         .merge(openapi::docs(openapi))
-        .merge(crate::web::router())
-        .merge(crate::workspace::web::router())
-        .merge(crate::identity::web::router())
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))

@@ -1,21 +1,21 @@
 //! Signing in and out in the browser.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::{AuthError, ClientInfo, Principal};
 use crate::app::AppState;
-use crate::http::ApiError;
 use crate::http::auth::{CsrfProtected, SESSION_COOKIE, SESSION_COOKIE_TLS, SessionForm, session_cookie_value};
+use crate::http::{ApiError, Pages};
 use crate::web::{Layout, render};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/login", get(show_login).post(login)).route("/logout", post(logout))
+pub fn router() -> Pages {
+    Pages::new().route("/login", get(show_login).post(login)).route("/logout", post(logout))
 }
 
 #[derive(Template)]

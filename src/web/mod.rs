@@ -5,7 +5,6 @@
 mod assets;
 
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -14,10 +13,11 @@ use axum::routing::get;
 pub use assets::asset_url;
 
 use crate::app::AppState;
+use crate::http::Pages;
 use crate::identity::{Credential, Principal};
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/", get(home)).route("/assets/{file}", get(assets::serve))
+pub(crate) fn router() -> Pages {
+    Pages::new().route("/", get(home)).route("/assets/{file}", get(assets::serve))
 }
 
 /// What the layout needs on every page.

@@ -3,23 +3,23 @@
 //! cannot know the token. The same-origin check refuses forged posts early anyway.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Form, Router};
 use rapport_core::Email;
 use serde::Deserialize;
 
 use super::model::{NewWorkspace, WorkspaceName};
 use super::service::{self, WorkspaceError};
 use crate::app::AppState;
-use crate::http::{ApiError, FieldErrors};
+use crate::http::{ApiError, FieldErrors, Pages};
 use crate::identity::Password;
 use crate::web::{Layout, render};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/setup", get(show).post(submit))
+pub fn router() -> Pages {
+    Pages::new().route("/setup", get(show).post(submit))
 }
 
 #[derive(Deserialize)]

@@ -157,3 +157,52 @@ impl TestResponse {
         code.to_owned()
     }
 }
+
+/// Introspection of the schema, for tests that must cover every table, including tables added
+/// after the test was written.
+impl TestApp {
+    /// Every table with a `workspace_id` column.
+    pub async fn workspace_tables(&self) -> Vec<String> {
+        let mut tables: Vec<String> = match self.db().backend() {
+            rapport_db::Backend::Sqlite => rapport_db::sql!(self.db().exec(), c => sqlx::query_scalar(
+                "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+                 WHERE m.type = 'table' AND p.name = 'workspace_id'"
+            ).fetch_all(c).await),
+            rapport_db::Backend::Postgres => rapport_db::sql!(self.db().exec(), c => sqlx::query_scalar(
+                "SELECT table_name::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND column_name = 'workspace_id'"
+            ).fetch_all(c).await),
+        }
+        .unwrap();
+        tables.sort();
+        tables
+    }
+
+    pub async fn columns(&self, table: &str) -> Vec<String> {
+        match self.db().backend() {
+            rapport_db::Backend::Sqlite => rapport_db::sql!(self.db().exec(), c => sqlx::query_scalar(
+                "SELECT name FROM pragma_table_info($1)"
+            ).bind(table).fetch_all(c).await),
+            rapport_db::Backend::Postgres => rapport_db::sql!(self.db().exec(), c => sqlx::query_scalar(
+                "SELECT column_name::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1"
+            ).bind(table).fetch_all(c).await),
+        }
+        .unwrap()
+    }
+
+    pub async fn count_in(&self, table: &str, workspace: rapport_core::WorkspaceId) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table} WHERE workspace_id = $1");
+        rapport_db::sql!(self.db().exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(workspace).fetch_one(c).await)
+        .unwrap()
+    }
+
+    /// The values of an integer column in one workspace's rows.
+    pub async fn column_in(&self, table: &str, column: &str, workspace: rapport_core::WorkspaceId) -> Vec<i64> {
+        let sql = format!("SELECT {column} FROM {table} WHERE workspace_id = $1");
+        rapport_db::sql!(self.db().exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(workspace).fetch_all(c).await)
+        .unwrap()
+    }
+}

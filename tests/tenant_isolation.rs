@@ -1,0 +1,177 @@
+//! Tenant isolation, proven route by route: a member of workspace B sends every route the
+//! application serves, with every HTTP method, carrying workspace A's ids in the path, the query
+//! and the body. Each answer must be exactly the answer for an id that does not exist, and A's
+//! data must not change. The route list comes from the application itself (the OpenAPI document
+//! and the page router), so a route added later is covered without editing this file; a table
+//! added later must get a fixture in [`seed`], or the first assertion says so.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use rapport::identity::{self, ClientInfo, Credential, Scope};
+use rapport_core::WorkspaceId;
+use util::{TestApp, TestResponse};
+
+/// An id no workspace has.
+const MISSING: i64 = 987_654_321;
+
+/// Body and query fields that name records: B puts A's ids in all of them at once.
+const ID_FIELDS: &[&str] =
+    &["id", "user_id", "owner", "owner_id", "person_id", "company_id", "record_id", "target_id", "workspace_id"];
+
+/// Tables whose rows are infrastructure and may hold nothing of A after seeding.
+const MAY_BE_EMPTY: &[&str] = &["jobs"];
+
+const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
+
+/// Gives workspace A at least one row in every workspace-scoped table.
+async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
+    identity::create_token(app.db(), a.workspace_id, a.owner_id, "seed", vec![Scope::All], None).await.unwrap();
+    identity::start_session(app.db(), a.owner_id, ClientInfo { ip: None, user_agent: None }).await.unwrap();
+}
+
+/// What the caller can observe of an answer: status, error code and where a redirect leads,
+/// with the id that was sent replaced so that two answers about different ids compare equal.
+fn outcome(response: &TestResponse, sent: i64) -> (StatusCode, String, String) {
+    let code = if response.header("content-type").starts_with("application/json") {
+        response.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
+    } else {
+        String::new()
+    };
+    let location = response.header("location").replace(&sent.to_string(), "{id}");
+    (response.status, code, location)
+}
+
+/// B's credentials, made fresh for every request so that a route ending B's own session (log
+/// out, revoke) cannot change how the next request is answered.
+struct Caller {
+    token: String,
+    cookie: String,
+    csrf: String,
+}
+
+async fn caller(app: &TestApp, b: &rapport::workspace::Created) -> Caller {
+    let token = identity::create_token(app.db(), b.workspace_id, b.owner_id, "probe", vec![Scope::All], None)
+        .await
+        .unwrap()
+        .secret
+        .expose()
+        .clone();
+    let session =
+        identity::start_session(app.db(), b.owner_id, ClientInfo { ip: None, user_agent: None }).await.unwrap();
+    let cookie = session.cookie.expose().clone();
+    let principal = identity::session_principal(app.db(), &cookie).await.unwrap();
+    let Credential::Session { csrf_token } = principal.credential else { unreachable!("a session") };
+    Caller { token, cookie, csrf: csrf_token.expose().clone() }
+}
+
+fn request(method: &Method, path: &str, id: i64, caller: &Caller) -> Request<Body> {
+    let filled = fill(path, id);
+    let query: String = ID_FIELDS.iter().map(|field| format!("{field}={id}")).collect::<Vec<_>>().join("&");
+    let uri = format!("{filled}?{query}");
+    let builder = Request::builder().method(method.clone()).uri(uri).header("host", "localhost");
+    if path.starts_with("/api/") {
+        let body: serde_json::Map<String, serde_json::Value> =
+            ID_FIELDS.iter().map(|field| ((*field).to_owned(), id.into())).collect();
+        builder
+            .header("authorization", format!("Bearer {}", caller.token))
+            .header("content-type", "application/json")
+            .body(Body::from(serde_json::Value::Object(body).to_string()))
+            .unwrap()
+    } else {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("csrf_token", &caller.csrf);
+        for field in ID_FIELDS {
+            form.append_pair(field, &id.to_string());
+        }
+        builder
+            .header("cookie", format!("rapport_session={}", caller.cookie))
+            .header("x-csrf-token", &caller.csrf)
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form.finish()))
+            .unwrap()
+    }
+}
+
+/// The path with every `{parameter}` set to `id`.
+fn fill(path: &str, id: i64) -> String {
+    let mut filled = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..].find('}').map_or(rest.len(), |end| start + end + 1);
+        filled.push_str(&rest[..start]);
+        filled.push_str(&id.to_string());
+        rest = &rest[end..];
+    }
+    filled.push_str(rest);
+    filled
+}
+
+fn routes() -> BTreeSet<String> {
+    let document = serde_json::to_value(rapport::http::openapi_document()).unwrap();
+    let pages = rapport::http::pages();
+    let api = document["paths"].as_object().unwrap().keys().cloned();
+    api.chain(pages.paths().iter().map(|path| (*path).to_owned())).collect()
+}
+
+/// Every id of A's: its workspace, its members, and the `id` of each of its rows.
+async fn ids_of(app: &TestApp, workspace: WorkspaceId) -> BTreeSet<i64> {
+    let mut ids = BTreeSet::from([workspace.get()]);
+    for table in app.workspace_tables().await {
+        if app.columns(&table).await.iter().any(|c| c == "id") {
+            ids.extend(app.column_in(&table, "id", workspace).await);
+        }
+    }
+    ids.extend(app.column_in("memberships", "user_id", workspace).await);
+    ids
+}
+
+async fn counts_of(app: &TestApp, workspace: WorkspaceId) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for table in app.workspace_tables().await {
+        counts.insert(table.clone(), app.count_in(&table, workspace).await);
+    }
+    counts
+}
+
+#[tokio::test]
+async fn workspace_b_learns_nothing_about_and_changes_nothing_of_workspace_a_on_any_route() {
+    let app = TestApp::new().await;
+    let a = app.with_workspace("Alpha", "owner@alpha.example").await;
+    let b = app.with_workspace("Beta", "owner@beta.example").await;
+    seed(&app, &a).await;
+
+    let before = counts_of(&app, a.workspace_id).await;
+    let unseeded: Vec<_> =
+        before.iter().filter(|(table, n)| **n == 0 && !MAY_BE_EMPTY.contains(&table.as_str())).collect();
+    assert!(unseeded.is_empty(), "give workspace A a row in these tables in `seed`: {unseeded:?}");
+
+    let ids = ids_of(&app, a.workspace_id).await;
+    let routes = routes();
+    assert!(routes.contains("/api/v1/me") && routes.contains("/login"), "the route list is complete: {routes:?}");
+    let mut probes = 0;
+    for path in &routes {
+        for method in &METHODS {
+            for id in &ids {
+                let foreign = app.request(request(method, path, *id, &caller(&app, &b).await)).await;
+                let missing = app.request(request(method, path, MISSING, &caller(&app, &b).await)).await;
+                assert_eq!(
+                    outcome(&foreign, *id),
+                    outcome(&missing, MISSING),
+                    "{method} {path} with workspace A's id {id} answers differently from a missing id: {}",
+                    foreign.text()
+                );
+                assert!(!foreign.status.is_server_error(), "{method} {path}: {}", foreign.text());
+                probes += 1;
+            }
+        }
+    }
+    assert_eq!(counts_of(&app, a.workspace_id).await, before, "workspace A's data changed");
+    assert!(probes >= routes.len() * METHODS.len(), "every route and method was probed");
+}
