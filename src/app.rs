@@ -22,6 +22,19 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Wakes this process's workers after a request enqueued a job.
     pub waker: Waker,
+    /// Each tracking source's remaining event rate.
+    pub event_budget: Arc<crate::tracking::EventBudget>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Arc<Config>, waker: Waker) -> Self {
+        let tracking = &config.tracking;
+        let event_budget = Arc::new(crate::tracking::EventBudget::new(
+            tracking.events_per_second_per_source,
+            tracking.event_burst_per_source,
+        ));
+        Self { db, config, waker, event_budget }
+    }
 }
 
 pub fn init_tracing(log: &LogConfig) {
@@ -44,7 +57,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _lock = DataLock::shared(&config)?;
     let db = Db::connect(&config.db_options()).await.context("opening the database")?;
     let waker = Waker::new();
-    let state = AppState { db: db.clone(), config: Arc::new(config.clone()), waker: waker.clone() };
+    let state = AppState::new(db.clone(), Arc::new(config.clone()), waker.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (set `listen` or RAPPORT_LISTEN)", config.listen))?;

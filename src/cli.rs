@@ -62,6 +62,8 @@ pub enum AdminCommand {
     CreateWorkspace(CreateWorkspaceArgs),
     /// Create an API token with full access for a member of a workspace; prints the token once.
     CreateToken(CreateTokenArgs),
+    /// Create a tracking source (a website, an app, a server); prints its write key once.
+    CreateSource(CreateSourceArgs),
     /// Inspect and retry background jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -81,6 +83,16 @@ pub struct CreateTokenArgs {
     /// Limit the token: `all` (default), or MODULE:read / MODULE:write; repeatable.
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateSourceArgs {
+    /// The workspace id.
+    #[arg(long)]
+    pub workspace: i64,
+    /// A name to recognise the source by, such as "website".
+    #[arg(long)]
+    pub name: String,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +211,12 @@ async fn run_admin(command: AdminCommand, config: &Config) -> anyhow::Result<()>
     let result = match command {
         AdminCommand::CreateWorkspace(args) => create_workspace(&db, args).await,
         AdminCommand::CreateToken(args) => create_token(&db, args).await,
+        AdminCommand::CreateSource(args) => {
+            let workspace = rapport_core::WorkspaceId::new(args.workspace);
+            let created = crate::tracking::create_source(&db, workspace, &args.name).await?;
+            println!("{}", created.write_key.expose());
+            Ok(())
+        }
         AdminCommand::Jobs(JobsCommand::List { status, limit }) => list_jobs(&db, status, limit).await,
         AdminCommand::Jobs(JobsCommand::Retry { id }) => {
             if rapport_jobs::retry_dead_job(&db, JobId::new(id)).await? {

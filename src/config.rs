@@ -30,6 +30,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub http: HttpConfig,
     pub jobs: JobsConfig,
+    pub tracking: TrackingConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -75,6 +76,23 @@ pub struct JobsConfig {
     pub lease_secs: u64,
 }
 
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackingConfig {
+    /// Sustained events per second one source may send; beyond, 429 with `Retry-After`.
+    pub events_per_second_per_source: u32,
+    /// Events a source may send at once above its sustained rate.
+    pub event_burst_per_source: u32,
+    /// Writes waiting for the database beyond which collection sheds load with 503.
+    pub max_pending_writes: usize,
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        Self { events_per_second_per_source: 50_000, event_burst_per_source: 100_000, max_pending_writes: 2_000 }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -86,6 +104,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             jobs: JobsConfig::default(),
+            tracking: TrackingConfig::default(),
         }
     }
 }
@@ -123,8 +142,8 @@ pub struct ConfigError {
 }
 
 /// Top-level keys; environment variables outside them (e.g. test settings) are not config.
-const KEYS: [&str; 9] =
-    ["listen", "data_dir", "database_url", "public_url", "log", "database", "http", "jobs", "config"];
+const KEYS: [&str; 10] =
+    ["listen", "data_dir", "database_url", "public_url", "log", "database", "http", "jobs", "tracking", "config"];
 
 impl Config {
     /// Loads defaults, then `file` (when given it must exist; otherwise `rapport.toml` is read
@@ -164,6 +183,12 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError { key: "database.max_connections".into(), reason: "must be at least 1".into() });
+        }
+        if self.tracking.events_per_second_per_source == 0 {
+            return Err(ConfigError {
+                key: "tracking.events_per_second_per_source".into(),
+                reason: "must be at least 1".into(),
+            });
         }
         if self.jobs.concurrency == 0 {
             return Err(ConfigError { key: "jobs.concurrency".into(), reason: "must be at least 1".into() });

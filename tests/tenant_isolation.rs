@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use rapport::identity::{self, ClientInfo, Credential, Scope};
+use rapport::tracking::MessageType;
 use rapport_core::WorkspaceId;
 use util::{TestApp, TestResponse};
 
@@ -33,6 +34,11 @@ const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PA
 async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     identity::create_token(app.db(), a.workspace_id, a.owner_id, "seed", vec![Scope::All], None).await.unwrap();
     identity::start_session(app.db(), a.owner_id, ClientInfo { ip: None, user_agent: None }).await.unwrap();
+    let source = rapport::tracking::create_source(app.db(), a.workspace_id, "website").await.unwrap();
+    let source = rapport::tracking::source_for_key(app.db(), source.write_key.expose()).await.unwrap();
+    let call = serde_json::json!({"userId": "alpha-1", "event": "Signed Up", "messageId": "alpha-1"});
+    let payload = rapport::tracking::parse(call.to_string().as_bytes(), Some(MessageType::Track), chrono::Utc::now());
+    rapport::tracking::ingest(app.db(), source, payload.unwrap().messages).await.unwrap();
 }
 
 /// What the caller can observe of an answer: status, error code and where a redirect leads,

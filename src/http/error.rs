@@ -27,6 +27,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("not found")]
     NotFound,
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("too many attempts; retry later")]
@@ -65,6 +67,7 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -79,6 +82,7 @@ impl ApiError {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not_found",
+            Self::TooLarge(_) => "payload_too_large",
             Self::Conflict { code, .. } => code,
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
@@ -104,6 +108,9 @@ impl IntoResponse for ApiError {
         let code = self.code();
         let retry_after = match &self {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            // Overload and lock contention pass within a moment; clients that honour the
+            // header come back then instead of hammering.
+            Self::Unavailable(_) => Some(1),
             _ => None,
         };
         let (message, fields, detail) = match self {

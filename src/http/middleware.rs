@@ -35,8 +35,13 @@ pub(super) async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// JSON routes: the API, Segment-compatible collection (`/v1/…`) and the probes.
 fn is_api(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/healthz" || path == "/readyz" || path == "/metrics"
+    path.starts_with("/api/")
+        || path.starts_with("/v1/")
+        || path == "/healthz"
+        || path == "/readyz"
+        || path == "/metrics"
 }
 
 /// Logs the detail of 5xx responses with the request id, and gives errors that did not come

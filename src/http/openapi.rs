@@ -19,7 +19,9 @@ use crate::app::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Health, readiness and version"),
-        (name = "identity", description = "The caller, sessions and API tokens")
+        (name = "identity", description = "The caller, sessions and API tokens"),
+        (name = "events", description = "Tracking sources and stored behaviour events"),
+        (name = "collection", description = "Segment-compatible event collection, authenticated by a source's write key")
     )
 )]
 pub struct ApiDoc;
@@ -40,8 +42,11 @@ impl utoipa::Modify for BearerAuth {
 
 /// Every JSON route under `/api/v1`, each registered with its OpenAPI annotation.
 pub(super) fn api_router() -> OpenApiRouter<AppState> {
-    let v1 = OpenApiRouter::new().routes(routes!(version)).merge(crate::identity::api::router());
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(version))
+        .merge(crate::identity::api::router())
+        .merge(crate::tracking::api::router());
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }
 
 pub(super) fn docs(document: Document) -> Router<AppState> {

@@ -215,7 +215,7 @@ pub async fn create_token(
     expires_at: Option<Timestamp>,
 ) -> Result<CreatedToken, AuthError> {
     let secret_value = secret::generate(TOKEN_PREFIX, workspace).map_err(|e| DbError::Unavailable(e.to_string()))?;
-    let prefix: String = secret_value.chars().take(secret_value.len() - 56).collect();
+    let prefix = secret::visible_prefix(&secret_value);
     let secret_hash = secret::hash(&secret_value);
     let scopes: Vec<String> = scopes.into_iter().map(String::from).collect();
     let (name, stored_prefix) = (name.to_owned(), prefix.clone());

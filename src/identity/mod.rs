@@ -4,7 +4,7 @@
 pub mod api;
 mod auth;
 mod model;
-mod secret;
+pub(crate) mod secret;
 mod service;
 mod store;
 pub mod web;

@@ -23,6 +23,12 @@ pub(crate) fn workspace_of(prefix: &str, secret: &str) -> Option<WorkspaceId> {
     workspace.parse().ok()
 }
 
+/// What may be shown of a secret to recognise it: its prefix and workspace, and the first
+/// eight of its 64 random characters.
+pub(crate) fn visible_prefix(secret: &str) -> String {
+    secret.chars().take(secret.len() - 56).collect()
+}
+
 pub(crate) fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }

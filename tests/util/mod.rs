@@ -36,20 +36,28 @@ impl TestApp {
     /// An app on an existing test database.
     pub async fn on(test_db: TestDb) -> Self {
         let db = test_db.db().clone();
-        Self::assemble(std::sync::Arc::new(test_db), db)
+        Self::assemble(std::sync::Arc::new(test_db), db, |_| {})
+    }
+
+    /// An app whose configuration differs from the defaults as `adjust` says.
+    pub async fn configured(adjust: impl FnOnce(&mut Config)) -> Self {
+        let test_db = TestDb::new().await;
+        let db = test_db.db().clone();
+        Self::assemble(std::sync::Arc::new(test_db), db, adjust)
     }
 
     /// A second application instance on the same database, with its own connections, as a
     /// second server behind a load balancer would be.
     pub async fn sibling(&self) -> Self {
         let db = rapport_db::Db::connect(self.test_db.options()).await.unwrap();
-        Self::assemble(std::sync::Arc::clone(&self.test_db), db)
+        Self::assemble(std::sync::Arc::clone(&self.test_db), db, |_| {})
     }
 
-    fn assemble(test_db: std::sync::Arc<TestDb>, db: rapport_db::Db) -> Self {
+    fn assemble(test_db: std::sync::Arc<TestDb>, db: rapport_db::Db, adjust: impl FnOnce(&mut Config)) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
-        let config = Config { data_dir: data_dir.path().to_path_buf(), ..Config::default() };
-        let state = AppState { db, config: std::sync::Arc::new(config), waker: Waker::new() };
+        let mut config = Config { data_dir: data_dir.path().to_path_buf(), ..Config::default() };
+        adjust(&mut config);
+        let state = AppState::new(db, std::sync::Arc::new(config), Waker::new());
         let router = rapport::http::router(state.clone());
         Self { test_db, state, router, _data_dir: data_dir }
     }

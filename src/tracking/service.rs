@@ -1,0 +1,148 @@
+//! Use cases of behaviour tracking: sources with write keys, taking in events durably, and
+//! reading them back.
+
+use chrono::Utc;
+use rapport_core::{Secret, WorkspaceId};
+use rapport_db::{Db, DbError};
+
+use super::model::Message;
+use super::store;
+use crate::identity::secret;
+
+const WRITE_KEY_PREFIX: &str = "rpk";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrackingError {
+    #[error("the write key is missing, wrong or revoked")]
+    UnknownWriteKey,
+    #[error("a source needs a name")]
+    NameRequired,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A source that sends events; its write key is shown once, at creation.
+#[derive(Debug)]
+pub struct CreatedSource {
+    pub id: i64,
+    pub write_key: Secret<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SourceRef {
+    pub workspace: WorkspaceId,
+    pub id: i64,
+}
+
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Source {
+    pub id: i64,
+    pub name: String,
+    /// The first characters of the write key, to recognise it by.
+    pub key_prefix: String,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+pub async fn create_source(db: &Db, workspace: WorkspaceId, name: &str) -> Result<CreatedSource, TrackingError> {
+    let name = name.trim().to_owned();
+    if name.is_empty() {
+        return Err(TrackingError::NameRequired);
+    }
+    let key = secret::generate(WRITE_KEY_PREFIX, workspace).map_err(|e| DbError::Unavailable(e.to_string()))?;
+    let key_hash = secret::hash(&key);
+    let key_prefix = secret::visible_prefix(&key);
+    let id = db
+        .write(move |tx| {
+            Box::pin(
+                async move { store::insert_source(tx, workspace, &name, &key_prefix, &key_hash, Utc::now()).await },
+            )
+        })
+        .await?;
+    Ok(CreatedSource { id, write_key: Secret::new(key) })
+}
+
+pub async fn sources(db: &Db, workspace: WorkspaceId) -> Result<Vec<Source>, TrackingError> {
+    let rows = store::sources(db, workspace).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Source { id: row.id, name: row.name, key_prefix: row.key_prefix, created_at: row.created_at })
+        .collect())
+}
+
+/// The source a write key belongs to.
+pub async fn source_for_key(db: &Db, write_key: &str) -> Result<SourceRef, TrackingError> {
+    let workspace = secret::workspace_of(WRITE_KEY_PREFIX, write_key).ok_or(TrackingError::UnknownWriteKey)?;
+    let id = store::source_by_key(db, workspace, &secret::hash(write_key)).await?;
+    id.map(|id| SourceRef { workspace, id }).ok_or(TrackingError::UnknownWriteKey)
+}
+
+/// How a batch was taken in: `stored` new events, `duplicates` already known by message id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ingested {
+    pub stored: u64,
+    pub duplicates: u64,
+}
+
+/// Stores `messages` in one transaction and returns once they are durable: an acknowledged
+/// event survives a crash the next instant.
+pub async fn ingest(db: &Db, source: SourceRef, messages: Vec<Message>) -> Result<Ingested, TrackingError> {
+    let total = messages.len() as u64;
+    let stored = db
+        .write(move |tx| {
+            Box::pin(async move { store::insert_events(tx, source.workspace, source.id, &messages).await })
+        })
+        .await?;
+    Ok(Ingested { stored, duplicates: total - stored })
+}
+
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Event {
+    pub id: i64,
+    pub source_id: i64,
+    pub message_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The event of a track call, the name of a page or screen.
+    pub name: Option<String>,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    /// When it happened, corrected for the sender's clock.
+    pub occurred_at: chrono::DateTime<Utc>,
+    pub received_at: chrono::DateTime<Utc>,
+    pub properties: serde_json::Value,
+    pub traits: serde_json::Value,
+}
+
+pub struct EventFilter {
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// A workspace's events, newest first.
+pub async fn events(db: &Db, workspace: WorkspaceId, filter: &EventFilter) -> Result<Vec<Event>, TrackingError> {
+    let query = store::EventQuery {
+        user_id: filter.user_id.as_deref(),
+        anonymous_id: filter.anonymous_id.as_deref(),
+        before: filter.before,
+        limit: filter.limit,
+    };
+    let rows = store::events(db, workspace, &query).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Event {
+            id: row.id,
+            source_id: row.source_id,
+            message_id: row.message_id,
+            kind: row.kind,
+            name: row.name,
+            user_id: row.user_id,
+            anonymous_id: row.anonymous_id,
+            occurred_at: row.occurred_at,
+            received_at: row.received_at,
+            properties: row.properties.0,
+            traits: row.traits.0,
+        })
+        .collect())
+}

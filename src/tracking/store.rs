@@ -1,0 +1,123 @@
+//! The tracking module's SQL: sources and their write keys, and the events table.
+
+use rapport_core::{Timestamp, WorkspaceId};
+use rapport_db::{Db, DbError, Tx, sql};
+use sqlx::types::Json;
+
+use super::model::Message;
+
+/// Rows per INSERT: well under SQLite's limit of 32,766 bound values at 16 columns a row.
+const ROWS_PER_INSERT: usize = 500;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub(super) struct SourceRow {
+    pub id: i64,
+    pub name: String,
+    pub key_prefix: String,
+    pub created_at: Timestamp,
+}
+
+pub(super) async fn insert_source(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    name: &str,
+    key_prefix: &str,
+    key_hash: &str,
+    now: Timestamp,
+) -> Result<i64, DbError> {
+    let id = sql!(tx.exec(), c => sqlx::query_scalar(
+        "INSERT INTO sources (workspace_id, name, key_prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"
+    ).bind(workspace).bind(name).bind(key_prefix).bind(key_hash).bind(now).fetch_one(c).await)?;
+    Ok(id)
+}
+
+/// The live source whose write key hashes to `key_hash`, in `workspace` only.
+pub(super) async fn source_by_key(db: &Db, workspace: WorkspaceId, key_hash: &str) -> Result<Option<i64>, DbError> {
+    let id = sql!(db.exec(), c => sqlx::query_scalar(
+        "SELECT id FROM sources WHERE workspace_id = $1 AND key_hash = $2 AND revoked_at IS NULL"
+    ).bind(workspace).bind(key_hash).fetch_optional(c).await)?;
+    Ok(id)
+}
+
+pub(super) async fn sources(db: &Db, workspace: WorkspaceId) -> Result<Vec<SourceRow>, DbError> {
+    let rows = sql!(db.exec(), c => sqlx::query_as::<_, SourceRow>(
+        "SELECT id, name, key_prefix, created_at FROM sources WHERE workspace_id = $1 AND revoked_at IS NULL ORDER BY id"
+    ).bind(workspace).fetch_all(c).await)?;
+    Ok(rows)
+}
+
+/// Inserts the messages that are new; a message id already stored in the workspace is skipped.
+/// Returns how many were inserted.
+pub(super) async fn insert_events(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    source: i64,
+    messages: &[Message],
+) -> Result<u64, DbError> {
+    let mut inserted = 0;
+    for chunk in messages.chunks(ROWS_PER_INSERT) {
+        inserted += sql!(tx.exec(), c => {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO events (workspace_id, source_id, message_id, type, name, user_id, anonymous_id, group_id,
+                 previous_id, occurred_at, original_timestamp, sent_at, received_at, properties, traits, context) ",
+            );
+            insert.push_values(chunk, |mut row, m| {
+                row.push_bind(workspace)
+                    .push_bind(source)
+                    .push_bind(&m.message_id)
+                    .push_bind(m.kind.as_str())
+                    .push_bind(&m.name)
+                    .push_bind(&m.user_id)
+                    .push_bind(&m.anonymous_id)
+                    .push_bind(&m.group_id)
+                    .push_bind(&m.previous_id)
+                    .push_bind(m.occurred_at)
+                    .push_bind(m.original_timestamp)
+                    .push_bind(m.sent_at)
+                    .push_bind(m.received_at)
+                    .push_bind(Json(&m.properties))
+                    .push_bind(Json(&m.traits))
+                    .push_bind(Json(&m.context));
+            });
+            insert.push(" ON CONFLICT (workspace_id, message_id) DO NOTHING");
+            insert.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(inserted)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct EventRow {
+    pub id: i64,
+    pub source_id: i64,
+    pub message_id: String,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub name: Option<String>,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    pub occurred_at: Timestamp,
+    pub received_at: Timestamp,
+    pub properties: Json<serde_json::Value>,
+    pub traits: Json<serde_json::Value>,
+}
+
+pub(super) struct EventQuery<'a> {
+    pub user_id: Option<&'a str>,
+    pub anonymous_id: Option<&'a str>,
+    /// Events with an id below this one (the cursor), newest first.
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+pub(super) async fn events(db: &Db, workspace: WorkspaceId, query: &EventQuery<'_>) -> Result<Vec<EventRow>, DbError> {
+    let rows = sql!(db.exec(), c => sqlx::query_as::<_, EventRow>(
+        "SELECT id, source_id, message_id, type, name, user_id, anonymous_id, occurred_at, received_at, properties, traits
+         FROM events
+         WHERE workspace_id = $1 AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR anonymous_id = $3)
+           AND ($4 IS NULL OR id < $4)
+         ORDER BY id DESC LIMIT $5"
+    ).bind(workspace).bind(query.user_id).bind(query.anonymous_id).bind(query.before).bind(query.limit)
+    .fetch_all(c).await)?;
+    Ok(rows)
+}
