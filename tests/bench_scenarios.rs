@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 /// Every scenario `rapport bench list` must name; a new scenario adds its test below.
-const SCENARIOS: [&str; 3] = ["write-durable", "api-health", "import-raw"];
+const SCENARIOS: [&str; 4] = ["write-durable", "api-health", "import-raw", "ingest"];
 
 fn rapport(args: &[&str], dir: &Path) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rapport"));
@@ -164,6 +164,14 @@ fn import_raw_at_tiny_scale_loads_the_file_three_ways() {
             report["runs"].as_array().unwrap().iter().map(|r| r["label"].as_str().unwrap()).collect();
         assert_eq!(labels, ["no index", "unique index built after", "unique index before"], "{backend}");
         assert!(report["runs"].as_array().unwrap().iter().all(|r| r["operations"] == 1_000), "{backend}");
+    }
+}
+
+#[test]
+fn ingest_at_tiny_scale_stores_every_acknowledged_event() {
+    for (backend, report) in bench_tiny("ingest") {
+        assert_eq!((report["unit"].as_str(), report["concurrency"].as_u64()), (Some("events"), Some(16)), "{backend}");
+        assert!(report["operations"].as_u64().is_some_and(|n| n >= 100 && n % 100 == 0), "{backend}: {report}");
     }
 }
 

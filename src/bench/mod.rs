@@ -13,6 +13,7 @@
 
 mod api_health;
 mod import_raw;
+mod ingest;
 mod load;
 mod report;
 mod server;
@@ -36,7 +37,7 @@ pub use self::report::Report;
 use self::target::Target;
 
 /// Every scenario, in the order `rapport bench all` runs them.
-const SCENARIOS: &[Scenario] = &[write_durable::SCENARIO, api_health::SCENARIO, import_raw::SCENARIO];
+const SCENARIOS: &[Scenario] = &[write_durable::SCENARIO, api_health::SCENARIO, import_raw::SCENARIO, ingest::SCENARIO];
 
 pub const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
