@@ -40,6 +40,7 @@ pub fn pages() -> Pages {
         .merge(crate::web::router())
         .merge(crate::workspace::web::router())
         .merge(crate::identity::web::router())
+        .merge(crate::tracking::web::router())
 }
 
 /// The OpenAPI document of every `/api` route, as served at `/api/v1/openapi.json`.

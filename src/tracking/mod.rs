@@ -8,6 +8,7 @@ mod budget;
 mod model;
 mod service;
 mod store;
+pub mod web;
 
 pub use budget::EventBudget;
 pub use model::{MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, Message, MessageType, Payload, Rejection, parse};

@@ -21,7 +21,7 @@ pub struct Server {
     // Held to be dropped, in this order: the server is killed (`kill_on_drop`), then its data
     // directory and its PostgreSQL database, if any, are removed.
     _child: Child,
-    _binary: Binary,
+    binary: Binary,
     _database: Option<Box<dyn std::any::Any>>,
 }
 
@@ -58,7 +58,15 @@ impl Server {
                 Some(url.trim().to_owned())
             })
             .await;
-        Self { url, setup_link, log, _child: child, _binary: binary, _database: database }
+        Self { url, setup_link, log, _child: child, binary, _database: database }
+    }
+
+    /// Runs another `rapport` command (`admin …`) on the same data directory and database.
+    pub async fn run(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let output = self.binary.run(args, stdin).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "rapport {} failed: {stderr}", args.join(" "));
+        String::from_utf8(output.stdout).expect("UTF-8 output").trim().to_owned()
     }
 
     /// The server's output so far.
