@@ -25,6 +25,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     Forbidden(String),
+    #[error("this workspace requires two-factor authentication: set it up at /account/two-factor first")]
+    TwoFactorRequired,
     #[error("not found")]
     NotFound,
     #[error("{message}")]
@@ -63,7 +65,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::TwoFactorRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -78,6 +80,7 @@ impl ApiError {
             Self::Validation(_) => "validation_failed",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::TwoFactorRequired => "two_factor_required",
             Self::NotFound => "not_found",
             Self::Conflict { code, .. } => code,
             Self::RateLimited { .. } => "rate_limited",

@@ -40,7 +40,10 @@ impl utoipa::Modify for BearerAuth {
 
 /// Every JSON route under `/api/v1`, each registered with its OpenAPI annotation.
 pub(super) fn api_router() -> OpenApiRouter<AppState> {
-    let v1 = OpenApiRouter::new().routes(routes!(version)).merge(crate::identity::api::router());
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(version))
+        .merge(crate::identity::api::router())
+        .merge(crate::identity::account_api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 
