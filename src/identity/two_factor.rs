@@ -7,7 +7,7 @@
 //! so a slow hash buys nothing) and each works once. The TOTP secret itself must stay readable
 //! to verify codes; it lives only in the database and in [`Secret`] wrappers, never in logs.
 //!
-//! Not here: the pages (`two_factor_web.rs`) and the throttle of failed attempts, which is the
+//! Not here: the pages (`account_web.rs`) and the throttle of failed attempts, which is the
 //! per-account one of `auth.rs` shared with passwords.
 
 use chrono::{Duration, Utc};
@@ -205,10 +205,11 @@ pub async fn complete_pending_login(
         .write(move |tx| {
             Box::pin(async move {
                 if !candidate.spend(tx, user).await? {
-                    return Ok::<_, DbError>(false);
+                    return Ok::<_, AuthError>(false);
                 }
+                // Spent by a racing request meanwhile: roll the code back and start over.
                 if !store::spend_pending_login(tx, workspace, &id_hash, Utc::now()).await? {
-                    return Err(DbError::NotFound);
+                    return Err(AuthError::Unauthenticated);
                 }
                 if recovery {
                     let actor = rapport_core::Actor::User(user);
@@ -218,11 +219,7 @@ pub async fn complete_pending_login(
                 Ok(true)
             })
         })
-        .await
-        .map_err(|err| match err {
-            DbError::NotFound => AuthError::Unauthenticated,
-            other => other.into(),
-        })?;
+        .await?;
     if !accepted {
         throttle.count_failure(db).await?;
         return Err(AuthError::BadCredentials);
