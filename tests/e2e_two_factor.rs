@@ -86,6 +86,11 @@ async fn an_owner_turns_on_two_factor_and_signs_in_with_a_code_at_phone_and_desk
     for page in ["sessions", "tokens", "password"] {
         browser.goto(&format!("{}/account/{page}", server.url)).await.expect("the account page loads");
         check_at_both_widths(&mut browser, &format!("account-{page}")).await;
+        if page == "sessions" {
+            let list =
+                browser.find(Locator::Css(".rows")).await.expect("sessions are listed").text().await.expect("text");
+            assert!(list.contains("This session") && list.contains("IP 127.0.0.1"), "{list}");
+        }
     }
 
     browser.goto(&server.url).await.expect("the start page loads");

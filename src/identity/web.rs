@@ -1,7 +1,10 @@
 //! Signing in and out in the browser.
 
+use std::net::SocketAddr;
+
 use askama::Template;
-use axum::extract::State;
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -41,6 +44,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
+    peer: Peer,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
@@ -77,7 +81,7 @@ async fn login(
             .insert(header::SET_COOKIE, set_cookie(&state, PENDING_COOKIE, pending.expose(), max_age));
         return Ok(response);
     }
-    let client = client_info(&headers);
+    let client = client_info(&headers, peer);
     let session = match super::start_session(&state.db, user, client).await {
         Ok(session) => session,
         Err(AuthError::NoWorkspace) => {
@@ -120,10 +124,14 @@ async fn logout(
 /// The short-lived cookie between a correct password and the second factor.
 pub(super) const PENDING_COOKIE: &str = "rapport_pending_login";
 
-/// The user agent of a sign-in, kept (shortened) so the sessions page can tell devices apart.
-pub(super) fn client_info(headers: &HeaderMap) -> ClientInfo {
+/// The peer address as the server saw it, when it serves a real socket.
+pub(super) type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+/// The address and user agent (shortened) of a sign-in, so the sessions page can tell devices
+/// apart. The address is the connection's peer: behind a proxy, the proxy's.
+pub(super) fn client_info(headers: &HeaderMap, peer: Peer) -> ClientInfo {
     ClientInfo {
-        ip: None,
+        ip: peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
