@@ -34,6 +34,7 @@ const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PA
 async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     identity::create_token(app.db(), a.workspace_id, a.owner_id, "seed", vec![Scope::All], None).await.unwrap();
     identity::start_session(app.db(), a.owner_id, ClientInfo { ip: None, user_agent: None }).await.unwrap();
+    identity::two_factor::start_pending_login(app.db(), a.owner_id).await.unwrap();
     let source = rapport::tracking::create_source(app.db(), a.workspace_id, "website").await.unwrap();
     let source = rapport::tracking::source_for_key(app.db(), source.write_key.expose()).await.unwrap();
     let call = serde_json::json!({"userId": "alpha-1", "event": "Signed Up", "messageId": "alpha-1"});

@@ -14,10 +14,9 @@ use super::ApiError;
 use crate::app::AppState;
 use crate::identity::{self, AuthError, Credential, Principal};
 
+/// Over TLS the cookie is named `__Host-rapport_session`: browsers then refuse it unless it is
+/// Secure, host-only and path `/`, so no sibling domain can plant one.
 pub const SESSION_COOKIE: &str = "rapport_session";
-/// Over TLS the cookie takes the `__Host-` prefix: browsers then refuse it unless it is Secure,
-/// host-only and path `/`, so no sibling domain can plant one.
-pub const SESSION_COOKIE_TLS: &str = "__Host-rapport_session";
 const CSRF_HEADER: &str = "x-csrf-token";
 
 impl From<AuthError> for ApiError {
@@ -33,9 +32,14 @@ impl From<AuthError> for ApiError {
 }
 
 pub fn session_cookie_value(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, SESSION_COOKIE)
+}
+
+/// The value of cookie `name`, or of its `__Host-` form set over TLS.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == SESSION_COOKIE || name == SESSION_COOKIE_TLS).then(|| value.to_owned())
+        let (found, value) = pair.trim().split_once('=')?;
+        (found == name || found.strip_prefix("__Host-") == Some(name)).then(|| value.to_owned())
     })
 }
 
@@ -47,12 +51,20 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Authenticates without the CSRF check; callers decide how the token is presented.
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
-    if let Some(token) = bearer(&parts.headers) {
-        return Ok(identity::token_principal(&state.db, token).await?);
+    let principal = if let Some(token) = bearer(&parts.headers) {
+        identity::token_principal(&state.db, token).await?
+    } else {
+        let cookie = session_cookie_value(&parts.headers).ok_or(ApiError::Unauthorized)?;
+        identity::session_principal(&state.db, &cookie).await?
+    };
+    if principal.must_enrol_two_factor && !ENROLMENT_PATHS.contains(&parts.uri.path()) {
+        return Err(ApiError::TwoFactorRequired);
     }
-    let cookie = session_cookie_value(&parts.headers).ok_or(ApiError::Unauthorized)?;
-    Ok(identity::session_principal(&state.db, &cookie).await?)
+    Ok(principal)
 }
+
+/// All a member may reach while their workspace requires two-factor and they have not enrolled.
+const ENROLMENT_PATHS: &[&str] = &["/account/two-factor", "/account/two-factor/enable", "/logout"];
 
 fn check_csrf(principal: &Principal, presented: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
     let Credential::Session { csrf_token } = &principal.credential else {

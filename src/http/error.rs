@@ -25,6 +25,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     Forbidden(String),
+    #[error("this workspace requires two-factor authentication: set it up at /account/two-factor first")]
+    TwoFactorRequired,
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -65,7 +67,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::TwoFactorRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -81,6 +83,7 @@ impl ApiError {
             Self::Validation(_) => "validation_failed",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::TwoFactorRequired => "two_factor_required",
             Self::NotFound => "not_found",
             Self::TooLarge(_) => "payload_too_large",
             Self::Conflict { code, .. } => code,

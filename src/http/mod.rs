@@ -40,6 +40,7 @@ pub fn pages() -> Pages {
         .merge(crate::web::router())
         .merge(crate::workspace::web::router())
         .merge(crate::identity::web::router())
+        .merge(crate::identity::account_web::router())
         .merge(crate::tracking::web::router())
 }
 

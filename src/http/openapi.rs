@@ -45,6 +45,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .routes(routes!(version))
         .merge(crate::identity::api::router())
+        .merge(crate::identity::account_api::router())
         .merge(crate::tracking::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }

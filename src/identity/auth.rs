@@ -62,6 +62,9 @@ pub struct Principal {
     pub workspace_name: String,
     pub role: Role,
     pub credential: Credential,
+    /// The workspace requires two-factor authentication and this user has not enrolled: only
+    /// enrolment and signing out are open to them.
+    pub must_enrol_two_factor: bool,
 }
 
 impl Principal {
@@ -96,27 +99,65 @@ pub async fn check_password(db: &Db, email: &str, password: &str) -> Result<User
         super::service::verify_password(password, &dummy_hash().await).await;
         return Err(AuthError::BadCredentials);
     };
-    let now = Utc::now();
-    if let Some(until) = row.locked_until.filter(|until| *until > now) {
-        return Err(AuthError::Throttled(until));
+    let throttle = Throttle::check(row)?;
+    if throttle.row.status != "active" || !super::service::verify_password(password, &throttle.row.password_hash).await
+    {
+        throttle.count_failure(db).await?;
+        return Err(AuthError::BadCredentials);
     }
-    if row.status != "active" || !super::service::verify_password(password, &row.password_hash).await {
-        let failures = row.failed_logins + 1;
+    throttle.clear(db).await?;
+    Ok(throttle.row.id)
+}
+
+/// The per-account failure counter, read once the account is known not to be locked. The
+/// second factor counts into it too, so a stolen password does not buy unlimited code guesses.
+pub(super) struct Throttle {
+    row: store::LoginRow,
+}
+
+impl Throttle {
+    fn check(row: store::LoginRow) -> Result<Self, AuthError> {
+        if let Some(until) = row.locked_until.filter(|until| *until > Utc::now()) {
+            return Err(AuthError::Throttled(until));
+        }
+        Ok(Self { row })
+    }
+
+    pub(super) async fn count_failure(&self, db: &Db) -> Result<(), AuthError> {
+        let failures = self.row.failed_logins + 1;
+        let now = Utc::now();
         let locked_until = match failures {
             n if n >= LOCK_AFTER && (n - LOCK_AFTER) % LOCK_AFTER == 0 => Some(now + LOCK),
             n if n >= THROTTLE_AFTER => Some(now + THROTTLE),
             _ => None,
         };
-        let user = row.id;
+        let user = self.row.id;
         db.write(move |tx| Box::pin(async move { store::record_failure(tx, user, failures, locked_until).await }))
             .await?;
-        return Err(AuthError::BadCredentials);
+        Ok(())
     }
-    if row.failed_logins > 0 {
-        let user = row.id;
-        db.write(move |tx| Box::pin(async move { store::clear_failures(tx, user).await })).await?;
+
+    pub(super) async fn clear(&self, db: &Db) -> Result<(), AuthError> {
+        if self.row.failed_logins > 0 {
+            let user = self.row.id;
+            db.write(move |tx| Box::pin(async move { store::clear_failures(tx, user).await })).await?;
+        }
+        Ok(())
     }
-    Ok(row.id)
+}
+
+/// The throttle of `user`, refusing at once while the account is locked.
+pub(super) async fn throttle_for(db: &Db, user: UserId) -> Result<Throttle, AuthError> {
+    Throttle::check(store::login_row_by_id(db, user).await?.ok_or(AuthError::Unauthenticated)?)
+}
+
+/// Whether `password` is the account's current one; used where a signed-in user re-proves
+/// who they are, so it does not touch the sign-in throttle.
+pub(super) async fn password_matches(db: &Db, user: UserId, password: &str) -> Result<bool, DbError> {
+    let Some(row) = store::login_row_by_id(db, user).await? else {
+        return Ok(false);
+    };
+    Ok(super::service::verify_password(password, &row.password_hash).await)
 }
 
 /// A real argon2id hash, checked against when the account does not exist.
@@ -145,7 +186,7 @@ pub struct ClientInfo {
 /// Starts a session for `user` in their first workspace. A new random id every time, so a
 /// session id planted before login is worthless afterwards.
 pub async fn start_session(db: &Db, user: UserId, client: ClientInfo) -> Result<NewSession, AuthError> {
-    let (workspace, _) = store::memberships(db, user).await?.into_iter().next().ok_or(AuthError::NoWorkspace)?;
+    let workspace = first_workspace(db, user).await?;
     let cookie = secret::generate(SESSION_PREFIX, workspace).map_err(|e| DbError::Unavailable(e.to_string()))?;
     let csrf = secret::generate("csrf", workspace).map_err(|e| DbError::Unavailable(e.to_string()))?;
     let id_hash = secret::hash(&cookie);
@@ -171,6 +212,12 @@ pub async fn start_session(db: &Db, user: UserId, client: ClientInfo) -> Result<
     })
     .await?;
     Ok(NewSession { cookie: Secret::new(cookie), workspace_id: workspace })
+}
+
+/// The workspace a sign-in lands in: the user's oldest membership.
+pub(super) async fn first_workspace(db: &Db, user: UserId) -> Result<WorkspaceId, AuthError> {
+    let (workspace, _) = store::memberships(db, user).await?.into_iter().next().ok_or(AuthError::NoWorkspace)?;
+    Ok(workspace)
 }
 
 /// The principal behind a session cookie, sliding its idle expiry forward.
@@ -214,6 +261,19 @@ pub async fn create_token(
     scopes: Vec<Scope>,
     expires_at: Option<Timestamp>,
 ) -> Result<CreatedToken, AuthError> {
+    insert_token(db, workspace, user, name, scopes, expires_at, None).await
+}
+
+/// Creates a token and, when `actor` is given, records `security.token_created` with it.
+pub(super) async fn insert_token(
+    db: &Db,
+    workspace: WorkspaceId,
+    user: UserId,
+    name: &str,
+    scopes: Vec<Scope>,
+    expires_at: Option<Timestamp>,
+    actor: Option<String>,
+) -> Result<CreatedToken, AuthError> {
     let secret_value = secret::generate(TOKEN_PREFIX, workspace).map_err(|e| DbError::Unavailable(e.to_string()))?;
     let prefix = secret::visible_prefix(&secret_value);
     let secret_hash = secret::hash(&secret_value);
@@ -222,7 +282,7 @@ pub async fn create_token(
     let id = db
         .write(move |tx| {
             Box::pin(async move {
-                store::insert_token(
+                let id = store::insert_token(
                     tx,
                     &store::NewToken {
                         workspace,
@@ -235,7 +295,20 @@ pub async fn create_token(
                         now: Utc::now(),
                     },
                 )
-                .await
+                .await?;
+                if let Some(actor) = actor {
+                    let event = rapport_jobs::NewDomainEvent {
+                        workspace_id: workspace,
+                        kind: "security.token_created".into(),
+                        entity_type: "api_token".into(),
+                        entity_id: id,
+                        payload: serde_json::json!({ "user_id": user, "name": name, "scopes": scopes }),
+                        actor,
+                        request_id: None,
+                    };
+                    rapport_jobs::record_event(tx, &event).await?;
+                }
+                Ok::<_, DbError>(id)
             })
         })
         .await?;
@@ -273,5 +346,6 @@ fn principal(
         workspace_name: row.workspace_name,
         role,
         credential,
+        must_enrol_two_factor: row.must_enrol_two_factor,
     })
 }

@@ -1,14 +1,21 @@
 //! Identity: the people who sign in to Rapport (users) and their credentials. Workspaces,
 //! memberships and roles build on it; sessions, tokens and 2FA arrive here too.
 
+mod account;
+pub mod account_api;
+mod account_store;
+pub mod account_web;
 pub mod api;
 mod auth;
 mod model;
 pub(crate) mod secret;
 mod service;
 mod store;
+pub mod two_factor;
+mod two_factor_store;
 pub mod web;
 
+pub use account::{AccountError, revoke_all_sessions};
 pub use auth::{
     AuthError, ClientInfo, CreatedToken, Credential, NewSession, Principal, SESSION_ABSOLUTE, SESSION_IDLE,
     check_password, create_token, end_session, member_by_email, session_principal, start_session, token_principal,

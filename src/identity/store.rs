@@ -50,6 +50,13 @@ pub(super) async fn clear_failures(tx: &mut Tx, user: UserId) -> Result<(), DbEr
     Ok(())
 }
 
+pub(super) async fn login_row_by_id(db: &Db, user: UserId) -> Result<Option<LoginRow>, DbError> {
+    let row = sql!(db.exec(), c => sqlx::query_as::<_, LoginRow>(
+        "SELECT id, password_hash, status, failed_logins, locked_until FROM users WHERE id = $1"
+    ).bind(user).fetch_optional(c).await)?;
+    Ok(row)
+}
+
 /// The workspaces a user belongs to with their role, oldest membership first.
 pub(super) async fn memberships(db: &Db, user: UserId) -> Result<Vec<(WorkspaceId, String)>, DbError> {
     let rows = sql!(db.exec(), c => sqlx::query_as(
@@ -93,6 +100,7 @@ pub(super) struct CredentialRow {
     pub name: Option<String>,
     pub scopes: Option<Json<Vec<String>>>,
     pub idle_expires_at: Option<Timestamp>,
+    pub must_enrol_two_factor: bool,
 }
 
 /// A live session: not revoked, within both expiries, its user active and still a member.
@@ -104,7 +112,9 @@ pub(super) async fn live_session(
 ) -> Result<Option<CredentialRow>, DbError> {
     let row = sql!(db.exec(), c => sqlx::query_as::<_, CredentialRow>(
         "SELECT u.id AS user_id, u.email, m.role, w.name AS workspace_name, s.csrf_token AS secret, CAST(0 AS BIGINT) AS credential_id,
-                NULL AS name, NULL AS scopes, s.idle_expires_at
+                NULL AS name, NULL AS scopes, s.idle_expires_at,
+                (w.require_two_factor AND NOT EXISTS
+                  (SELECT 1 FROM two_factor f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL)) AS must_enrol_two_factor
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
@@ -171,7 +181,9 @@ pub(super) async fn live_token(
 ) -> Result<Option<CredentialRow>, DbError> {
     let row = sql!(db.exec(), c => sqlx::query_as::<_, CredentialRow>(
         "SELECT u.id AS user_id, u.email, m.role, w.name AS workspace_name, t.prefix AS secret, t.id AS credential_id,
-                t.name, t.scopes, NULL AS idle_expires_at
+                t.name, t.scopes, NULL AS idle_expires_at,
+                (w.require_two_factor AND NOT EXISTS
+                  (SELECT 1 FROM two_factor f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL)) AS must_enrol_two_factor
          FROM api_tokens t
          JOIN users u ON u.id = t.user_id
          JOIN memberships m ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id

@@ -1,16 +1,18 @@
 //! Signing in and out in the browser.
 
+use std::net::SocketAddr;
+
 use askama::Template;
-use axum::Form;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::{AuthError, ClientInfo, Principal};
 use crate::app::AppState;
-use crate::http::auth::{CsrfProtected, SESSION_COOKIE, SESSION_COOKIE_TLS, SessionForm, session_cookie_value};
+use crate::http::auth::{CsrfProtected, SESSION_COOKIE, SessionForm, session_cookie_value};
 use crate::http::{ApiError, Pages};
 use crate::web::{Layout, render};
 
@@ -41,6 +43,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
+    peer: Peer,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
@@ -62,13 +65,22 @@ async fn login(
         }
         Err(other) => return Err(other.into()),
     };
-    let client = ClientInfo {
-        ip: None,
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(300).collect()),
-    };
+    if super::two_factor::is_enabled(&state.db, user).await? {
+        let pending = match super::two_factor::start_pending_login(&state.db, user).await {
+            Ok(pending) => pending,
+            Err(AuthError::NoWorkspace) => {
+                return Ok(failed(StatusCode::FORBIDDEN, "This account belongs to no workspace.".into()));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let mut response = Redirect::to("/login/two-factor").into_response();
+        let max_age = super::two_factor::PENDING_LOGIN.num_seconds();
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, set_cookie(&state, PENDING_COOKIE, pending.expose(), max_age));
+        return Ok(response);
+    }
+    let client = client_info(&headers, peer);
     let session = match super::start_session(&state.db, user, client).await {
         Ok(session) => session,
         Err(AuthError::NoWorkspace) => {
@@ -76,8 +88,10 @@ async fn login(
         }
         Err(other) => return Err(other.into()),
     };
-    let mut response = Redirect::to("/").into_response();
-    let cookie = session_cookie(&state, session.cookie.expose(), super::SESSION_ABSOLUTE.num_seconds());
+    let next =
+        if super::two_factor::policy(&state.db, session.workspace_id).await? { "/account/two-factor" } else { "/" };
+    let mut response = Redirect::to(next).into_response();
+    let cookie = set_cookie(&state, SESSION_COOKIE, session.cookie.expose(), super::SESSION_ABSOLUTE.num_seconds());
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
@@ -102,16 +116,33 @@ async fn logout(
         super::end_session(&state.db, &cookie).await?;
     }
     let mut response = Redirect::to("/login").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    response.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
     Ok(response)
 }
 
-/// The session cookie: HttpOnly (no script reads it), SameSite=Lax (not sent on cross-site
+/// The short-lived cookie between a correct password and the second factor.
+pub(super) const PENDING_COOKIE: &str = "rapport_pending_login";
+
+/// The peer address as the server saw it, when it serves a real socket.
+pub(super) type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+/// The address and user agent (shortened) of a sign-in, so the sessions page can tell devices
+/// apart. The address is the connection's peer: behind a proxy, the proxy's.
+pub(super) fn client_info(headers: &HeaderMap, peer: Peer) -> ClientInfo {
+    ClientInfo {
+        ip: peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(300).collect()),
+    }
+}
+
+/// A credential cookie: HttpOnly (no script reads it), SameSite=Lax (not sent on cross-site
 /// posts), and over TLS Secure with the `__Host-` prefix.
-fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+pub(super) fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
     let tls = state.config.public_url().starts_with("https://");
-    let name = if tls { SESSION_COOKIE_TLS } else { SESSION_COOKIE };
-    let secure = if tls { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
+    let (prefix, secure) = if tls { ("__Host-", "; Secure") } else { ("", "") };
+    HeaderValue::from_str(&format!("{prefix}{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
         .unwrap_or_else(|_| HeaderValue::from_static("rapport_session=; Path=/; Max-Age=0"))
 }

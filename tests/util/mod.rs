@@ -5,6 +5,7 @@
 
 #![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
+pub mod account;
 pub mod binary;
 
 use axum::Router;
