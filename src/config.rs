@@ -30,6 +30,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub http: HttpConfig,
     pub jobs: JobsConfig,
+    pub audit: AuditConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -86,6 +87,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             jobs: JobsConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -108,6 +110,13 @@ impl Default for HttpConfig {
     }
 }
 
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Delete audit and security log rows older than this many days; unset keeps them forever.
+    pub retention_days: Option<u32>,
+}
+
 impl Default for JobsConfig {
     fn default() -> Self {
         Self { run_in_serve: true, concurrency: 4, lease_secs: 60 }
@@ -123,8 +132,8 @@ pub struct ConfigError {
 }
 
 /// Top-level keys; environment variables outside them (e.g. test settings) are not config.
-const KEYS: [&str; 9] =
-    ["listen", "data_dir", "database_url", "public_url", "log", "database", "http", "jobs", "config"];
+const KEYS: [&str; 10] =
+    ["listen", "data_dir", "database_url", "public_url", "log", "database", "http", "jobs", "audit", "config"];
 
 impl Config {
     /// Loads defaults, then `file` (when given it must exist; otherwise `rapport.toml` is read

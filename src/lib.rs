@@ -6,6 +6,7 @@
 //! crates under `crates/`. `docs/architecture.md` is the map.
 
 pub mod app;
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod config;

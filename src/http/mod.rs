@@ -11,6 +11,7 @@ mod health;
 pub mod metrics;
 mod middleware;
 mod openapi;
+mod request_id;
 
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ErrorBody, FieldErrors};
 pub use openapi::ApiDoc;
+pub use request_id::RequestId;
 
 use crate::app::AppState;
 
@@ -43,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::router())
         .merge(crate::workspace::web::router())
         .merge(crate::identity::web::router())
+        .merge(crate::audit::web::router())
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))

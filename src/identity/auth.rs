@@ -3,11 +3,13 @@
 //! with which role and (for tokens) which scopes.
 
 use chrono::{Duration, Utc};
-use rapport_core::{Actor, Email, Secret, Timestamp, UserId, WorkspaceId};
-use rapport_db::{Db, DbError};
+use rapport_core::{Actor, Email, FieldChange, Secret, Timestamp, UserId, WorkspaceId};
+use rapport_db::{Db, DbError, Tx};
+use serde_json::Value;
 
 use super::model::{Role, Scope};
 use super::{secret, store};
+use crate::audit::{AuditAction, AuditEntry};
 
 /// Failures before each further attempt must wait [`THROTTLE`].
 const THROTTLE_AFTER: i32 = 5;
@@ -84,6 +86,20 @@ impl Principal {
     }
 }
 
+/// Appends to the security log of `workspace` about a user's account or credential.
+async fn security_event(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    actor: &Actor,
+    request_id: Option<&str>,
+    (entity, entity_id): (&str, i64),
+    action: AuditAction,
+    changes: &[FieldChange],
+) -> Result<(), DbError> {
+    let entry = AuditEntry { workspace, actor, request_id, entity, entity_id, action, changes };
+    crate::audit::record_security(tx, &entry).await
+}
+
 /// Checks a password, counting failures per account: after five, each attempt waits 30 s;
 /// after ten the account is locked for 15 minutes. While throttled or locked the password is
 /// not even evaluated, so guessing costs the attacker time, not the server CPU.
@@ -108,8 +124,22 @@ pub async fn check_password(db: &Db, email: &str, password: &str) -> Result<User
             _ => None,
         };
         let user = row.id;
-        db.write(move |tx| Box::pin(async move { store::record_failure(tx, user, failures, locked_until).await }))
-            .await?;
+        // Every workspace the account belongs to sees the attempt in its security log.
+        let workspaces = store::memberships(db, user).await?;
+        let changes = FieldChange::between("failed_logins", row.failed_logins.into(), failures.into());
+        db.write(move |tx| {
+            Box::pin(async move {
+                store::record_failure(tx, user, failures, locked_until).await?;
+                let actor = Actor::System("sign-in".into());
+                for (workspace, _) in workspaces {
+                    let target = ("user", user.get());
+                    let changes = changes.as_slice();
+                    security_event(tx, workspace, &actor, None, target, AuditAction::LoginFailed, changes).await?;
+                }
+                Ok::<_, DbError>(())
+            })
+        })
+        .await?;
         return Err(AuthError::BadCredentials);
     }
     if row.failed_logins > 0 {
@@ -140,6 +170,8 @@ pub struct NewSession {
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The sign-in request's id, for the security log.
+    pub request_id: Option<String>,
 }
 
 /// Starts a session for `user` in their first workspace. A new random id every time, so a
@@ -166,7 +198,15 @@ pub async fn start_session(db: &Db, user: UserId, client: ClientInfo) -> Result<
                     user_agent: client.user_agent.as_deref(),
                 },
             )
-            .await
+            .await?;
+            let seen =
+                |field: &str, value: &Option<String>| FieldChange::between(field, Value::Null, value.clone().into());
+            let changes: Vec<_> =
+                [seen("ip", &client.ip), seen("user_agent", &client.user_agent)].into_iter().flatten().collect();
+            let actor = Actor::User(user);
+            let target = ("user", user.get());
+            security_event(tx, workspace, &actor, client.request_id.as_deref(), target, AuditAction::Login, &changes)
+                .await
         })
     })
     .await?;
@@ -191,11 +231,21 @@ pub async fn session_principal(db: &Db, cookie: &str) -> Result<Principal, AuthE
 }
 
 /// Ends a session on the server; the cookie is worthless afterwards.
-pub async fn end_session(db: &Db, cookie: &str) -> Result<(), AuthError> {
+pub async fn end_session(db: &Db, cookie: &str, request_id: Option<&str>) -> Result<(), AuthError> {
     let workspace = secret::workspace_of(SESSION_PREFIX, cookie).ok_or(AuthError::Unauthenticated)?;
     let id_hash = secret::hash(cookie);
-    db.write(move |tx| Box::pin(async move { store::revoke_session(tx, workspace, &id_hash, Utc::now()).await }))
-        .await?;
+    let request_id = request_id.map(str::to_owned);
+    db.write(move |tx| {
+        Box::pin(async move {
+            let Some(user) = store::revoke_session(tx, workspace, &id_hash, Utc::now()).await? else {
+                return Ok(());
+            };
+            let target = ("user", user.get());
+            security_event(tx, workspace, &Actor::User(user), request_id.as_deref(), target, AuditAction::Logout, &[])
+                .await
+        })
+    })
+    .await?;
     Ok(())
 }
 
@@ -222,7 +272,7 @@ pub async fn create_token(
     let id = db
         .write(move |tx| {
             Box::pin(async move {
-                store::insert_token(
+                let id = store::insert_token(
                     tx,
                     &store::NewToken {
                         workspace,
@@ -235,7 +285,17 @@ pub async fn create_token(
                         now: Utc::now(),
                     },
                 )
-                .await
+                .await?;
+                let changes: Vec<_> = [
+                    FieldChange::between("name", Value::Null, name.into()),
+                    FieldChange::between("scopes", Value::Null, scopes.into()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let actor = Actor::User(user);
+                security_event(tx, workspace, &actor, None, ("token", id), AuditAction::TokenCreated, &changes).await?;
+                Ok::<_, DbError>(id)
             })
         })
         .await?;

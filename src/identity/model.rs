@@ -92,6 +92,11 @@ impl Role {
     pub fn can_write(self) -> bool {
         !matches!(self, Self::Viewer)
     }
+
+    /// Whether the role administers the workspace: its members, roles and logs.
+    pub fn is_admin(self) -> bool {
+        matches!(self, Self::Owner | Self::Admin)
+    }
 }
 
 /// What an API token may do: everything its user may, or only reading or writing some modules.
@@ -104,7 +109,7 @@ pub enum Scope {
 }
 
 /// The modules a scope can name; grows as modules arrive.
-pub const SCOPED_MODULES: &[&str] = &["workspace", "people", "companies", "events", "orders", "segments"];
+pub const SCOPED_MODULES: &[&str] = &["workspace", "people", "companies", "events", "orders", "segments", "audit"];
 
 impl Scope {
     pub fn parse(raw: &str) -> Result<Self, String> {

@@ -128,15 +128,16 @@ pub(super) async fn touch_session(
     Ok(())
 }
 
+/// Revokes a live session and returns whose it was; `None` when it was not live.
 pub(super) async fn revoke_session(
     tx: &mut Tx,
     workspace: WorkspaceId,
     id_hash: &str,
     now: Timestamp,
-) -> Result<u64, DbError> {
-    let revoked = sql!(tx.exec(), c => sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE workspace_id = $2 AND id_hash = $3 AND revoked_at IS NULL"
-    ).bind(now).bind(workspace).bind(id_hash).execute(c).await.map(|r| r.rows_affected()))?;
+) -> Result<Option<UserId>, DbError> {
+    let revoked = sql!(tx.exec(), c => sqlx::query_scalar(
+        "UPDATE sessions SET revoked_at = $1 WHERE workspace_id = $2 AND id_hash = $3 AND revoked_at IS NULL RETURNING user_id"
+    ).bind(now).bind(workspace).bind(id_hash).fetch_optional(c).await)?;
     Ok(revoked)
 }
 

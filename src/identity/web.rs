@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::{AuthError, ClientInfo, Principal};
 use crate::app::AppState;
-use crate::http::ApiError;
 use crate::http::auth::{CsrfProtected, SESSION_COOKIE, SESSION_COOKIE_TLS, SessionForm, session_cookie_value};
+use crate::http::{ApiError, RequestId};
 use crate::web::{Layout, render};
 
 pub fn router() -> Router<AppState> {
@@ -41,6 +41,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
+    request_id: RequestId,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
@@ -68,6 +69,7 @@ async fn login(
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(300).collect()),
+        request_id: request_id.0,
     };
     let session = match super::start_session(&state.db, user, client).await {
         Ok(session) => session,
@@ -95,11 +97,12 @@ impl CsrfProtected for LogoutForm {
 
 async fn logout(
     State(state): State<AppState>,
+    request_id: RequestId,
     headers: HeaderMap,
     SessionForm(_principal, _form): SessionForm<LogoutForm>,
 ) -> Result<Response, ApiError> {
     if let Some(cookie) = session_cookie_value(&headers) {
-        super::end_session(&state.db, &cookie).await?;
+        super::end_session(&state.db, &cookie, request_id.as_deref()).await?;
     }
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));
