@@ -5,6 +5,7 @@
 //! holding `model`, `store`, `service`, `api` and `web` files. Infrastructure lives in the small
 //! crates under `crates/`. `docs/architecture.md` is the map.
 
+pub mod access;
 pub mod app;
 pub mod audit;
 pub mod bench;

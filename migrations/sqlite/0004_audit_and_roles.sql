@@ -33,3 +33,44 @@ CREATE TABLE audit_rows (
 );
 CREATE INDEX audit_rows_entity ON audit_rows (workspace_id, log, entity, entity_id, seq);
 CREATE INDEX audit_rows_actor ON audit_rows (workspace_id, log, actor_user_id, seq);
+
+-- Roles, teams and field-level permissions. A member keeps a built-in role (owner, admin,
+-- manager, member, viewer); a custom role assigned on top replaces its permission set. Grants
+-- are a JSON list of {module, action, reach}. Field rules are keyed by role: the built-in
+-- role's name or `role:ID`; a field without a rule is visible and writable.
+
+CREATE TABLE roles (
+    id INTEGER PRIMARY KEY,
+    workspace_id INTEGER NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    grants TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (workspace_id, name)
+);
+
+ALTER TABLE memberships ADD COLUMN role_id INTEGER REFERENCES roles (id) ON DELETE SET NULL;
+
+CREATE TABLE teams (
+    id INTEGER PRIMARY KEY,
+    workspace_id INTEGER NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (workspace_id, name)
+);
+
+CREATE TABLE team_members (
+    workspace_id INTEGER NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    team_id INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    PRIMARY KEY (workspace_id, team_id, user_id)
+);
+CREATE INDEX team_members_user ON team_members (workspace_id, user_id);
+
+CREATE TABLE field_rules (
+    workspace_id INTEGER NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    role_key TEXT NOT NULL,
+    object TEXT NOT NULL,
+    field TEXT NOT NULL,
+    access TEXT NOT NULL CHECK (access IN ('hidden', 'read_only')),
+    PRIMARY KEY (workspace_id, role_key, object, field)
+);

@@ -11,7 +11,7 @@ use super::model::{AuditAction, AuditFilter, AuditRow, Cursor, Log, Page};
 use super::service::{self, AuditError};
 use crate::app::AppState;
 use crate::http::{ApiError, FieldErrors};
-use crate::identity::Principal;
+use crate::identity::{Action, Principal};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(audit)).routes(routes!(security_log))
@@ -25,9 +25,10 @@ impl From<AuditError> for ApiError {
     }
 }
 
-/// Only owners and admins read the logs, and a token needs the `audit:read` scope (or `all`).
+/// Only those who administer the workspace read the logs (owners, admins, a custom role with
+/// `workspace:admin`), and a token needs the `audit:read` scope (or `all`).
 pub(super) fn require_reader(principal: &Principal) -> Result<(), ApiError> {
-    if principal.role.is_admin() && principal.may("audit", false) {
+    if principal.permissions.reach("workspace", Action::Admin).is_some() && principal.may("audit", false) {
         Ok(())
     } else {
         Err(ApiError::Forbidden("only owners and admins may read the audit trail".into()))

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::workspace::web::router())
         .merge(crate::identity::web::router())
         .merge(crate::audit::web::router())
+        .merge(crate::access::web::router())
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))

@@ -7,7 +7,7 @@ use rapport_core::{Actor, Email, FieldChange, Secret, Timestamp, UserId, Workspa
 use rapport_db::{Db, DbError, Tx};
 use serde_json::Value;
 
-use super::model::{Role, Scope};
+use super::model::{Action, Permissions, Reach, Role, Scope};
 use super::{secret, store};
 use crate::audit::{AuditAction, AuditEntry};
 
@@ -63,6 +63,8 @@ pub struct Principal {
     pub workspace_id: WorkspaceId,
     pub workspace_name: String,
     pub role: Role,
+    /// What the role allows: the built-in role's set, or the custom role assigned on top of it.
+    pub permissions: Permissions,
     pub credential: Credential,
 }
 
@@ -74,15 +76,22 @@ impl Principal {
         }
     }
 
-    /// Whether the caller may read (or, with `write`, change) `module`: the role must allow it
-    /// and, for a token, one of its scopes too.
+    /// Whether the caller may read (or, with `write`, change at least some records of)
+    /// `module`: [`Principal::can`] read or update it.
     pub fn may(&self, module: &str, write: bool) -> bool {
-        let role_allows = !write || self.role.can_write();
+        self.can(module, if write { Action::Update } else { Action::Read }).is_some()
+    }
+
+    /// How far `action` on `module` reaches for the caller, or `None` when it is denied: the
+    /// role must allow it and, for a token, one of its scopes too (any action but reading
+    /// needs a write scope).
+    pub fn can(&self, module: &str, action: Action) -> Option<Reach> {
+        let write = action != Action::Read;
         let scope_allows = match &self.credential {
             Credential::Session { .. } => true,
             Credential::Token { scopes, .. } => scopes.iter().any(|s| s.allows(module, write)),
         };
-        role_allows && scope_allows
+        self.permissions.reach(module, action).filter(|_| scope_allows)
     }
 }
 
@@ -227,7 +236,7 @@ pub async fn session_principal(db: &Db, cookie: &str) -> Result<Principal, AuthE
         .await?;
     }
     let csrf_token = Secret::new(row.secret.clone());
-    principal(row, workspace, Credential::Session { csrf_token })
+    principal(db, row, workspace, Credential::Session { csrf_token }).await
 }
 
 /// Ends a session on the server; the cookie is worthless afterwards.
@@ -312,7 +321,7 @@ pub async fn token_principal(db: &Db, token: &str) -> Result<Principal, AuthErro
     let scopes =
         row.scopes.as_ref().map(|s| s.0.iter().filter_map(|raw| Scope::parse(raw).ok()).collect()).unwrap_or_default();
     let name = row.name.clone().unwrap_or_default();
-    principal(row, workspace, Credential::Token { id, name, scopes })
+    principal(db, row, workspace, Credential::Token { id, name, scopes }).await
 }
 
 /// Finds a member of `workspace` by email, for the command line.
@@ -320,18 +329,24 @@ pub async fn member_by_email(db: &Db, workspace: WorkspaceId, email: &Email) -> 
     Ok(store::user_id_by_email(db, workspace, &email.canonical()).await?)
 }
 
-fn principal(
+async fn principal(
+    db: &Db,
     row: store::CredentialRow,
     workspace: WorkspaceId,
     credential: Credential,
 ) -> Result<Principal, AuthError> {
     let role = Role::parse(&row.role).ok_or_else(|| DbError::Unavailable(format!("unknown role {}", row.role)))?;
+    let permissions = match row.role_id {
+        Some(role_id) => Permissions::Custom { role_id, grants: crate::access::grants(db, workspace, role_id).await? },
+        None => Permissions::Builtin(role),
+    };
     Ok(Principal {
         user_id: row.user_id,
         email: row.email,
         workspace_id: workspace,
         workspace_name: row.workspace_name,
         role,
+        permissions,
         credential,
     })
 }

@@ -87,6 +87,8 @@ pub(super) struct CredentialRow {
     pub user_id: UserId,
     pub email: String,
     pub role: String,
+    /// A custom role assigned on top of the built-in one.
+    pub role_id: Option<i64>,
     pub workspace_name: String,
     pub secret: String,
     pub credential_id: i64,
@@ -103,7 +105,7 @@ pub(super) async fn live_session(
     now: Timestamp,
 ) -> Result<Option<CredentialRow>, DbError> {
     let row = sql!(db.exec(), c => sqlx::query_as::<_, CredentialRow>(
-        "SELECT u.id AS user_id, u.email, m.role, w.name AS workspace_name, s.csrf_token AS secret, CAST(0 AS BIGINT) AS credential_id,
+        "SELECT u.id AS user_id, u.email, m.role, m.role_id, w.name AS workspace_name, s.csrf_token AS secret, CAST(0 AS BIGINT) AS credential_id,
                 NULL AS name, NULL AS scopes, s.idle_expires_at
          FROM sessions s
          JOIN users u ON u.id = s.user_id
@@ -171,7 +173,7 @@ pub(super) async fn live_token(
     now: Timestamp,
 ) -> Result<Option<CredentialRow>, DbError> {
     let row = sql!(db.exec(), c => sqlx::query_as::<_, CredentialRow>(
-        "SELECT u.id AS user_id, u.email, m.role, w.name AS workspace_name, t.prefix AS secret, t.id AS credential_id,
+        "SELECT u.id AS user_id, u.email, m.role, m.role_id, w.name AS workspace_name, t.prefix AS secret, t.id AS credential_id,
                 t.name, t.scopes, NULL AS idle_expires_at
          FROM api_tokens t
          JOIN users u ON u.id = t.user_id
