@@ -24,6 +24,6 @@ pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
     };
     Worker::new(db, registry, worker_config)
         .with_scheduler(scheduler)
-        .with_subscribers(Subscribers::new())
+        .with_subscribers(crate::audit::subscribe(Subscribers::new()))
         .with_waker(waker)
 }

@@ -167,22 +167,8 @@ async fn failed_and_successful_sign_ins_sign_outs_and_new_tokens_land_in_the_sec
     let created = app.with_workspace("Acme", "owner@example.com").await;
     let wrong = app.post_form("/login", &[("email", "owner@example.com"), ("password", "not the password")]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let login = app.post_form("/login", &[("email", "owner@example.com"), ("password", "correct horse battery")]).await;
-    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.text());
-    let cookie = login.header("set-cookie").split(';').next().unwrap().to_owned();
-    let home = app.request(Request::get("/").header("cookie", &cookie).body(Body::empty()).unwrap()).await;
-    let csrf = home.text().split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let body = format!("csrf_token={csrf}");
-    let logout = app
-        .request(
-            Request::post("/logout")
-                .header("cookie", &cookie)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .header("sec-fetch-site", "same-origin")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await;
+    let (cookie, csrf) = app.sign_in("owner@example.com").await;
+    let logout = app.post_form_as(&cookie, "/logout", &[("csrf_token", &csrf)]).await;
     assert_eq!(logout.status, StatusCode::SEE_OTHER);
 
     let authorization = bearer(&app, &created, vec![Scope::All]).await;
@@ -196,6 +182,44 @@ async fn failed_and_successful_sign_ins_sign_outs_and_new_tokens_land_in_the_sec
     assert!(!log.text().contains("rpt_"), "no token secret is logged");
     let report = audit::verify(app.db(), None).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[tokio::test]
+async fn security_domain_events_from_other_modules_become_security_log_rows() {
+    let app = TestApp::new().await;
+    let created = app.with_workspace("Acme", "owner@example.com").await;
+    let (workspace, owner) = (created.workspace_id, created.owner_id);
+    app.db()
+        .write(move |tx| {
+            Box::pin(async move {
+                let changes = [FieldChange::between("method", serde_json::Value::Null, "totp".into()).unwrap()];
+                let event = rapport_jobs::NewDomainEvent {
+                    workspace_id: workspace,
+                    kind: "security.two_factor_enabled".into(),
+                    entity_type: "user".into(),
+                    entity_id: owner.get(),
+                    payload: serde_json::json!({ "changes": changes }),
+                    actor: format!("user:{owner}"),
+                    request_id: Some("req-2fa".into()),
+                };
+                rapport_jobs::record_event(tx, &event).await
+            })
+        })
+        .await
+        .unwrap();
+    // On PostgreSQL an event is delivered once no older transaction of the cluster is running.
+    let subscribers = audit::subscribe(rapport_jobs::Subscribers::new());
+    let filter = audit::AuditFilter { action: Some(AuditAction::TwoFactorEnabled), ..Default::default() };
+    let logged = || async {
+        subscribers.deliver_pending(app.db(), "test").await;
+        let page = audit::list(app.db(), workspace, audit::Log::Security, &filter, None, None).await.unwrap();
+        !page.items.is_empty()
+    };
+    rapport_test_db::eventually("the event reaches the security log", std::time::Duration::from_secs(10), logged).await;
+    let page = audit::list(app.db(), workspace, audit::Log::Security, &filter, None, None).await.unwrap();
+    let row = page.items.first().expect("the event was logged");
+    assert_eq!((row.actor.clone(), row.request_id.as_deref()), (format!("user:{owner}"), Some("req-2fa")));
+    assert_eq!(row.changes[0].field, "method");
 }
 
 #[tokio::test]
@@ -241,13 +265,8 @@ async fn a_token_without_the_audit_scope_cannot_read_the_logs() {
 async fn the_audit_page_lists_the_security_log_for_an_owner() {
     let app = TestApp::new().await;
     app.with_workspace("Acme", "owner@example.com").await;
-    let login = app.post_form("/login", &[("email", "owner@example.com"), ("password", "correct horse battery")]).await;
-    let cookie = login.header("set-cookie").split(';').next().unwrap().to_owned();
-    let page = app
-        .request(
-            Request::get("/audit?log=security&action=login").header("cookie", &cookie).body(Body::empty()).unwrap(),
-        )
-        .await;
+    let (cookie, _) = app.sign_in("owner@example.com").await;
+    let page = app.get_as(&cookie, "/audit?log=security&action=login").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
     let html = page.text();
     assert!(html.contains("Security log") && html.contains("<td>login</td>"), "{html}");

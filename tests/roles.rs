@@ -6,8 +6,7 @@
 
 mod util;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use rapport::access::{self, FieldRule, Name};
 use rapport::audit::{self, AuditFilter, Log};
 use rapport::http::ApiError;
@@ -145,32 +144,21 @@ async fn field_rules_hide_and_lock_fields_for_one_role_only() {
 async fn an_owner_creates_a_role_on_the_roles_page_and_a_forged_post_is_refused() {
     let app = TestApp::new().await;
     app.with_workspace("Acme", "owner@example.com").await;
-    let login = app.post_form("/login", &[("email", "owner@example.com"), ("password", "correct horse battery")]).await;
-    let cookie = login.header("set-cookie").split(';').next().unwrap().to_owned();
-    let page = app.request(Request::get("/roles").header("cookie", &cookie).body(Body::empty()).unwrap()).await;
+    let (cookie, csrf) = app.sign_in("owner@example.com").await;
+    let page = app.get_as(&cookie, "/roles").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
-    let html = page.text();
-    let csrf = html.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let post = |fields: Vec<(&'static str, String)>| {
-        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-        Request::post("/roles/create")
-            .header("cookie", &cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("sec-fetch-site", "same-origin")
-            .body(Body::from(body))
-            .unwrap()
+    let create = |name: &'static str, grants: &'static str, csrf: String| {
+        let cookie = cookie.clone();
+        let app = &app;
+        async move {
+            app.post_form_as(&cookie, "/roles/create", &[("csrf_token", &csrf), ("name", name), ("grants", grants)])
+                .await
+        }
     };
-    let forged =
-        app.request(post(vec![("csrf_token", "x".into()), ("name", "Sales".into()), ("grants", String::new())])).await;
-    assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    let grants = "people:read:all\npeople:update:own".to_owned();
-    let created =
-        app.request(post(vec![("csrf_token", csrf.clone()), ("name", "Sales".into()), ("grants", grants)])).await;
+    assert_eq!(create("Sales", "", "x".into()).await.status, StatusCode::FORBIDDEN);
+    let created = create("Sales", "people:read:all\npeople:update:own", csrf.clone()).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
-    let bad = app
-        .request(post(vec![("csrf_token", csrf), ("name", "Ops".into()), ("grants", "people:fly:all".into())]))
-        .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let page = app.request(Request::get("/roles").header("cookie", &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(create("Ops", "people:fly:all", csrf).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = app.get_as(&cookie, "/roles").await;
     assert!(page.text().contains("Sales") && page.text().contains("people:update:own"), "{}", page.text());
 }

@@ -1,13 +1,17 @@
 //! Audit use cases: appending inside the caller's transaction, reading pages, verifying the
-//! chains and pruning past the retention period.
+//! chains, pruning past the retention period, and turning other modules' `security.*` domain
+//! events into security log rows.
 
-use chrono::{SubsecRound, Utc};
-use rapport_core::{Actor, Timestamp, WorkspaceId};
-use rapport_db::{Db, DbError, Tx};
-use rapport_jobs::{JobContext, NewJob, Registry, Schedule};
 use std::time::Duration;
 
-use super::model::{AuditEntry, AuditFilter, AuditRow, Cursor, Hashed, Log, Page, Problem, ProblemKind, VerifyReport};
+use chrono::{SubsecRound, Utc};
+use rapport_core::{Actor, FieldChange, Timestamp, UserId, WorkspaceId};
+use rapport_db::{Db, DbError, Tx};
+use rapport_jobs::{DomainEvent, JobContext, NewJob, Registry, Schedule, Subscribers};
+
+use super::model::{
+    AuditAction, AuditEntry, AuditFilter, AuditRow, Cursor, Hashed, Log, Page, Problem, ProblemKind, VerifyReport,
+};
 use super::store::{self, StoredRow};
 use crate::config::AuditConfig;
 
@@ -171,6 +175,64 @@ pub async fn verify(db: &Db, workspace: Option<WorkspaceId>) -> Result<VerifyRep
         report.problems.extend(found);
     }
     Ok(report)
+}
+
+/// The subscriber that turns `security.ACTION` domain events into security log rows.
+pub const SECURITY_SUBSCRIBER: &str = "audit.security_log";
+
+/// Registers [`SECURITY_SUBSCRIBER`]: modules that cannot call [`record_security`] in their own
+/// transaction record a domain event of kind `security.ACTION` instead (`ACTION` an
+/// [`AuditAction`] name, e.g. `security.two_factor_enabled`), with an optional
+/// `{"changes": [FieldChange…]}` payload. A batch is appended in one transaction; an event
+/// naming no known action is logged and skipped, since delivering it again cannot help.
+pub fn subscribe(subscribers: Subscribers) -> Subscribers {
+    subscribers.subscribe(SECURITY_SUBSCRIBER, |db: Db, events: Vec<DomainEvent>| async move {
+        let events: Vec<_> = events.into_iter().filter(|e| e.kind.starts_with("security.")).collect();
+        if events.is_empty() {
+            return Ok(());
+        }
+        db.write(move |tx| {
+            Box::pin(async move {
+                for event in &events {
+                    let Some(action) = event.kind.strip_prefix("security.").and_then(AuditAction::parse) else {
+                        tracing::warn!(kind = %event.kind, id = event.id, "a security event names no known action");
+                        continue;
+                    };
+                    let changes: Vec<FieldChange> =
+                        serde_json::from_value(event.payload.0["changes"].clone()).unwrap_or_default();
+                    let actor = parse_actor(&event.actor);
+                    let entry = AuditEntry {
+                        workspace: event.workspace_id,
+                        actor: &actor,
+                        request_id: event.request_id.as_deref(),
+                        entity: &event.entity_type,
+                        entity_id: event.entity_id,
+                        action,
+                        changes: &changes,
+                    };
+                    record_security(tx, &entry).await?;
+                }
+                Ok::<_, DbError>(())
+            })
+        })
+        .await?;
+        Ok(())
+    })
+}
+
+/// An event's actor text back as an [`Actor`]; anything not `user:ID` or `token:ID:user:ID`
+/// is the system acting under that name.
+fn parse_actor(raw: &str) -> Actor {
+    let parts: Vec<&str> = raw.split(':').collect();
+    let known = match parts.as_slice() {
+        ["user", user] => user.parse().ok().map(|user| Actor::User(UserId::new(user))),
+        ["token", token, "user", user] => match (token.parse(), user.parse()) {
+            (Ok(token), Ok(user)) => Some(Actor::Token { user: UserId::new(user), token }),
+            _ => None,
+        },
+        _ => None,
+    };
+    known.unwrap_or_else(|| Actor::System(raw.strip_prefix("system:").unwrap_or(raw).to_owned()))
 }
 
 /// The instant before which rows go under `config`, or `None` when they are kept forever.
