@@ -241,6 +241,14 @@ async fn the_audit_api_filters_by_entity_and_action_and_pages_with_a_cursor() {
     assert!(none.json()["items"].as_array().unwrap().is_empty());
     let mine = get_with(&app, &format!("/api/v1/audit?actor={}", created.owner_id), &authorization).await;
     assert_eq!(mine.json()["items"].as_array().unwrap().len(), 3);
+    let hour = chrono::Duration::hours(1);
+    let (past, future) = ((chrono::Utc::now() - hour).to_rfc3339(), (chrono::Utc::now() + hour).to_rfc3339());
+    let encode = |t: &str| t.replace('+', "%2B");
+    let window = format!("/api/v1/audit?from={}&to={}", encode(&past), encode(&future));
+    let since = get_with(&app, &window, &authorization).await;
+    assert_eq!(since.json()["items"].as_array().unwrap().len(), 3);
+    let later = get_with(&app, &format!("/api/v1/audit?from={}", encode(&future)), &authorization).await;
+    assert!(later.json()["items"].as_array().unwrap().is_empty(), "nothing was recorded in the future");
     let bad = get_with(&app, "/api/v1/audit?action=explode&from=yesterday", &authorization).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields = bad.json()["error"]["fields"].clone();

@@ -22,8 +22,8 @@ pub enum AuditError {
 }
 
 /// Rows per page when the caller does not say, and at most.
-pub const PAGE_SIZE: i64 = 50;
-pub const MAX_PAGE_SIZE: i64 = 200;
+const PAGE_SIZE: i64 = 50;
+const MAX_PAGE_SIZE: i64 = 200;
 /// Rows verification reads at a time.
 const VERIFY_BATCH: i64 = 1000;
 
