@@ -67,6 +67,21 @@ pub enum AdminCommand {
     /// Inspect and retry background jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Verify or prune the audit trail and security log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chains; exit status 1 naming the first changed, inserted or deleted row.
+    Verify {
+        /// Only this workspace's chains.
+        #[arg(long)]
+        workspace: Option<i64>,
+    },
+    /// Delete rows older than `audit.retention_days` now, keeping the chains verifiable.
+    Prune,
 }
 
 #[derive(Debug, Args)]
@@ -217,6 +232,8 @@ async fn run_admin(command: AdminCommand, config: &Config) -> anyhow::Result<()>
             println!("{}", created.write_key.expose());
             Ok(())
         }
+        AdminCommand::Audit(AuditCommand::Verify { workspace }) => verify_audit(&db, workspace).await,
+        AdminCommand::Audit(AuditCommand::Prune) => prune_audit(&db, config).await,
         AdminCommand::Jobs(JobsCommand::List { status, limit }) => list_jobs(&db, status, limit).await,
         AdminCommand::Jobs(JobsCommand::Retry { id }) => {
             if rapport_jobs::retry_dead_job(&db, JobId::new(id)).await? {
@@ -262,6 +279,28 @@ async fn create_token(db: &Db, args: CreateTokenArgs) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("{email} is not a member of workspace {workspace}"))?;
     let created = crate::identity::create_token(db, workspace, user, &args.name, scopes, None).await?;
     println!("{}", created.secret.expose());
+    Ok(())
+}
+
+async fn verify_audit(db: &Db, workspace: Option<i64>) -> anyhow::Result<()> {
+    let report = crate::audit::verify(db, workspace.map(rapport_core::WorkspaceId::new)).await?;
+    for problem in &report.problems {
+        eprintln!("{problem}");
+    }
+    if let Some(first) = report.problems.first() {
+        return Err(anyhow::anyhow!("the audit chain is broken: {first}"));
+    }
+    println!("ok: {} chains, {} rows verified", report.chains, report.rows);
+    Ok(())
+}
+
+async fn prune_audit(db: &Db, config: &Config) -> anyhow::Result<()> {
+    let Some(cutoff) = crate::audit::retention_cutoff(&config.audit, chrono::Utc::now()) else {
+        println!("audit.retention_days is not set: rows are kept forever");
+        return Ok(());
+    };
+    let pruned = crate::audit::prune(db, cutoff).await?;
+    println!("pruned {pruned} rows recorded before {}", cutoff.to_rfc3339());
     Ok(())
 }
 

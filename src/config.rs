@@ -31,6 +31,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub jobs: JobsConfig,
     pub tracking: TrackingConfig,
+    pub audit: AuditConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -105,6 +106,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             jobs: JobsConfig::default(),
             tracking: TrackingConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -127,6 +129,13 @@ impl Default for HttpConfig {
     }
 }
 
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Delete audit and security log rows older than this many days; unset keeps them forever.
+    pub retention_days: Option<u32>,
+}
+
 impl Default for JobsConfig {
     fn default() -> Self {
         Self { run_in_serve: true, concurrency: 4, lease_secs: 60 }
@@ -142,8 +151,19 @@ pub struct ConfigError {
 }
 
 /// Top-level keys; environment variables outside them (e.g. test settings) are not config.
-const KEYS: [&str; 10] =
-    ["listen", "data_dir", "database_url", "public_url", "log", "database", "http", "jobs", "tracking", "config"];
+const KEYS: [&str; 11] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "public_url",
+    "log",
+    "database",
+    "http",
+    "jobs",
+    "tracking",
+    "audit",
+    "config",
+];
 
 impl Config {
     /// Loads defaults, then `file` (when given it must exist; otherwise `rapport.toml` is read

@@ -12,8 +12,9 @@ use crate::config::Config;
 pub const QUEUES: [&str; 2] = ["default", "maintenance"];
 
 pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
-    let registry = maintenance::register(Registry::new());
-    let scheduler = Scheduler::new(maintenance::schedules());
+    let mut schedules = maintenance::schedules();
+    let registry = crate::audit::schedule(maintenance::register(Registry::new()), &mut schedules, &config.audit);
+    let scheduler = Scheduler::new(schedules);
     let worker_config = WorkerConfig {
         queues: QUEUES.iter().map(|q| (*q).to_string()).collect(),
         concurrency: config.jobs.concurrency,
@@ -23,6 +24,6 @@ pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
     };
     Worker::new(db, registry, worker_config)
         .with_scheduler(scheduler)
-        .with_subscribers(Subscribers::new())
+        .with_subscribers(crate::audit::subscribe(Subscribers::new()))
         .with_waker(waker)
 }

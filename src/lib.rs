@@ -5,7 +5,9 @@
 //! holding `model`, `store`, `service`, `api` and `web` files. Infrastructure lives in the small
 //! crates under `crates/`. `docs/architecture.md` is the map.
 
+pub mod access;
 pub mod app;
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod config;

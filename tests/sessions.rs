@@ -154,7 +154,7 @@ async fn the_token_page_shows_a_new_secret_once() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let secret = account::text_of(&created.text(), "data-token-secret");
     assert!(secret.starts_with("rpt_"), "{secret}");
-    assert_eq!(account::event_count(&app, "security.token_created").await, 1);
+    assert_eq!(account::security_log_count(&app, "token_created").await, 1);
 
     let me = bearer(&app, Method::GET, "/api/v1/me", &secret, None).await;
     assert_eq!(me.json()["token"]["scopes"], serde_json::json!(["people:read", "events:write"]));

@@ -27,6 +27,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("this workspace requires two-factor authentication: set it up at /account/two-factor first")]
     TwoFactorRequired,
+    /// A 403 with a code of its own (`field_read_only`), for refusals a client can act on.
+    #[error("{message}")]
+    Denied { code: &'static str, message: String },
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -67,7 +70,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::TwoFactorRequired => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::TwoFactorRequired | Self::Denied { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -86,7 +89,7 @@ impl ApiError {
             Self::TwoFactorRequired => "two_factor_required",
             Self::NotFound => "not_found",
             Self::TooLarge(_) => "payload_too_large",
-            Self::Conflict { code, .. } => code,
+            Self::Conflict { code, .. } | Self::Denied { code, .. } => code,
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",

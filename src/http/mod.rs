@@ -12,6 +12,7 @@ pub mod metrics;
 mod middleware;
 mod openapi;
 mod pages;
+mod request_id;
 
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ use tower_http::trace::TraceLayer;
 pub use error::{ApiError, ErrorBody, FieldErrors};
 pub use openapi::ApiDoc;
 pub use pages::Pages;
+pub use request_id::RequestId;
 
 use crate::app::AppState;
 
@@ -42,6 +44,8 @@ pub fn pages() -> Pages {
         .merge(crate::identity::web::router())
         .merge(crate::identity::account_web::router())
         .merge(crate::tracking::web::router())
+        .merge(crate::audit::web::router())
+        .merge(crate::access::web::router())
 }
 
 /// The OpenAPI document of every `/api` route, as served at `/api/v1/openapi.json`.

@@ -21,7 +21,8 @@ use crate::app::AppState;
         (name = "system", description = "Health, readiness and version"),
         (name = "identity", description = "The caller, sessions and API tokens"),
         (name = "events", description = "Tracking sources and stored behaviour events"),
-        (name = "collection", description = "Segment-compatible event collection, authenticated by a source's write key")
+        (name = "collection", description = "Segment-compatible event collection, authenticated by a source's write key"),
+        (name = "audit", description = "The audit trail and the security log")
     )
 )]
 pub struct ApiDoc;
@@ -46,7 +47,8 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(version))
         .merge(crate::identity::api::router())
         .merge(crate::identity::account_api::router())
-        .merge(crate::tracking::api::router());
+        .merge(crate::tracking::api::router())
+        .merge(crate::audit::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }
 

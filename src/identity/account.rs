@@ -224,7 +224,6 @@ pub async fn create_my_token(db: &Db, principal: &Principal, new: NewToken) -> R
             message: "a viewer's token may only have MODULE:read scopes".into(),
         });
     }
-    let actor = principal.actor().to_string();
     let created = auth::insert_token(
         db,
         principal.workspace_id,
@@ -232,7 +231,7 @@ pub async fn create_my_token(db: &Db, principal: &Principal, new: NewToken) -> R
         &new.name,
         new.scopes,
         new.expires_at,
-        Some(actor),
+        principal.actor(),
     )
     .await?;
     Ok(created)

@@ -74,6 +74,7 @@ struct CodeForm {
 async fn challenge(
     State(state): State<AppState>,
     peer: Peer,
+    request_id: crate::http::RequestId,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, ApiError> {
@@ -82,15 +83,21 @@ async fn challenge(
     let failed = |status: StatusCode, message: &str| {
         render(status, &ChallengePage { layout: Layout::new("Two-factor check"), error: Some(message.into()) })
     };
-    let session =
-        match two_factor::complete_pending_login(&state.db, &pending, &form.code, client_info(&headers, peer)).await {
-            Ok(session) => session,
-            Err(AuthError::BadCredentials) => {
-                return Ok(failed(StatusCode::UNAUTHORIZED, "That code is wrong or was already used."));
-            }
-            Err(AuthError::Unauthenticated) => return Ok(Redirect::to("/login").into_response()),
-            Err(other) => return Err(other.into()),
-        };
+    let session = match two_factor::complete_pending_login(
+        &state.db,
+        &pending,
+        &form.code,
+        client_info(&headers, peer, request_id),
+    )
+    .await
+    {
+        Ok(session) => session,
+        Err(AuthError::BadCredentials) => {
+            return Ok(failed(StatusCode::UNAUTHORIZED, "That code is wrong or was already used."));
+        }
+        Err(AuthError::Unauthenticated) => return Ok(Redirect::to("/login").into_response()),
+        Err(other) => return Err(other.into()),
+    };
     let mut response = Redirect::to("/").into_response();
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, set_cookie(&state, PENDING_COOKIE, "", 0));

@@ -3,11 +3,13 @@
 //! with which role and (for tokens) which scopes.
 
 use chrono::{Duration, Utc};
-use rapport_core::{Actor, Email, Secret, Timestamp, UserId, WorkspaceId};
-use rapport_db::{Db, DbError};
+use rapport_core::{Actor, Email, FieldChange, Secret, Timestamp, UserId, WorkspaceId};
+use rapport_db::{Db, DbError, Tx};
+use serde_json::Value;
 
-use super::model::{Role, Scope};
+use super::model::{Action, Permissions, Reach, Role, Scope};
 use super::{secret, store};
+use crate::audit::{AuditAction, AuditEntry};
 
 /// Failures before each further attempt must wait [`THROTTLE`].
 const THROTTLE_AFTER: i32 = 5;
@@ -61,6 +63,8 @@ pub struct Principal {
     pub workspace_id: WorkspaceId,
     pub workspace_name: String,
     pub role: Role,
+    /// What the role allows: the built-in role's set, or the custom role assigned on top of it.
+    pub permissions: Permissions,
     pub credential: Credential,
     /// The workspace requires two-factor authentication and this user has not enrolled: only
     /// enrolment and signing out are open to them.
@@ -75,16 +79,37 @@ impl Principal {
         }
     }
 
-    /// Whether the caller may read (or, with `write`, change) `module`: the role must allow it
-    /// and, for a token, one of its scopes too.
+    /// Whether the caller may read (or, with `write`, change at least some records of)
+    /// `module`: [`Principal::can`] read or update it.
     pub fn may(&self, module: &str, write: bool) -> bool {
-        let role_allows = !write || self.role.can_write();
+        self.can(module, if write { Action::Update } else { Action::Read }).is_some()
+    }
+
+    /// How far `action` on `module` reaches for the caller, or `None` when it is denied: the
+    /// role must allow it and, for a token, one of its scopes too (any action but reading
+    /// needs a write scope).
+    pub fn can(&self, module: &str, action: Action) -> Option<Reach> {
+        let write = action != Action::Read;
         let scope_allows = match &self.credential {
             Credential::Session { .. } => true,
             Credential::Token { scopes, .. } => scopes.iter().any(|s| s.allows(module, write)),
         };
-        role_allows && scope_allows
+        self.permissions.reach(module, action).filter(|_| scope_allows)
     }
+}
+
+/// Appends to the security log of `workspace` about a user's account or credential.
+async fn security_event(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    actor: &Actor,
+    request_id: Option<&str>,
+    (entity, entity_id): (&str, i64),
+    action: AuditAction,
+    changes: &[FieldChange],
+) -> Result<(), DbError> {
+    let entry = AuditEntry { workspace, actor, request_id, entity, entity_id, action, changes };
+    crate::audit::record_security(tx, &entry).await
 }
 
 /// Checks a password, counting failures per account: after five, each attempt waits 30 s;
@@ -132,8 +157,22 @@ impl Throttle {
             _ => None,
         };
         let user = self.row.id;
-        db.write(move |tx| Box::pin(async move { store::record_failure(tx, user, failures, locked_until).await }))
-            .await?;
+        // Every workspace the account belongs to sees the attempt in its security log.
+        let workspaces = store::memberships(db, user).await?;
+        let changes = FieldChange::between("failed_logins", self.row.failed_logins.into(), failures.into());
+        db.write(move |tx| {
+            Box::pin(async move {
+                store::record_failure(tx, user, failures, locked_until).await?;
+                let actor = Actor::System("sign-in".into());
+                for (workspace, _) in workspaces {
+                    let target = ("user", user.get());
+                    let changes = changes.as_slice();
+                    security_event(tx, workspace, &actor, None, target, AuditAction::LoginFailed, changes).await?;
+                }
+                Ok::<_, DbError>(())
+            })
+        })
+        .await?;
         Ok(())
     }
 
@@ -181,6 +220,8 @@ pub struct NewSession {
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The sign-in request's id, for the security log.
+    pub request_id: Option<String>,
 }
 
 /// Starts a session for `user` in their first workspace. A new random id every time, so a
@@ -207,7 +248,15 @@ pub async fn start_session(db: &Db, user: UserId, client: ClientInfo) -> Result<
                     user_agent: client.user_agent.as_deref(),
                 },
             )
-            .await
+            .await?;
+            let seen =
+                |field: &str, value: &Option<String>| FieldChange::between(field, Value::Null, value.clone().into());
+            let changes: Vec<_> =
+                [seen("ip", &client.ip), seen("user_agent", &client.user_agent)].into_iter().flatten().collect();
+            let actor = Actor::User(user);
+            let target = ("user", user.get());
+            security_event(tx, workspace, &actor, client.request_id.as_deref(), target, AuditAction::Login, &changes)
+                .await
         })
     })
     .await?;
@@ -234,15 +283,25 @@ pub async fn session_principal(db: &Db, cookie: &str) -> Result<Principal, AuthE
         .await?;
     }
     let csrf_token = Secret::new(row.secret.clone());
-    principal(row, workspace, Credential::Session { csrf_token })
+    principal(db, row, workspace, Credential::Session { csrf_token }).await
 }
 
 /// Ends a session on the server; the cookie is worthless afterwards.
-pub async fn end_session(db: &Db, cookie: &str) -> Result<(), AuthError> {
+pub async fn end_session(db: &Db, cookie: &str, request_id: Option<&str>) -> Result<(), AuthError> {
     let workspace = secret::workspace_of(SESSION_PREFIX, cookie).ok_or(AuthError::Unauthenticated)?;
     let id_hash = secret::hash(cookie);
-    db.write(move |tx| Box::pin(async move { store::revoke_session(tx, workspace, &id_hash, Utc::now()).await }))
-        .await?;
+    let request_id = request_id.map(str::to_owned);
+    db.write(move |tx| {
+        Box::pin(async move {
+            let Some(user) = store::revoke_session(tx, workspace, &id_hash, Utc::now()).await? else {
+                return Ok(());
+            };
+            let target = ("user", user.get());
+            security_event(tx, workspace, &Actor::User(user), request_id.as_deref(), target, AuditAction::Logout, &[])
+                .await
+        })
+    })
+    .await?;
     Ok(())
 }
 
@@ -261,10 +320,10 @@ pub async fn create_token(
     scopes: Vec<Scope>,
     expires_at: Option<Timestamp>,
 ) -> Result<CreatedToken, AuthError> {
-    insert_token(db, workspace, user, name, scopes, expires_at, None).await
+    insert_token(db, workspace, user, name, scopes, expires_at, Actor::User(user)).await
 }
 
-/// Creates a token and, when `actor` is given, records `security.token_created` with it.
+/// Creates a token and records its creation, by `actor`, in the security log.
 pub(super) async fn insert_token(
     db: &Db,
     workspace: WorkspaceId,
@@ -272,7 +331,7 @@ pub(super) async fn insert_token(
     name: &str,
     scopes: Vec<Scope>,
     expires_at: Option<Timestamp>,
-    actor: Option<String>,
+    actor: Actor,
 ) -> Result<CreatedToken, AuthError> {
     let secret_value = secret::generate(TOKEN_PREFIX, workspace).map_err(|e| DbError::Unavailable(e.to_string()))?;
     let prefix = secret::visible_prefix(&secret_value);
@@ -296,18 +355,14 @@ pub(super) async fn insert_token(
                     },
                 )
                 .await?;
-                if let Some(actor) = actor {
-                    let event = rapport_jobs::NewDomainEvent {
-                        workspace_id: workspace,
-                        kind: "security.token_created".into(),
-                        entity_type: "api_token".into(),
-                        entity_id: id,
-                        payload: serde_json::json!({ "user_id": user, "name": name, "scopes": scopes }),
-                        actor,
-                        request_id: None,
-                    };
-                    rapport_jobs::record_event(tx, &event).await?;
-                }
+                let changes: Vec<_> = [
+                    FieldChange::between("name", Value::Null, name.into()),
+                    FieldChange::between("scopes", Value::Null, scopes.into()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                security_event(tx, workspace, &actor, None, ("token", id), AuditAction::TokenCreated, &changes).await?;
                 Ok::<_, DbError>(id)
             })
         })
@@ -325,7 +380,7 @@ pub async fn token_principal(db: &Db, token: &str) -> Result<Principal, AuthErro
     let scopes =
         row.scopes.as_ref().map(|s| s.0.iter().filter_map(|raw| Scope::parse(raw).ok()).collect()).unwrap_or_default();
     let name = row.name.clone().unwrap_or_default();
-    principal(row, workspace, Credential::Token { id, name, scopes })
+    principal(db, row, workspace, Credential::Token { id, name, scopes }).await
 }
 
 /// Finds a member of `workspace` by email, for the command line.
@@ -333,18 +388,24 @@ pub async fn member_by_email(db: &Db, workspace: WorkspaceId, email: &Email) -> 
     Ok(store::user_id_by_email(db, workspace, &email.canonical()).await?)
 }
 
-fn principal(
+async fn principal(
+    db: &Db,
     row: store::CredentialRow,
     workspace: WorkspaceId,
     credential: Credential,
 ) -> Result<Principal, AuthError> {
     let role = Role::parse(&row.role).ok_or_else(|| DbError::Unavailable(format!("unknown role {}", row.role)))?;
+    let permissions = match row.role_id {
+        Some(role_id) => Permissions::Custom { role_id, grants: crate::access::grants(db, workspace, role_id).await? },
+        None => Permissions::Builtin(role),
+    };
     Ok(Principal {
         user_id: row.user_id,
         email: row.email,
         workspace_id: workspace,
         workspace_name: row.workspace_name,
         role,
+        permissions,
         credential,
         must_enrol_two_factor: row.must_enrol_two_factor,
     })

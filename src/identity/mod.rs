@@ -20,5 +20,5 @@ pub use auth::{
     AuthError, ClientInfo, CreatedToken, Credential, NewSession, Principal, SESSION_ABSOLUTE, SESSION_IDLE,
     check_password, create_token, end_session, member_by_email, session_principal, start_session, token_principal,
 };
-pub use model::{Password, PasswordError, Role, SCOPED_MODULES, Scope};
+pub use model::{Action, Grant, Password, PasswordError, Permissions, Reach, Role, SCOPED_MODULES, Scope};
 pub use service::{IdentityError, create_user, hash_password, verify_password};

@@ -88,14 +88,14 @@ impl Role {
         }
     }
 
-    /// Whether the role may change workspace-wide settings and other members' access.
-    pub fn can_administer(self) -> bool {
-        matches!(self, Self::Owner | Self::Admin)
-    }
-
     /// Whether the role may change data at all; viewers only read.
     pub fn can_write(self) -> bool {
         !matches!(self, Self::Viewer)
+    }
+
+    /// Whether the role may change workspace-wide settings and other members' access.
+    pub fn can_administer(self) -> bool {
+        matches!(self, Self::Owner | Self::Admin)
     }
 }
 
@@ -109,7 +109,7 @@ pub enum Scope {
 }
 
 /// The modules a scope can name; grows as modules arrive.
-pub const SCOPED_MODULES: &[&str] = &["workspace", "people", "companies", "events", "orders", "segments"];
+pub const SCOPED_MODULES: &[&str] = &["workspace", "people", "companies", "events", "orders", "segments", "audit"];
 
 impl Scope {
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -170,5 +170,164 @@ mod scope_tests {
         assert!(read.allows("people", false) && !read.allows("people", true));
         assert!(Scope::parse("people:admin").is_err());
         assert!(Scope::parse("nothing:read").is_err());
+    }
+}
+
+/// What a permission allows doing to a module's records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Read,
+    Create,
+    Update,
+    Delete,
+    Import,
+    Export,
+    /// Settings of the module itself, and for `workspace` the workspace's members and roles.
+    Admin,
+}
+
+impl Action {
+    pub const ALL: [Self; 7] =
+        [Self::Read, Self::Create, Self::Update, Self::Delete, Self::Import, Self::Export, Self::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::Import => "import",
+            Self::Export => "export",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|action| action.as_str() == raw)
+    }
+}
+
+/// Which records a permission reaches: the caller's own, those owned by a member of one of the
+/// caller's teams (own included), or all of the workspace's. Ordered from narrow to wide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reach {
+    Own,
+    Team,
+    All,
+}
+
+impl Reach {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Own => "own",
+            Self::Team => "team",
+            Self::All => "all",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Own, Self::Team, Self::All].into_iter().find(|reach| reach.as_str() == raw)
+    }
+}
+
+/// One permission of a custom role: `module` × `action` × `reach`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Grant {
+    pub module: String,
+    pub action: Action,
+    pub reach: Reach,
+}
+
+impl Grant {
+    /// `MODULE:ACTION:REACH`, e.g. `people:update:team`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut parts = raw.trim().splitn(3, ':');
+        let (module, action, reach) = (parts.next(), parts.next(), parts.next());
+        let module = module.filter(|m| SCOPED_MODULES.contains(m)).ok_or_else(|| format!("{raw:?}: unknown module"))?;
+        let action = action.and_then(Action::parse).ok_or_else(|| format!("{raw:?}: unknown action"))?;
+        let reach = reach.and_then(Reach::parse).ok_or_else(|| format!("{raw:?}: reach must be own, team or all"))?;
+        Ok(Self { module: module.to_owned(), action, reach })
+    }
+}
+
+impl std::fmt::Display for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.module, self.action.as_str(), self.reach.as_str())
+    }
+}
+
+/// A member's effective permissions: a built-in role's fixed set, or a custom role's grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Permissions {
+    Builtin(Role),
+    Custom { role_id: i64, grants: Vec<Grant> },
+}
+
+impl Permissions {
+    /// How far `action` on `module` reaches, or `None` when it is not allowed.
+    pub fn reach(&self, module: &str, action: Action) -> Option<Reach> {
+        match self {
+            Self::Builtin(role) => role.reach(action),
+            Self::Custom { grants, .. } => {
+                grants.iter().filter(|g| g.module == module && g.action == action).map(|g| g.reach).max()
+            }
+        }
+    }
+
+    /// The key field-level rules are stored under: the built-in role's name or `role:ID`.
+    pub fn role_key(&self) -> String {
+        match self {
+            Self::Builtin(role) => role.as_str().to_owned(),
+            Self::Custom { role_id, .. } => format!("role:{role_id}"),
+        }
+    }
+}
+
+impl Role {
+    pub const ALL: [Self; 5] = [Self::Owner, Self::Admin, Self::Manager, Self::Member, Self::Viewer];
+
+    /// The fixed permission set of a built-in role, the same for every module: viewers read;
+    /// members read and create, and change or delete their own records; managers change and
+    /// delete their teams' records and import and export; admins and owners do everything.
+    fn reach(self, action: Action) -> Option<Reach> {
+        use Action::{Admin, Create, Delete, Export, Import, Read, Update};
+        match (self, action) {
+            (Self::Owner | Self::Admin, _) | (_, Read) => Some(Reach::All),
+            (Self::Viewer, _) | (Self::Member | Self::Manager, Admin) | (Self::Member, Import | Export) => None,
+            (Self::Member | Self::Manager, Create) | (Self::Manager, Import | Export) => Some(Reach::All),
+            (Self::Member, Update | Delete) => Some(Reach::Own),
+            (Self::Manager, Update | Delete) => Some(Reach::Team),
+        }
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use super::*;
+
+    #[test]
+    fn built_in_roles_map_to_their_fixed_sets() {
+        let reach = |role, action| Permissions::Builtin(role).reach("people", action);
+        assert_eq!(reach(Role::Viewer, Action::Read), Some(Reach::All));
+        assert_eq!(reach(Role::Viewer, Action::Create), None);
+        assert_eq!(reach(Role::Member, Action::Create), Some(Reach::All));
+        assert_eq!(reach(Role::Member, Action::Update), Some(Reach::Own));
+        assert_eq!(reach(Role::Member, Action::Export), None);
+        assert_eq!(reach(Role::Manager, Action::Delete), Some(Reach::Team));
+        assert_eq!(reach(Role::Manager, Action::Admin), None);
+        assert_eq!(reach(Role::Admin, Action::Admin), Some(Reach::All));
+    }
+
+    #[test]
+    fn a_custom_role_allows_only_its_grants_at_their_widest() {
+        let grants = vec![Grant::parse("people:update:own").unwrap(), Grant::parse("people:update:team").unwrap()];
+        let custom = Permissions::Custom { role_id: 3, grants };
+        assert_eq!(custom.reach("people", Action::Update), Some(Reach::Team));
+        assert_eq!(custom.reach("people", Action::Read), None);
+        assert_eq!(custom.reach("companies", Action::Update), None);
+        assert_eq!(custom.role_key(), "role:3");
+        assert!(Grant::parse("people:fly:all").is_err() && Grant::parse("nowhere:read:all").is_err());
     }
 }

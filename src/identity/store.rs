@@ -94,6 +94,8 @@ pub(super) struct CredentialRow {
     pub user_id: UserId,
     pub email: String,
     pub role: String,
+    /// A custom role assigned on top of the built-in one.
+    pub role_id: Option<i64>,
     pub workspace_name: String,
     pub secret: String,
     pub credential_id: i64,
@@ -111,7 +113,7 @@ pub(super) async fn live_session(
     now: Timestamp,
 ) -> Result<Option<CredentialRow>, DbError> {
     let row = sql!(db.exec(), c => sqlx::query_as::<_, CredentialRow>(
-        "SELECT u.id AS user_id, u.email, m.role, w.name AS workspace_name, s.csrf_token AS secret, CAST(0 AS BIGINT) AS credential_id,
+        "SELECT u.id AS user_id, u.email, m.role, m.role_id, w.name AS workspace_name, s.csrf_token AS secret, CAST(0 AS BIGINT) AS credential_id,
                 NULL AS name, NULL AS scopes, s.idle_expires_at,
                 (w.require_two_factor AND NOT EXISTS
                   (SELECT 1 FROM two_factor f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL)) AS must_enrol_two_factor
@@ -138,15 +140,16 @@ pub(super) async fn touch_session(
     Ok(())
 }
 
+/// Revokes a live session and returns whose it was; `None` when it was not live.
 pub(super) async fn revoke_session(
     tx: &mut Tx,
     workspace: WorkspaceId,
     id_hash: &str,
     now: Timestamp,
-) -> Result<u64, DbError> {
-    let revoked = sql!(tx.exec(), c => sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE workspace_id = $2 AND id_hash = $3 AND revoked_at IS NULL"
-    ).bind(now).bind(workspace).bind(id_hash).execute(c).await.map(|r| r.rows_affected()))?;
+) -> Result<Option<UserId>, DbError> {
+    let revoked = sql!(tx.exec(), c => sqlx::query_scalar(
+        "UPDATE sessions SET revoked_at = $1 WHERE workspace_id = $2 AND id_hash = $3 AND revoked_at IS NULL RETURNING user_id"
+    ).bind(now).bind(workspace).bind(id_hash).fetch_optional(c).await)?;
     Ok(revoked)
 }
 
@@ -180,7 +183,7 @@ pub(super) async fn live_token(
     now: Timestamp,
 ) -> Result<Option<CredentialRow>, DbError> {
     let row = sql!(db.exec(), c => sqlx::query_as::<_, CredentialRow>(
-        "SELECT u.id AS user_id, u.email, m.role, w.name AS workspace_name, t.prefix AS secret, t.id AS credential_id,
+        "SELECT u.id AS user_id, u.email, m.role, m.role_id, w.name AS workspace_name, t.prefix AS secret, t.id AS credential_id,
                 t.name, t.scopes, NULL AS idle_expires_at,
                 (w.require_two_factor AND NOT EXISTS
                   (SELECT 1 FROM two_factor f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL)) AS must_enrol_two_factor

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{AuthError, ClientInfo, Principal};
 use crate::app::AppState;
 use crate::http::auth::{CsrfProtected, SESSION_COOKIE, SessionForm, session_cookie_value};
-use crate::http::{ApiError, Pages};
+use crate::http::{ApiError, Pages, RequestId};
 use crate::web::{Layout, render};
 
 pub fn router() -> Pages {
@@ -44,6 +44,7 @@ struct LoginForm {
 async fn login(
     State(state): State<AppState>,
     peer: Peer,
+    request_id: RequestId,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
@@ -80,7 +81,7 @@ async fn login(
             .insert(header::SET_COOKIE, set_cookie(&state, PENDING_COOKIE, pending.expose(), max_age));
         return Ok(response);
     }
-    let client = client_info(&headers, peer);
+    let client = client_info(&headers, peer, request_id);
     let session = match super::start_session(&state.db, user, client).await {
         Ok(session) => session,
         Err(AuthError::NoWorkspace) => {
@@ -109,11 +110,12 @@ impl CsrfProtected for LogoutForm {
 
 async fn logout(
     State(state): State<AppState>,
+    request_id: RequestId,
     headers: HeaderMap,
     SessionForm(_principal, _form): SessionForm<LogoutForm>,
 ) -> Result<Response, ApiError> {
     if let Some(cookie) = session_cookie_value(&headers) {
-        super::end_session(&state.db, &cookie).await?;
+        super::end_session(&state.db, &cookie, request_id.as_deref()).await?;
     }
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
@@ -128,8 +130,9 @@ pub(super) type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
 
 /// The address and user agent (shortened) of a sign-in, so the sessions page can tell devices
 /// apart. The address is the connection's peer: behind a proxy, the proxy's.
-pub(super) fn client_info(headers: &HeaderMap, peer: Peer) -> ClientInfo {
+pub(super) fn client_info(headers: &HeaderMap, peer: Peer, request_id: RequestId) -> ClientInfo {
     ClientInfo {
+        request_id: request_id.0,
         ip: peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()),
         user_agent: headers
             .get(header::USER_AGENT)

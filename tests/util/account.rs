@@ -93,3 +93,12 @@ pub async fn event_count(app: &TestApp, kind: &str) -> i64 {
         .bind(kind.clone()).fetch_one(c).await)
     .unwrap()
 }
+
+/// Rows of the security log with `action`.
+pub async fn security_log_count(app: &TestApp, action: &str) -> i64 {
+    let action = action.to_owned();
+    rapport_db::sql!(app.db().exec(), c => sqlx::query_scalar(
+        "SELECT count(*) FROM audit_rows WHERE log = 'security' AND action = $1"
+    ).bind(action.clone()).fetch_one(c).await)
+    .unwrap()
+}

@@ -110,6 +110,33 @@ impl TestApp {
         self.request(request).await
     }
 
+    /// Signs in through the login form with the fixtures' password; returns the session cookie
+    /// (`name=value`) and the CSRF token the home page hands out.
+    pub async fn sign_in(&self, email: &str) -> (String, String) {
+        let login = self.post_form("/login", &[("email", email), ("password", "correct horse battery")]).await;
+        assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.text());
+        let cookie = login.header("set-cookie").split(';').next().unwrap().to_owned();
+        let home = self.get_as(&cookie, "/").await.text();
+        let csrf = home.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        (cookie, csrf)
+    }
+
+    pub async fn get_as(&self, cookie: &str, path: &str) -> TestResponse {
+        self.request(Request::get(path).header("cookie", cookie).body(Body::empty()).unwrap()).await
+    }
+
+    /// A same-origin form post with a session cookie.
+    pub async fn post_form_as(&self, cookie: &str, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let request = Request::post(path)
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(body))
+            .unwrap();
+        self.request(request).await
+    }
+
     /// Creates a workspace with an owner through the service, as the CLI does.
     pub async fn with_workspace(&self, name: &str, owner_email: &str) -> rapport::workspace::Created {
         let new = rapport::workspace::NewWorkspace {
