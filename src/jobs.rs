@@ -12,7 +12,7 @@ use crate::config::Config;
 pub const QUEUES: [&str; 2] = ["default", "maintenance"];
 
 pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
-    let registry = maintenance::register(Registry::new());
+    let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail);
     let scheduler = Scheduler::new(maintenance::schedules());
     let worker_config = WorkerConfig {
         queues: QUEUES.iter().map(|q| (*q).to_string()).collect(),

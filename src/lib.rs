@@ -13,5 +13,6 @@ pub mod r#gen;
 pub mod http;
 pub mod identity;
 pub mod jobs;
+pub mod mail;
 pub mod web;
 pub mod workspace;

@@ -11,6 +11,7 @@ mod health;
 pub mod metrics;
 mod middleware;
 mod openapi;
+pub mod ratelimit;
 
 use std::time::Duration;
 

@@ -4,6 +4,7 @@
 pub mod api;
 mod auth;
 mod model;
+pub mod reset;
 mod secret;
 mod service;
 mod store;
@@ -14,4 +15,4 @@ pub use auth::{
     check_password, create_token, end_session, member_by_email, session_principal, start_session, token_principal,
 };
 pub use model::{Password, PasswordError, Role, SCOPED_MODULES, Scope};
-pub use service::{IdentityError, create_user, hash_password, verify_password};
+pub use service::{IdentityError, create_user, hash_password, password_evaluations, verify_password};

@@ -12,10 +12,14 @@ use super::{AuthError, ClientInfo, Principal};
 use crate::app::AppState;
 use crate::http::ApiError;
 use crate::http::auth::{CsrfProtected, SESSION_COOKIE, SESSION_COOKIE_TLS, SessionForm, session_cookie_value};
+use crate::http::ratelimit::{self, ClientIp};
 use crate::web::{Layout, render};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/login", get(show_login).post(login)).route("/logout", post(logout))
+    Router::new()
+        .route("/login", get(show_login).post(login))
+        .route("/logout", post(logout))
+        .merge(super::reset::web::router())
 }
 
 #[derive(Template)]
@@ -41,10 +45,12 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     crate::web::require_same_origin(&headers)?;
+    ratelimit::check(&state.db, ratelimit::LOGIN, ip).await?;
     let failed = |status: StatusCode, message: String| {
         render(status, &LoginPage { layout: Layout::new("Sign in"), email: form.email.clone(), error: Some(message) })
     };
@@ -63,7 +69,7 @@ async fn login(
         Err(other) => return Err(other.into()),
     };
     let client = ClientInfo {
-        ip: None,
+        ip: ip.map(|ip| ip.to_string()),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

@@ -6,6 +6,7 @@
 #![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 pub mod binary;
+pub mod smtp;
 
 use axum::Router;
 use axum::body::Body;
@@ -36,19 +37,27 @@ impl TestApp {
     /// An app on an existing test database.
     pub async fn on(test_db: TestDb) -> Self {
         let db = test_db.db().clone();
-        Self::assemble(std::sync::Arc::new(test_db), db)
+        Self::assemble(std::sync::Arc::new(test_db), db, |_| {})
+    }
+
+    /// An app on a fresh database whose configuration `configure` adjusts.
+    pub async fn configured(configure: impl FnOnce(&mut Config)) -> Self {
+        let test_db = TestDb::new().await;
+        let db = test_db.db().clone();
+        Self::assemble(std::sync::Arc::new(test_db), db, configure)
     }
 
     /// A second application instance on the same database, with its own connections, as a
     /// second server behind a load balancer would be.
     pub async fn sibling(&self) -> Self {
         let db = rapport_db::Db::connect(self.test_db.options()).await.unwrap();
-        Self::assemble(std::sync::Arc::clone(&self.test_db), db)
+        Self::assemble(std::sync::Arc::clone(&self.test_db), db, |_| {})
     }
 
-    fn assemble(test_db: std::sync::Arc<TestDb>, db: rapport_db::Db) -> Self {
+    fn assemble(test_db: std::sync::Arc<TestDb>, db: rapport_db::Db, configure: impl FnOnce(&mut Config)) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
-        let config = Config { data_dir: data_dir.path().to_path_buf(), ..Config::default() };
+        let mut config = Config { data_dir: data_dir.path().to_path_buf(), ..Config::default() };
+        configure(&mut config);
         let state = AppState { db, config: std::sync::Arc::new(config), waker: Waker::new() };
         let router = rapport::http::router(state.clone());
         Self { test_db, state, router, _data_dir: data_dir }
@@ -120,6 +129,20 @@ impl TestApp {
             ran += 1;
         }
         ran
+    }
+
+    /// Runs an `UPDATE` whose only parameter `$1` is a timestamp: how tests move a row's clock
+    /// (expiries, windows) instead of waiting.
+    pub async fn set_time(&self, update: &'static str, at: chrono::DateTime<chrono::Utc>) {
+        self.db()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let changed = rapport_db::sql!(tx.exec(), c => sqlx::query(update).bind(at).execute(c).await.map(|r| r.rows_affected()))?;
+                    Ok::<_, rapport_db::DbError>(changed)
+                })
+            })
+            .await
+            .unwrap();
     }
 
     pub async fn count(&self, table: &str) -> i64 {
