@@ -9,12 +9,15 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use rapport::config::MailTls;
 use util::TestApp;
-use util::smtp::{SmtpSink, link};
+use util::smtp::{SmtpSink, free_port, link};
 
 const OWNER: &str = "owner@example.com";
 
 async fn app_with_mail(sink: &SmtpSink) -> TestApp {
-    let port = sink.port;
+    app_with_mail_on(sink.port).await
+}
+
+async fn app_with_mail_on(port: u16) -> TestApp {
     let app = TestApp::configured(|config| {
         config.public_url = Some("http://rapport.test".into());
         config.mail.smtp_host = "127.0.0.1".into();
@@ -129,4 +132,23 @@ async fn the_login_page_links_to_the_forgotten_password_page() {
     let app = TestApp::new().await;
     assert!(app.get("/login").await.text().contains("href=\"/password/forgot\""));
     assert_eq!(app.get("/password/forgot").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_reset_email_is_retried_until_the_smtp_server_is_back() {
+    let port = free_port();
+    let app = app_with_mail_on(port).await;
+    let asked = app.post_form("/password/forgot", &[("email", OWNER)]).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    app.run_pending_jobs().await;
+    let queued = rapport_jobs::list_jobs(app.db(), rapport_jobs::JobStatus::Queued, 10).await.unwrap();
+    assert_eq!(queued.len(), 1, "the failed delivery waits for a retry");
+    assert!(queued[0].last_error.is_some());
+
+    let Some(sink) = SmtpSink::start_on_or_skip(port) else { return };
+    app.set_time("UPDATE jobs SET run_at = $1", chrono::Utc::now() - chrono::Duration::seconds(1)).await;
+    app.run_pending_jobs().await;
+    let messages = sink.messages_to(OWNER);
+    assert_eq!(messages.len(), 1, "the retry delivers the message");
+    link(&messages[0], "http://rapport.test/password/reset?token=");
 }

@@ -18,6 +18,11 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// A running server, or `None` after printing why the test is skipped.
     pub fn start_or_skip() -> Option<Self> {
+        Self::start_on_or_skip(free_port())
+    }
+
+    /// As [`Self::start_or_skip`], on `port` (from [`free_port`]).
+    pub fn start_on_or_skip(port: u16) -> Option<Self> {
         let available = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .stdout(Stdio::null())
@@ -35,7 +40,6 @@ impl SmtpSink {
             );
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let maildir = tempfile::tempdir().unwrap();
         let mut child = Command::new("python3")
             .args(["-m", "aiosmtpd", "-n", "-d", "-l", &format!("127.0.0.1:{port}")])
@@ -79,6 +83,11 @@ impl Drop for SmtpSink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Undoes quoted-printable as far as links need: soft breaks and encoded `=`.
