@@ -32,6 +32,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub tracking: TrackingConfig,
     pub audit: AuditConfig,
+    pub mail: MailConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -66,6 +67,8 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// On shutdown, how long in-flight requests and jobs get to finish.
     pub shutdown_grace_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed; from anyone else it is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -94,6 +97,32 @@ impl Default for TrackingConfig {
     }
 }
 
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// The SMTP server; empty means mail is not configured and messages are written to the log.
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub tls: MailTls,
+    /// Empty means the server takes mail without signing in.
+    pub username: String,
+    pub password: Secret<String>,
+    /// The sender, e.g. `Rapport <rapport@example.com>`.
+    pub from: String,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTls {
+    /// Plain text, for a relay on the same machine or a test server.
+    None,
+    /// Upgrade a plain connection (usually port 587); refuses servers that cannot.
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -107,6 +136,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             tracking: TrackingConfig::default(),
             audit: AuditConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -125,7 +155,12 @@ impl Default for DatabaseConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { body_limit_bytes: 2 * 1024 * 1024, request_timeout_secs: 30, shutdown_grace_secs: 30 }
+        Self {
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 
@@ -142,6 +177,19 @@ impl Default for JobsConfig {
     }
 }
 
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_host: String::new(),
+            smtp_port: 587,
+            tls: MailTls::Starttls,
+            username: String::new(),
+            password: Secret::new(String::new()),
+            from: "Rapport <rapport@localhost>".into(),
+        }
+    }
+}
+
 /// A configuration problem, reported as `key: reason` and exit status 2.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {key}: {reason}")]
@@ -151,7 +199,7 @@ pub struct ConfigError {
 }
 
 /// Top-level keys; environment variables outside them (e.g. test settings) are not config.
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "listen",
     "data_dir",
     "database_url",
@@ -162,6 +210,7 @@ const KEYS: [&str; 11] = [
     "jobs",
     "tracking",
     "audit",
+    "mail",
     "config",
 ];
 
@@ -212,6 +261,12 @@ impl Config {
         }
         if self.jobs.concurrency == 0 {
             return Err(ConfigError { key: "jobs.concurrency".into(), reason: "must be at least 1".into() });
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError {
+                key: "mail.from".into(),
+                reason: "must be an address such as `Rapport <rapport@example.com>`".into(),
+            });
         }
         if let Some(public) = &self.public_url {
             url::Url::parse(public).map_err(|e| ConfigError { key: "public_url".into(), reason: e.to_string() })?;
@@ -277,6 +332,13 @@ mod tests {
     #[test]
     fn debug_output_hides_the_database_url() {
         let config = Config { database_url: Secret::new("postgres://u:hunter2@db/x".into()), ..Config::default() };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn debug_output_hides_the_smtp_password() {
+        let mail = MailConfig { password: Secret::new("hunter2".into()), ..MailConfig::default() };
+        let config = Config { mail, ..Config::default() };
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 

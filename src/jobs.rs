@@ -13,7 +13,8 @@ pub const QUEUES: [&str; 2] = ["default", "maintenance"];
 
 pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
     let mut schedules = maintenance::schedules();
-    let registry = crate::audit::schedule(maintenance::register(Registry::new()), &mut schedules, &config.audit);
+    let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail);
+    let registry = crate::audit::schedule(registry, &mut schedules, &config.audit);
     let scheduler = Scheduler::new(schedules);
     let worker_config = WorkerConfig {
         queues: QUEUES.iter().map(|q| (*q).to_string()).collect(),

@@ -15,6 +15,7 @@ pub mod r#gen;
 pub mod http;
 pub mod identity;
 pub mod jobs;
+pub mod mail;
 pub mod tracking;
 pub mod web;
 pub mod workspace;

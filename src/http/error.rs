@@ -163,3 +163,14 @@ impl From<crate::workspace::WorkspaceError> for ApiError {
         }
     }
 }
+
+impl From<crate::identity::reset::ResetError> for ApiError {
+    fn from(err: crate::identity::reset::ResetError) -> Self {
+        use crate::identity::reset::ResetError;
+        match err {
+            ResetError::LinkInvalid => Self::Conflict { code: "link_invalid", message: err.to_string() },
+            ResetError::Db(db) => db.into(),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

@@ -12,6 +12,7 @@ pub mod metrics;
 mod middleware;
 mod openapi;
 mod pages;
+pub mod ratelimit;
 mod request_id;
 
 use std::time::Duration;

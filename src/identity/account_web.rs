@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::account::{self, AccountError, NewToken, SessionView, TokenView};
 use super::two_factor::{self, TwoFactorError};
-use super::web::{PENDING_COOKIE, Peer, client_info, set_cookie};
+use super::web::{PENDING_COOKIE, client_info, set_cookie};
 use super::{AuthError, Credential, Principal, SCOPED_MODULES};
 use crate::app::AppState;
 use crate::http::auth::{CsrfProtected, SessionForm, cookie_value, session_cookie_value};
@@ -73,7 +73,7 @@ struct CodeForm {
 
 async fn challenge(
     State(state): State<AppState>,
-    peer: Peer,
+    client_ip: crate::http::ratelimit::ClientIp,
     request_id: crate::http::RequestId,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
@@ -87,7 +87,7 @@ async fn challenge(
         &state.db,
         &pending,
         &form.code,
-        client_info(&headers, peer, request_id),
+        client_info(&headers, client_ip, request_id),
     )
     .await
     {

@@ -8,6 +8,7 @@ pub mod account_web;
 pub mod api;
 mod auth;
 mod model;
+pub mod reset;
 pub(crate) mod secret;
 mod service;
 mod store;
@@ -21,4 +22,4 @@ pub use auth::{
     check_password, create_token, end_session, member_by_email, session_principal, start_session, token_principal,
 };
 pub use model::{Action, Grant, Password, PasswordError, Permissions, Reach, Role, SCOPED_MODULES, Scope};
-pub use service::{IdentityError, create_user, hash_password, verify_password};
+pub use service::{IdentityError, create_user, hash_password, password_evaluations, verify_password};

@@ -2,8 +2,9 @@
 
 use rapport_core::Secret;
 
-/// A password that satisfies the policy: 8 to 128 characters, no composition rules (NIST SP
-/// 800-63B). Held in a [`Secret`] so it never reaches a log.
+/// A password that satisfies the policy: 8 to 128 characters, not on the list of common
+/// passwords, no composition rules (NIST SP 800-63B). Held in a [`Secret`] so it never reaches a
+/// log.
 #[derive(Clone, Debug)]
 pub struct Password(Secret<String>);
 
@@ -13,7 +14,15 @@ pub enum PasswordError {
     TooShort,
     #[error("must be at most 128 characters")]
     TooLong,
+    #[error("is one of the most common passwords; choose one that is harder to guess")]
+    Common,
 }
+
+/// Compared in lower case: capitalising a listed password does not make it harder to guess.
+static COMMON_PASSWORDS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        include_str!("common_passwords.txt").lines().filter(|line| !line.starts_with('#')).collect()
+    });
 
 impl Password {
     pub const MIN_CHARS: usize = 8;
@@ -26,6 +35,9 @@ impl Password {
         }
         if chars > Self::MAX_CHARS {
             return Err(PasswordError::TooLong);
+        }
+        if COMMON_PASSWORDS.contains(raw.to_lowercase().as_str()) {
+            return Err(PasswordError::Common);
         }
         Ok(Self(Secret::new(raw.to_string())))
     }
@@ -45,6 +57,13 @@ mod tests {
         assert!(Password::parse(&"é".repeat(128)).is_ok());
         assert_eq!(Password::parse("short").err(), Some(PasswordError::TooShort));
         assert_eq!(Password::parse(&"a".repeat(129)).err(), Some(PasswordError::TooLong));
+    }
+
+    #[test]
+    fn a_listed_common_password_is_refused_in_any_case() {
+        assert_eq!(Password::parse("password1").err(), Some(PasswordError::Common));
+        assert_eq!(Password::parse("QwErTyUiOp").err(), Some(PasswordError::Common));
+        assert!(Password::parse("quietly purple kettle").is_ok());
     }
 
     #[test]

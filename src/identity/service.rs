@@ -31,8 +31,16 @@ pub async fn hash_password(password: &Password) -> Result<String, IdentityError>
     .map_err(|e| IdentityError::Hashing(e.to_string()))?
 }
 
+/// Argon2 evaluations by [`verify_password`] since start: what guessing has cost this process.
+static PASSWORD_EVALUATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn password_evaluations() -> u64 {
+    PASSWORD_EVALUATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Whether `password` matches the stored PHC string `hash`.
 pub async fn verify_password(password: &str, hash: &str) -> bool {
+    PASSWORD_EVALUATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (password, hash) = (password.to_string(), hash.to_string());
     tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
         .await

@@ -1,23 +1,25 @@
 //! Signing in and out in the browser.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, State};
+use axum::Form;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::{AuthError, ClientInfo, Principal};
 use crate::app::AppState;
 use crate::http::auth::{CsrfProtected, SESSION_COOKIE, SessionForm, session_cookie_value};
+use crate::http::ratelimit::{self, ClientIp};
 use crate::http::{ApiError, Pages, RequestId};
 use crate::web::{Layout, render};
 
 pub fn router() -> Pages {
-    Pages::new().route("/login", get(show_login).post(login)).route("/logout", post(logout))
+    Pages::new()
+        .route("/login", get(show_login).post(login))
+        .route("/logout", post(logout))
+        .merge(super::reset::web::router())
 }
 
 #[derive(Template)]
@@ -43,12 +45,13 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
-    peer: Peer,
+    client_ip: ClientIp,
     request_id: RequestId,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     crate::web::require_same_origin(&headers)?;
+    ratelimit::check(&state.db, ratelimit::LOGIN, client_ip.0).await?;
     let failed = |status: StatusCode, message: String| {
         render(status, &LoginPage { layout: Layout::new("Sign in"), email: form.email.clone(), error: Some(message) })
     };
@@ -81,7 +84,7 @@ async fn login(
             .insert(header::SET_COOKIE, set_cookie(&state, PENDING_COOKIE, pending.expose(), max_age));
         return Ok(response);
     }
-    let client = client_info(&headers, peer, request_id);
+    let client = client_info(&headers, client_ip, request_id);
     let session = match super::start_session(&state.db, user, client).await {
         Ok(session) => session,
         Err(AuthError::NoWorkspace) => {
@@ -125,15 +128,12 @@ async fn logout(
 /// The short-lived cookie between a correct password and the second factor.
 pub(super) const PENDING_COOKIE: &str = "rapport_pending_login";
 
-/// The peer address as the server saw it, when it serves a real socket.
-pub(super) type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
-
 /// The address and user agent (shortened) of a sign-in, so the sessions page can tell devices
-/// apart. The address is the connection's peer: behind a proxy, the proxy's.
-pub(super) fn client_info(headers: &HeaderMap, peer: Peer, request_id: RequestId) -> ClientInfo {
+/// apart. The address is the client's as far as a trusted proxy vouches for it.
+pub(super) fn client_info(headers: &HeaderMap, ClientIp(ip): ClientIp, request_id: RequestId) -> ClientInfo {
     ClientInfo {
         request_id: request_id.0,
-        ip: peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()),
+        ip: ip.map(|ip| ip.to_string()),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod binary;
+pub mod smtp;
 
 use axum::Router;
 use axum::body::Body;
@@ -156,6 +157,20 @@ impl TestApp {
             ran += 1;
         }
         ran
+    }
+
+    /// Runs an `UPDATE` whose only parameter `$1` is a timestamp: how tests move a row's clock
+    /// (expiries, windows) instead of waiting.
+    pub async fn set_time(&self, update: &'static str, at: chrono::DateTime<chrono::Utc>) {
+        self.db()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let changed = rapport_db::sql!(tx.exec(), c => sqlx::query(update).bind(at).execute(c).await.map(|r| r.rows_affected()))?;
+                    Ok::<_, rapport_db::DbError>(changed)
+                })
+            })
+            .await
+            .unwrap();
     }
 
     pub async fn count(&self, table: &str) -> i64 {
