@@ -13,5 +13,7 @@ pub mod r#gen;
 pub mod http;
 pub mod identity;
 pub mod jobs;
+pub mod person;
+pub mod profile;
 pub mod web;
 pub mod workspace;

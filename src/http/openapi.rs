@@ -19,7 +19,8 @@ use crate::app::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Health, readiness and version"),
-        (name = "identity", description = "The caller, sessions and API tokens")
+        (name = "identity", description = "The caller, sessions and API tokens"),
+        (name = "people", description = "Customers: people with their contact details, lifecycle and owner")
     )
 )]
 pub struct ApiDoc;
@@ -40,7 +41,10 @@ impl utoipa::Modify for BearerAuth {
 
 /// Every JSON route under `/api/v1`, each registered with its OpenAPI annotation.
 pub(super) fn api_router() -> OpenApiRouter<AppState> {
-    let v1 = OpenApiRouter::new().routes(routes!(version)).merge(crate::identity::api::router());
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(version))
+        .merge(crate::identity::api::router())
+        .merge(crate::person::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 

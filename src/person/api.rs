@@ -1,0 +1,291 @@
+//! People's JSON API under `/api/v1/people`: create (idempotent with `Idempotency-Key`), read,
+//! update with `If-Match`, delete to the trash, restore, list with a cursor, and the field
+//! vocabulary.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rapport_core::{PersonId, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::model::{Person, PersonInput};
+use super::service::{self, Created, ListQuery, PersonError};
+use crate::app::AppState;
+use crate::http::{ApiError, ErrorBody};
+use crate::identity::Principal;
+use crate::profile::FieldDef;
+
+const MODULE: &str = "people";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(vocabulary))
+        .routes(routes!(read, update, delete))
+        .routes(routes!(restore))
+}
+
+/// A person as the API returns it: the input fields, normalised, with the primaries filled in.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PersonView {
+    pub id: PersonId,
+    #[serde(flatten)]
+    pub fields: PersonInput,
+    /// Moves on with every change; send it back in `If-Match`.
+    pub version: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    /// Set while the person is in the trash.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<Timestamp>,
+}
+
+fn view(person: &Person) -> PersonView {
+    let primary = |all: &[crate::profile::LabelledInput]| all.iter().find(|l| l.primary).map(|l| l.value.clone());
+    let mut fields = person.fields.clone();
+    fields.email = primary(&fields.emails);
+    fields.phone = primary(&fields.phones);
+    PersonView {
+        id: person.id,
+        fields,
+        version: person.version,
+        created_at: person.created_at,
+        updated_at: person.updated_at,
+        deleted_at: person.deleted_at,
+    }
+}
+
+fn view_json(person: &Person) -> Value {
+    serde_json::to_value(view(person)).unwrap_or(Value::Null)
+}
+
+fn with_etag(status: StatusCode, person: &Person) -> Response {
+    let mut response = (status, Json(view(person))).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&person.etag()) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+fn allow(principal: &Principal, write: bool) -> Result<(), ApiError> {
+    if principal.may(MODULE, write) { Ok(()) } else { Err(ApiError::Forbidden("not allowed to change people".into())) }
+}
+
+fn parse_body(body: Value) -> Result<PersonInput, ApiError> {
+    serde_json::from_value(body).map_err(|e| ApiError::field("body", e.to_string()))
+}
+
+/// Creates a person. Send `Idempotency-Key` to make retries safe: a repeat answers the first
+/// response and creates nothing.
+#[utoipa::path(
+    post,
+    path = "/people",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string; repeats answer the first response")),
+    request_body = PersonInput,
+    responses(
+        (status = 201, body = PersonView),
+        (status = 422, description = "Each invalid field is named", body = ErrorBody),
+        (status = 403, body = ErrorBody)
+    )
+)]
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    allow(&principal, true)?;
+    let input = parse_body(body)?;
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    match service::create(&state.db, principal.workspace_id, &principal.actor(), &input, key, view_json).await? {
+        Created::New(person) => Ok(with_etag(StatusCode::CREATED, &person)),
+        Created::Replayed(reply) => {
+            let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::CREATED);
+            Ok((status, [("idempotent-replayed", "true")], Json(reply.body)).into_response())
+        }
+    }
+}
+
+/// One person, in the trash or not.
+#[utoipa::path(
+    get,
+    path = "/people/{id}",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PersonView, headers(("ETag" = String))), (status = 404, body = ErrorBody))
+)]
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+) -> Result<Response, ApiError> {
+    allow(&principal, false)?;
+    let person = service::get(&state.db, principal.workspace_id, id).await?;
+    Ok(with_etag(StatusCode::OK, &person))
+}
+
+/// Changes some fields (a JSON merge patch: absent keys stay, `null` clears). With `If-Match`,
+/// refuses with 412 if the person changed since that version was read.
+#[utoipa::path(
+    patch,
+    path = "/people/{id}",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = PersonInput,
+    responses(
+        (status = 200, body = PersonView),
+        (status = 412, description = "Changed since the If-Match version", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 404, body = ErrorBody)
+    )
+)]
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+    headers: HeaderMap,
+    Json(patch): Json<Value>,
+) -> Result<Response, ApiError> {
+    allow(&principal, true)?;
+    if !patch.is_object() {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
+    let expected = match headers.get(header::IF_MATCH) {
+        None => None,
+        Some(value) => {
+            Some(parse_etag(value).ok_or(ApiError::BadRequest("If-Match must be an ETag from a read".into()))?)
+        }
+    };
+    let person = service::update(&state.db, principal.workspace_id, &principal.actor(), id, patch, expected).await?;
+    Ok(with_etag(StatusCode::OK, &person))
+}
+
+fn parse_etag(value: &HeaderValue) -> Option<i64> {
+    value.to_str().ok()?.trim().trim_start_matches("W/").trim_matches('"').parse().ok()
+}
+
+/// Moves a person to the trash; restorable for 30 days.
+#[utoipa::path(
+    delete,
+    path = "/people/{id}",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody))
+)]
+async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+) -> Result<StatusCode, ApiError> {
+    allow(&principal, true)?;
+    service::delete(&state.db, principal.workspace_id, &principal.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes a person out of the trash.
+#[utoipa::path(
+    post,
+    path = "/people/{id}/restore",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PersonView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+async fn restore(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+) -> Result<Response, ApiError> {
+    allow(&principal, true)?;
+    let person = service::restore(&state.db, principal.workspace_id, &principal.actor(), id).await?;
+    Ok(with_etag(StatusCode::OK, &person))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// `true` lists the trash instead.
+    #[serde(default)]
+    pub trash: bool,
+    pub lifecycle_stage: Option<String>,
+    /// The `next` of the previous page.
+    pub cursor: Option<PersonId>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PersonList {
+    pub data: Vec<PersonView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next: Option<PersonId>,
+    /// Exact up to 10000, then the string `"10000+"`.
+    #[schema(value_type = Object)]
+    pub count: Value,
+}
+
+/// People, newest first, a page at a time (keyset cursor, never an offset).
+#[utoipa::path(
+    get,
+    path = "/people",
+    tag = "people",
+    security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, body = PersonList), (status = 403, body = ErrorBody))
+)]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<ListParams>,
+) -> Result<Json<PersonList>, ApiError> {
+    allow(&principal, false)?;
+    let query = ListQuery {
+        trash: params.trash,
+        lifecycle_stage: params.lifecycle_stage,
+        after: params.cursor,
+        limit: params.limit.unwrap_or(50),
+    };
+    let page = service::list(&state.db, principal.workspace_id, &query).await?;
+    let count = if page.count > service::COUNT_CAP {
+        Value::from(format!("{}+", service::COUNT_CAP))
+    } else {
+        Value::from(page.count)
+    };
+    Ok(Json(PersonList { data: page.people.iter().map(view).collect(), next: page.next, count }))
+}
+
+/// The field vocabulary of people: the names the API, CSV and import use.
+#[utoipa::path(
+    get,
+    path = "/people/fields",
+    tag = "people",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<FieldDef>))
+)]
+async fn vocabulary(principal: Principal) -> Result<Json<&'static [FieldDef]>, ApiError> {
+    allow(&principal, false)?;
+    Ok(Json(super::fields()))
+}
+
+impl From<PersonError> for ApiError {
+    fn from(err: PersonError) -> Self {
+        match err {
+            PersonError::Invalid(fields) => Self::Validation(fields),
+            PersonError::NotFound => Self::NotFound,
+            PersonError::Stale => Self::PreconditionFailed,
+            PersonError::KeyReused => Self::Conflict { code: "idempotency_key_reused", message: err.to_string() },
+            PersonError::Expired => Self::Conflict { code: "trash_expired", message: err.to_string() },
+            PersonError::Db(db) => db.into(),
+        }
+    }
+}
