@@ -265,3 +265,20 @@ async fn a_read_only_token_cannot_create_people() {
     assert_eq!(create(&app, &reader, json!({"first_name": "Ada"})).await.status, StatusCode::FORBIDDEN);
     assert_eq!(call(&app, &reader, Method::GET, "/api/v1/people", None, &[]).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn every_people_route_is_in_the_openapi_document() {
+    let app = TestApp::new().await;
+    let document = app.get("/api/v1/openapi.json").await.json();
+    for (path, method) in [
+        ("/api/v1/people", "get"),
+        ("/api/v1/people", "post"),
+        ("/api/v1/people/{id}", "get"),
+        ("/api/v1/people/{id}", "patch"),
+        ("/api/v1/people/{id}", "delete"),
+        ("/api/v1/people/{id}/restore", "post"),
+        ("/api/v1/people/fields", "get"),
+    ] {
+        assert!(document["paths"][path][method].is_object(), "{method} {path} is not documented");
+    }
+}
