@@ -230,6 +230,20 @@ async fn pages_follow_the_cursor_newest_first_and_filter_by_lifecycle_stage() {
 }
 
 #[tokio::test]
+async fn lists_filter_by_tag_and_owner_together() {
+    let app = TestApp::new().await;
+    let ada = caller(&app, "Acme").await;
+    create(&app, &ada, json!({"first_name": "Owned VIP", "tags": ["vip"], "owner": ada.owner})).await;
+    create(&app, &ada, json!({"first_name": "Unowned VIP", "tags": ["vip", "press"]})).await;
+    create(&app, &ada, json!({"first_name": "Owned", "owner": ada.owner})).await;
+    let vips = call(&app, &ada, Method::GET, "/api/v1/people?tag=vip", None, &[]).await.json();
+    assert_eq!(vips["count"], 2);
+    let path = format!("/api/v1/people?tag=vip&owner={}", ada.owner);
+    let owned = call(&app, &ada, Method::GET, &path, None, &[]).await.json();
+    assert_eq!((owned["count"].clone(), owned["data"][0]["first_name"].clone()), (json!(1), json!("Owned VIP")));
+}
+
+#[tokio::test]
 async fn another_workspace_gets_the_same_404_as_for_a_missing_person() {
     let app = TestApp::new().await;
     let ada = caller(&app, "Acme").await;

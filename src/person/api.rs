@@ -218,6 +218,10 @@ pub struct ListParams {
     #[serde(default)]
     pub trash: bool,
     pub lifecycle_stage: Option<String>,
+    /// People owned by this user id.
+    pub owner: Option<i64>,
+    /// People carrying this tag.
+    pub tag: Option<String>,
     /// The `next` of the previous page.
     pub cursor: Option<PersonId>,
     /// 1–200, default 50.
@@ -252,6 +256,8 @@ async fn list(
     let query = ListQuery {
         trash: params.trash,
         lifecycle_stage: params.lifecycle_stage,
+        owner: params.owner,
+        tag: params.tag,
         after: params.cursor,
         limit: params.limit.unwrap_or(50),
     };

@@ -207,19 +207,28 @@ pub struct Page {
 pub struct ListQuery {
     pub trash: bool,
     pub lifecycle_stage: Option<String>,
+    /// A user id.
+    pub owner: Option<i64>,
+    /// People carrying this tag.
+    pub tag: Option<String>,
     pub after: Option<PersonId>,
     pub limit: i64,
 }
 
 pub async fn list(db: &Db, workspace: WorkspaceId, query: &ListQuery) -> Result<Page, PersonError> {
-    let stage = query.lifecycle_stage.as_deref();
+    let filter = store::Filter {
+        trash: query.trash,
+        lifecycle_stage: query.lifecycle_stage.as_deref(),
+        owner: query.owner,
+        tag: query.tag.as_deref(),
+    };
     let limit = query.limit.clamp(1, 200);
-    let mut people = store::page(db, workspace, query.trash, stage, query.after, limit + 1).await?;
+    let mut people = store::page(db, workspace, &filter, query.after, limit + 1).await?;
     let next = (people.len() > usize::try_from(limit).unwrap_or(usize::MAX)).then(|| {
         people.pop();
         people.last().map(|p| p.id)
     });
-    let count = store::count(db, workspace, query.trash, stage, COUNT_CAP + 1).await?;
+    let count = store::count(db, workspace, &filter, COUNT_CAP + 1).await?;
     Ok(Page { people, next: next.flatten(), count })
 }
 

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use rapport_core::{PersonId, Timestamp, WorkspaceId};
-use rapport_db::{Db, DbError, Tx, sql};
+use rapport_db::{Backend, Db, DbError, Tx, sql};
 use sqlx::types::Json;
 
 use super::model::{NewPerson, Person, PersonInput};
@@ -212,35 +212,51 @@ pub(super) async fn purge(tx: &mut Tx, cutoff: Timestamp) -> Result<Vec<(Workspa
     Ok(rows)
 }
 
-/// One page of live (or, with `trash`, trashed) people, newest first, after the cursor id.
+/// Which people a list shows; `None` fields do not filter.
+pub(super) struct Filter<'a> {
+    pub trash: bool,
+    pub lifecycle_stage: Option<&'a str>,
+    pub owner: Option<i64>,
+    pub tag: Option<&'a str>,
+}
+
+/// The conditions of [`Filter`] on `$1`–`$5`. Only the tag test differs: SQLite looks inside
+/// the JSON list with `json_each`, PostgreSQL asks `jsonb` containment.
+fn filter_sql(backend: Backend) -> String {
+    let tag = match backend {
+        Backend::Sqlite => "EXISTS (SELECT 1 FROM json_each(people.tags) WHERE json_each.value = $5)",
+        Backend::Postgres => "tags @> jsonb_build_array($5::text)",
+    };
+    format!(
+        "workspace_id = $1 AND (deleted_at IS NOT NULL) = $2 AND ($3 IS NULL OR lifecycle_stage = $3) \
+         AND ($4 IS NULL OR owner_id = $4) AND ($5 IS NULL OR {tag})"
+    )
+}
+
+/// One page of matching people, newest first, after the cursor id.
 pub(super) async fn page(
     db: &Db,
     workspace: WorkspaceId,
-    trash: bool,
-    lifecycle_stage: Option<&str>,
+    filter: &Filter<'_>,
     after: Option<PersonId>,
     limit: i64,
 ) -> Result<Vec<Person>, DbError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM people WHERE workspace_id = $1 AND (deleted_at IS NOT NULL) = $2 \
-         AND ($3 IS NULL OR lifecycle_stage = $3) AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+        "SELECT {COLUMNS} FROM people WHERE {} AND ($6 IS NULL OR id < $6) ORDER BY id DESC LIMIT $7",
+        filter_sql(db.backend())
     );
     let rows: Vec<Row> = sql!(db.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(workspace).bind(trash).bind(lifecycle_stage).bind(after).bind(limit).fetch_all(c).await)?;
+        .bind(workspace).bind(filter.trash).bind(filter.lifecycle_stage).bind(filter.owner).bind(filter.tag)
+        .bind(after).bind(limit).fetch_all(c).await)?;
     Ok(rows.into_iter().map(Person::from).collect())
 }
 
 /// How many people match, counted no further than `cap` so no request counts millions.
-pub(super) async fn count(
-    db: &Db,
-    workspace: WorkspaceId,
-    trash: bool,
-    lifecycle_stage: Option<&str>,
-    cap: i64,
-) -> Result<i64, DbError> {
-    let n = sql!(db.exec(), c => sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT 1 FROM people WHERE workspace_id = $1 AND (deleted_at IS NOT NULL) = $2 \
-         AND ($3 IS NULL OR lifecycle_stage = $3) LIMIT $4) AS capped"
-    ).bind(workspace).bind(trash).bind(lifecycle_stage).bind(cap).fetch_one(c).await)?;
+pub(super) async fn count(db: &Db, workspace: WorkspaceId, filter: &Filter<'_>, cap: i64) -> Result<i64, DbError> {
+    let sql =
+        format!("SELECT count(*) FROM (SELECT 1 FROM people WHERE {} LIMIT $6) AS capped", filter_sql(db.backend()));
+    let n = sql!(db.exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(workspace).bind(filter.trash).bind(filter.lifecycle_stage).bind(filter.owner).bind(filter.tag)
+        .bind(cap).fetch_one(c).await)?;
     Ok(n)
 }
