@@ -292,7 +292,31 @@ async fn every_people_route_is_in_the_openapi_document() {
         ("/api/v1/people/{id}", "delete"),
         ("/api/v1/people/{id}/restore", "post"),
         ("/api/v1/people/fields", "get"),
+        ("/api/v1/people/{id}/timeline", "get"),
     ] {
         assert!(document["paths"][path][method].is_object(), "{method} {path} is not documented");
     }
+}
+
+#[tokio::test]
+async fn the_timeline_shows_each_change_newest_first_a_page_at_a_time() {
+    let app = TestApp::new().await;
+    let ada = caller(&app, "Acme").await;
+    let eve = caller(&app, "Globex").await;
+    let id = create(&app, &ada, json!({"first_name": "Ada"})).await.json()["id"].clone();
+    let path = format!("/api/v1/people/{id}");
+    call(&app, &ada, Method::PATCH, &path, Some(json!({"address": {"city": "London"}})), &[]).await;
+    call(&app, &ada, Method::DELETE, &path, None, &[]).await;
+
+    let first = call(&app, &ada, Method::GET, &format!("{path}/timeline?limit=2"), None, &[]).await.json();
+    let kinds = |page: &Value| page["data"].as_array().unwrap().iter().map(|e| e["kind"].clone()).collect::<Vec<_>>();
+    assert_eq!(kinds(&first), [json!("person.deleted"), json!("person.updated")]);
+    assert_eq!(first["data"][1]["changes"], json!([{"field": "address.city", "old": null, "new": "London"}]));
+    let rest =
+        call(&app, &ada, Method::GET, &format!("{path}/timeline?limit=2&cursor={}", first["next"]), None, &[]).await;
+    assert_eq!(kinds(&rest.json()), [json!("person.created")]);
+    assert!(rest.json()["next"].is_null());
+
+    let foreign = call(&app, &eve, Method::GET, &format!("{path}/timeline"), None, &[]).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
 }

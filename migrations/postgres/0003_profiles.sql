@@ -1,7 +1,8 @@
 -- Customer profiles: people, with their contact details kept on the row (labelled emails and
 -- phones as JSON arrays; the primary email and phone copied to columns for lookups and sorting),
--- and the responses of idempotent creates. The owner must be a member of the workspace: the
--- foreign key to memberships says so without any code asking.
+-- the index a record's timeline reads its events by, and the responses of idempotent creates.
+-- The owner must be a member of the workspace: the foreign key to memberships says so without
+-- any code asking.
 
 CREATE TABLE people (
     id bigint GENERATED ALWAYS AS IDENTITY,
@@ -40,6 +41,9 @@ CREATE UNIQUE INDEX people_external_id ON people (workspace_id, external_id) WHE
 CREATE INDEX people_email ON people (workspace_id, email_canonical);
 CREATE INDEX people_phone ON people (workspace_id, phone);
 CREATE INDEX people_trash ON people (deleted_at) WHERE deleted_at IS NOT NULL;
+
+-- A record's timeline reads its domain events newest first.
+CREATE INDEX domain_events_entity ON domain_events (workspace_id, entity_type, entity_id, id);
 
 CREATE TABLE idempotency_keys (
     workspace_id bigint NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::model::{Person, PersonInput};
+use super::model::{Person, PersonInput, TimelineEntry};
 use super::service::{self, Created, ListQuery, PersonError};
 use crate::app::AppState;
 use crate::http::{ApiError, ErrorBody};
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(vocabulary))
         .routes(routes!(read, update, delete))
         .routes(routes!(restore))
+        .routes(routes!(history))
 }
 
 /// A person as the API returns it: the input fields, normalised, with the primaries filled in.
@@ -210,6 +211,42 @@ async fn restore(
     allow(&principal, true)?;
     let person = service::restore(&state.db, principal.workspace_id, &principal.actor(), id).await?;
     Ok(with_etag(StatusCode::OK, &person))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct TimelineParams {
+    /// The `next` of the previous page.
+    pub cursor: Option<i64>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Timeline {
+    pub data: Vec<TimelineEntry>,
+    /// Pass as `cursor` for older entries; absent on the last page.
+    pub next: Option<i64>,
+}
+
+/// What happened to a person, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/people/{id}/timeline",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = i64, Path), TimelineParams),
+    responses((status = 200, body = Timeline), (status = 404, body = ErrorBody))
+)]
+async fn history(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+    Query(params): Query<TimelineParams>,
+) -> Result<Json<Timeline>, ApiError> {
+    allow(&principal, false)?;
+    let limit = params.limit.unwrap_or(50);
+    let (data, next) = service::timeline(&state.db, principal.workspace_id, id, params.cursor, limit).await?;
+    Ok(Json(Timeline { data, next }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -8,7 +8,7 @@ mod model;
 mod service;
 mod store;
 
-pub use model::{LifecycleStage, NewPerson, Person, PersonInput, changes, fields};
+pub use model::{LifecycleStage, NewPerson, Person, PersonInput, TimelineEntry, changes, fields};
 pub use service::{
     COUNT_CAP, Created, ListQuery, Page, PersonError, TRASH_KEEP, create, delete, get, list, purge_trash, restore,
     update,

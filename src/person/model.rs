@@ -276,6 +276,20 @@ impl Person {
     }
 }
 
+/// One entry of a person's timeline: a change recorded as a domain event.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub id: i64,
+    /// `person.created`, `person.updated`, `person.deleted`, `person.restored`.
+    pub kind: String,
+    /// `user:ID` or `token:ID:user:ID`.
+    pub actor: String,
+    /// The fields that changed, by vocabulary name, with old and new values.
+    pub changes: Vec<FieldChange>,
+    #[schema(value_type = String, format = DateTime)]
+    pub occurred_at: Timestamp,
+}
+
 fn tags(raw: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for tag in raw.iter().filter_map(|t| text(Some(t))) {

@@ -7,7 +7,7 @@ use rapport_db::{Db, DbError, Tx};
 use rapport_jobs::NewDomainEvent;
 use serde_json::{Value, json};
 
-use super::model::{NewPerson, Person, PersonInput, changes};
+use super::model::{NewPerson, Person, PersonInput, TimelineEntry, changes};
 use super::store;
 use crate::http::FieldErrors;
 use crate::profile::{self, Replay};
@@ -224,12 +224,51 @@ pub async fn list(db: &Db, workspace: WorkspaceId, query: &ListQuery) -> Result<
     };
     let limit = query.limit.clamp(1, 200);
     let mut people = store::page(db, workspace, &filter, query.after, limit + 1).await?;
-    let next = (people.len() > usize::try_from(limit).unwrap_or(usize::MAX)).then(|| {
-        people.pop();
-        people.last().map(|p| p.id)
-    });
+    let next = cut_page(&mut people, limit, |p| p.id);
     let count = store::count(db, workspace, &filter, COUNT_CAP + 1).await?;
-    Ok(Page { people, next: next.flatten(), count })
+    Ok(Page { people, next, count })
+}
+
+/// Trims a page fetched with one extra row to `limit` and answers the cursor of the next page,
+/// if the extra row showed there is one.
+fn cut_page<T, C>(rows: &mut Vec<T>, limit: i64, cursor: impl Fn(&T) -> C) -> Option<C> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() <= limit {
+        return None;
+    }
+    rows.truncate(limit);
+    rows.last().map(cursor)
+}
+
+/// A person's history from their domain events, newest first, `limit` at a time before the
+/// event id `before`. Trashed people keep their timeline; purged ones have none to show.
+pub async fn timeline(
+    db: &Db,
+    workspace: WorkspaceId,
+    id: PersonId,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<TimelineEntry>, Option<i64>), PersonError> {
+    get(db, workspace, id).await?;
+    let limit = limit.clamp(1, 200);
+    let mut rows = store::events(db, workspace, id, before, limit + 1).await?;
+    let next = cut_page(&mut rows, limit, |e| e.id);
+    let entries = rows
+        .into_iter()
+        .map(|row| TimelineEntry {
+            id: row.id,
+            kind: row.kind,
+            actor: row.actor,
+            changes: row
+                .payload
+                .0
+                .get("changes")
+                .and_then(|c| serde_json::from_value(c.clone()).ok())
+                .unwrap_or_default(),
+            occurred_at: row.occurred_at,
+        })
+        .collect();
+    Ok((entries, next))
 }
 
 /// The one place a person's change leaves the transaction: as a domain event now, and as the
