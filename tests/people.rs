@@ -320,3 +320,19 @@ async fn the_timeline_shows_each_change_newest_first_a_page_at_a_time() {
     let foreign = call(&app, &eve, Method::GET, &format!("{path}/timeline"), None, &[]).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_people_pages_list_and_show_a_person_of_the_callers_workspace_only() {
+    let app = TestApp::new().await;
+    let ada = caller(&app, "Acme").await;
+    let eve = caller(&app, "Globex").await;
+    let body = json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "address": {"city": "London"}});
+    let id = create(&app, &ada, body).await.json()["id"].clone();
+    let list = call(&app, &ada, Method::GET, "/people", None, &[]).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.text().contains("Ada Lovelace") && list.text().contains("ada@example.com"), "{}", list.text());
+    let detail = call(&app, &ada, Method::GET, &format!("/people/{id}"), None, &[]).await;
+    assert!(detail.text().contains("London"), "{}", detail.text());
+    assert!(!call(&app, &eve, Method::GET, "/people", None, &[]).await.text().contains("Ada Lovelace"));
+    assert_eq!(call(&app, &eve, Method::GET, &format!("/people/{id}"), None, &[]).await.status, StatusCode::NOT_FOUND);
+}

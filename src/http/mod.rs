@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::router())
         .merge(crate::workspace::web::router())
         .merge(crate::identity::web::router())
+        .merge(crate::person::web::router())
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))

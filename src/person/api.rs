@@ -17,7 +17,7 @@ use super::service::{self, Created, ListQuery, PersonError};
 use crate::app::AppState;
 use crate::http::{ApiError, ErrorBody};
 use crate::identity::Principal;
-use crate::profile::FieldDef;
+use crate::profile::{FieldDef, primary};
 
 const MODULE: &str = "people";
 
@@ -48,7 +48,6 @@ pub struct PersonView {
 }
 
 fn view(person: &Person) -> PersonView {
-    let primary = |all: &[crate::profile::LabelledInput]| all.iter().find(|l| l.primary).map(|l| l.value.clone());
     let mut fields = person.fields.clone();
     fields.email = primary(&fields.emails);
     fields.phone = primary(&fields.phones);

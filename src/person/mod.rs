@@ -7,6 +7,7 @@ pub mod api;
 mod model;
 mod service;
 mod store;
+pub mod web;
 
 pub use model::{LifecycleStage, NewPerson, Person, PersonInput, TimelineEntry, changes, fields};
 pub use service::{

@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use crate::http::FieldErrors;
 use crate::profile::{
-    Address, AddressInput, FieldDef, FieldKind, Labelled, LabelledInput, Parsed, parse_emails, parse_phones, text,
+    Address, AddressInput, FieldDef, FieldKind, Labelled, LabelledInput, Parsed, parse_emails, parse_phones, primary,
+    text,
 };
 
 /// Where a person stands with the business.
@@ -210,14 +211,10 @@ impl PersonInput {
                 }
             }
         }
-        values.insert("email".into(), primary(&self.emails));
-        values.insert("phone".into(), primary(&self.phones));
+        values.insert("email".into(), primary(&self.emails).map_or(Value::Null, Value::String));
+        values.insert("phone".into(), primary(&self.phones).map_or(Value::Null, Value::String));
         values
     }
-}
-
-fn primary(all: &[LabelledInput]) -> Value {
-    all.iter().find(|l| l.primary).map_or(Value::Null, |l| Value::String(l.value.clone()))
 }
 
 /// The fields that differ between two versions of a person; `None` is "no person" (before a

@@ -8,7 +8,8 @@ mod model;
 mod store;
 
 pub use model::{
-    Address, AddressInput, FieldDef, FieldKind, Labelled, LabelledInput, Parsed, parse_emails, parse_phones, text,
+    Address, AddressInput, FieldDef, FieldKind, Labelled, LabelledInput, Parsed, parse_emails, parse_phones, primary,
+    text,
 };
 
 use rapport_core::{CountryCode, WorkspaceId};

@@ -106,6 +106,11 @@ impl<T> Labelled<T> {
     }
 }
 
+/// The value of the entry marked primary.
+pub fn primary(all: &[LabelledInput]) -> Option<String> {
+    all.iter().find(|l| l.primary).map(|l| l.value.clone())
+}
+
 /// Trimmed text, with blank meaning absent.
 pub fn text(raw: Option<&str>) -> Option<String> {
     raw.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)

@@ -1,0 +1,156 @@
+//! People's pages: the list (filter by lifecycle stage and tag, a page at a time) and a
+//! person's detail page. Both read through the service, as the API does; the HTML is the
+//! templates' work.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use rapport_core::PersonId;
+use serde::Deserialize;
+
+use super::model::{LifecycleStage, Person, fields};
+use super::service::{self, ListQuery};
+use crate::app::AppState;
+use crate::http::ApiError;
+use crate::identity::Principal;
+use crate::profile::primary;
+use crate::web::{Layout, render};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/people", get(list)).route("/people/{id}", get(detail))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    #[serde(default)]
+    lifecycle_stage: String,
+    #[serde(default)]
+    tag: String,
+    cursor: Option<PersonId>,
+}
+
+struct Row {
+    id: PersonId,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    stage: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "people_list.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    count: String,
+    next: Option<PersonId>,
+    /// Each stage with whether the filter selects it.
+    stages: Vec<(&'static str, bool)>,
+    stage_filter: String,
+    tag_filter: String,
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct DetailPage {
+    layout: Layout,
+    name: String,
+    trashed: bool,
+    fields: Vec<(&'static str, String)>,
+}
+
+fn allow_read(principal: &Principal) -> Result<(), ApiError> {
+    if principal.may("people", false) { Ok(()) } else { Err(ApiError::Forbidden("not allowed to see people".into())) }
+}
+
+/// What a person is called on a page: the name, else the primary email or phone.
+fn display_name(person: &Person) -> String {
+    let f = &person.fields;
+    let name = [f.first_name.as_deref(), f.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let contact = f.emails.iter().chain(&f.phones).find(|l| l.primary).map(|l| l.value.clone());
+    if name.is_empty() { contact.unwrap_or_else(|| format!("Person {}", person.id)) } else { name }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ApiError> {
+    allow_read(&principal)?;
+    let blank = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+    let query = ListQuery {
+        trash: false,
+        lifecycle_stage: blank(&params.lifecycle_stage),
+        owner: None,
+        tag: blank(&params.tag),
+        after: params.cursor,
+        limit: 50,
+    };
+    let page = service::list(&state.db, principal.workspace_id, &query).await?;
+    let count =
+        if page.count > service::COUNT_CAP { format!("{}+", service::COUNT_CAP) } else { page.count.to_string() };
+    let rows = page
+        .people
+        .iter()
+        .map(|p| Row {
+            id: p.id,
+            name: display_name(p),
+            email: primary(&p.fields.emails),
+            phone: primary(&p.fields.phones),
+            stage: p.fields.lifecycle_stage.clone(),
+        })
+        .collect();
+    let html = ListPage {
+        layout: Layout::new("People"),
+        rows,
+        count,
+        next: page.next,
+        stages: LifecycleStage::ALL.iter().map(|s| (s.as_str(), s.as_str() == params.lifecycle_stage)).collect(),
+        stage_filter: params.lifecycle_stage,
+        tag_filter: params.tag,
+    };
+    Ok(render(StatusCode::OK, &html))
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+) -> Result<Response, ApiError> {
+    allow_read(&principal)?;
+    let person = service::get(&state.db, principal.workspace_id, id).await?;
+    let values = serde_json::to_value(&person.fields).unwrap_or_default();
+    let shown = fields()
+        .iter()
+        .filter_map(|def| {
+            let value = match def.key {
+                "email" => primary(&person.fields.emails).map(serde_json::Value::from),
+                "phone" => primary(&person.fields.phones).map(serde_json::Value::from),
+                key => key.split('.').try_fold(&values, |v, part| v.get(part)).cloned(),
+            }?;
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Array(items) if !items.is_empty() => items
+                    .iter()
+                    .map(|i| i.get("value").unwrap_or(i).as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                serde_json::Value::Object(map) if !map.is_empty() => map
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            Some((def.label, text))
+        })
+        .collect();
+    let name = display_name(&person);
+    let page =
+        DetailPage { layout: Layout::new(name.clone()), name, trashed: person.deleted_at.is_some(), fields: shown };
+    Ok(render(StatusCode::OK, &page))
+}
