@@ -336,3 +336,30 @@ async fn the_people_pages_list_and_show_a_person_of_the_callers_workspace_only()
     assert!(!call(&app, &eve, Method::GET, "/people", None, &[]).await.text().contains("Ada Lovelace"));
     assert_eq!(call(&app, &eve, Method::GET, &format!("/people/{id}"), None, &[]).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_create_form_shows_an_invalid_phone_inline_and_saves_once_it_is_fixed() {
+    let app = TestApp::new().await;
+    app.with_workspace("Acme", "owner@acme.example").await;
+    let login =
+        app.post_form("/login", &[("email", "owner@acme.example"), ("password", "correct horse battery")]).await;
+    let cookie = login.header("set-cookie").split(';').next().unwrap().to_owned();
+    let form = app.request(Request::get("/people/new").header("cookie", &cookie).body(Body::empty()).unwrap()).await;
+    let csrf = form.text().split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    let fields = [("csrf_token", csrf.as_str()), ("first_name", "Ada"), ("phone", "12")];
+    let invalid = app.post_form_in_session("/people/new", &fields, &cookie).await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = invalid.text();
+    assert!(html.contains("id=\"phone-error\"") && html.contains("value=\"Ada\""), "{html}");
+    assert_eq!(app.count("people").await, 0);
+
+    let fields = [("csrf_token", csrf.as_str()), ("first_name", "Ada"), ("phone", "+44 20 7946 0958")];
+    let saved = app.post_form_in_session("/people/new", &fields, &cookie).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    assert!(saved.header("location").starts_with("/people/"));
+    let forged =
+        app.post_form_in_session("/people/new", &[("csrf_token", "forged"), ("first_name", "Eve")], &cookie).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("people").await, 1);
+}

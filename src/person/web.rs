@@ -1,26 +1,155 @@
-//! People's pages: the list (filter by lifecycle stage and tag, a page at a time) and a
-//! person's detail page. Both read through the service, as the API does; the HTML is the
+//! People's pages: the list (filter by lifecycle stage and tag, a page at a time), a person's
+//! detail page and the create form with inline errors. Both read through the service, as the API does; the HTML is the
 //! templates' work.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use rapport_core::PersonId;
 use serde::Deserialize;
 
-use super::model::{LifecycleStage, Person, fields};
-use super::service::{self, ListQuery};
+use super::model::{LifecycleStage, Person, PersonInput, fields};
+use super::service::{self, ListQuery, PersonError};
 use crate::app::AppState;
-use crate::http::ApiError;
-use crate::identity::Principal;
+use crate::http::auth::{CsrfProtected, SessionForm};
+use crate::http::{ApiError, FieldErrors};
+use crate::identity::{Credential, Principal};
 use crate::profile::primary;
 use crate::web::{Layout, render};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/people", get(list)).route("/people/{id}", get(detail))
+    Router::new()
+        .route("/people", get(list))
+        .route("/people/new", get(new_form).post(submit))
+        .route("/people/{id}", get(detail))
+}
+
+/// The create form's fields: vocabulary key, label, input type, autocomplete hint.
+const FORM_FIELDS: [(&str, &str, &str, &str); 5] = [
+    ("first_name", "First name", "text", "given-name"),
+    ("last_name", "Last name", "text", "family-name"),
+    ("email", "Email", "email", "email"),
+    ("phone", "Phone", "tel", "tel"),
+    ("lifecycle_stage", "Lifecycle stage (lead, customer, …)", "text", "off"),
+];
+
+#[derive(Deserialize, Default)]
+struct PersonForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    lifecycle_stage: String,
+}
+
+impl CsrfProtected for PersonForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+impl PersonForm {
+    fn value(&self, key: &str) -> &str {
+        match key {
+            "first_name" => &self.first_name,
+            "last_name" => &self.last_name,
+            "email" => &self.email,
+            "phone" => &self.phone,
+            _ => &self.lifecycle_stage,
+        }
+    }
+
+    fn input(&self) -> PersonInput {
+        let some = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
+        PersonInput {
+            first_name: some(&self.first_name),
+            last_name: some(&self.last_name),
+            email: some(&self.email),
+            phone: some(&self.phone),
+            lifecycle_stage: some(&self.lifecycle_stage),
+            ..PersonInput::default()
+        }
+    }
+}
+
+struct FormInput {
+    key: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    autocomplete: &'static str,
+    value: String,
+    errors: Vec<String>,
+    autofocus: bool,
+}
+
+#[derive(Template)]
+#[template(path = "person_form.html")]
+struct FormPage {
+    layout: Layout,
+    csrf_token: String,
+    inputs: Vec<FormInput>,
+    errors: FieldErrors,
+}
+
+/// The form page; focus goes to the first field with an error (else the first field) so the
+/// keyboard opens where the fix is.
+fn form_page(csrf_token: String, form: &PersonForm, errors: FieldErrors) -> FormPage {
+    let first_bad = FORM_FIELDS.iter().position(|(key, ..)| errors.contains_key(*key)).unwrap_or(0);
+    let inputs = FORM_FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, (key, label, kind, autocomplete))| FormInput {
+            key,
+            label,
+            kind,
+            autocomplete,
+            value: form.value(key).to_owned(),
+            errors: errors.get(*key).cloned().unwrap_or_default(),
+            autofocus: i == first_bad,
+        })
+        .collect();
+    FormPage { layout: Layout::new("New person"), csrf_token, inputs, errors }
+}
+
+fn csrf_of(principal: &Principal) -> String {
+    match &principal.credential {
+        Credential::Session { csrf_token } => csrf_token.expose().clone(),
+        Credential::Token { .. } => String::new(),
+    }
+}
+
+async fn new_form(principal: Principal) -> Result<Response, ApiError> {
+    allow(&principal, true)?;
+    Ok(render(StatusCode::OK, &form_page(csrf_of(&principal), &PersonForm::default(), FieldErrors::new())))
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    SessionForm(principal, form): SessionForm<PersonForm>,
+) -> Result<Response, ApiError> {
+    allow(&principal, true)?;
+    let created = service::create(&state.db, principal.workspace_id, &principal.actor(), &form.input(), None, |_| {
+        serde_json::Value::Null
+    })
+    .await;
+    match created {
+        Ok(service::Created::New(person)) => Ok(Redirect::to(&format!("/people/{}", person.id)).into_response()),
+        Ok(service::Created::Replayed(_)) => Ok(Redirect::to("/people").into_response()),
+        Err(PersonError::Invalid(errors)) => {
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &form_page(csrf_of(&principal), &form, errors)))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -62,8 +191,8 @@ struct DetailPage {
     fields: Vec<(&'static str, String)>,
 }
 
-fn allow_read(principal: &Principal) -> Result<(), ApiError> {
-    if principal.may("people", false) { Ok(()) } else { Err(ApiError::Forbidden("not allowed to see people".into())) }
+fn allow(principal: &Principal, write: bool) -> Result<(), ApiError> {
+    if principal.may("people", write) { Ok(()) } else { Err(ApiError::Forbidden("not allowed here".into())) }
 }
 
 /// What a person is called on a page: the name, else the primary email or phone.
@@ -79,7 +208,7 @@ async fn list(
     principal: Principal,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ApiError> {
-    allow_read(&principal)?;
+    allow(&principal, false)?;
     let blank = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
     let query = ListQuery {
         trash: false,
@@ -120,7 +249,7 @@ async fn detail(
     principal: Principal,
     Path(id): Path<PersonId>,
 ) -> Result<Response, ApiError> {
-    allow_read(&principal)?;
+    allow(&principal, false)?;
     let person = service::get(&state.db, principal.workspace_id, id).await?;
     let values = serde_json::to_value(&person.fields).unwrap_or_default();
     let shown = fields()

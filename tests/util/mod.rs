@@ -91,14 +91,30 @@ impl TestApp {
     }
 
     pub async fn post_form_from(&self, path: &str, fields: &[(&str, &str)], fetch_site: &str) -> TestResponse {
+        self.form_request(path, fields, fetch_site, None).await
+    }
+
+    /// A same-origin form post in the browser session whose cookie is `cookie`.
+    pub async fn post_form_in_session(&self, path: &str, fields: &[(&str, &str)], cookie: &str) -> TestResponse {
+        self.form_request(path, fields, "same-origin", Some(cookie)).await
+    }
+
+    async fn form_request(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        fetch_site: &str,
+        cookie: Option<&str>,
+    ) -> TestResponse {
         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-        let request = Request::post(path)
+        let mut request = Request::post(path)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("host", "localhost")
-            .header("sec-fetch-site", fetch_site)
-            .body(Body::from(body))
-            .unwrap();
-        self.request(request).await
+            .header("sec-fetch-site", fetch_site);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        self.request(request.body(Body::from(body)).unwrap()).await
     }
 
     /// Creates a workspace with an owner through the service, as the CLI does.
