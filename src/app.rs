@@ -56,6 +56,7 @@ pub fn init_tracing(log: &LogConfig) {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _lock = DataLock::shared(&config)?;
     let db = Db::connect(&config.db_options()).await.context("opening the database")?;
+    tokio::task::spawn_blocking(rapport_core::Phone::warm).await?;
     let waker = Waker::new();
     let state = AppState::new(db.clone(), Arc::new(config.clone()), waker.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)

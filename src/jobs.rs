@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use rapport_db::Db;
-use rapport_jobs::{Registry, Scheduler, Subscribers, Waker, Worker, WorkerConfig, maintenance};
+use rapport_jobs::{
+    JobContext, NewJob, Registry, Schedule, Scheduler, Subscribers, Waker, Worker, WorkerConfig, maintenance,
+};
 
 use crate::config::Config;
 
@@ -12,8 +14,18 @@ use crate::config::Config;
 pub const QUEUES: [&str; 2] = ["default", "maintenance"];
 
 pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
+    let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail).handle(
+        crate::person::PURGE_JOB,
+        |ctx: JobContext| async move {
+            let purged = crate::person::purge_trash(&ctx.db).await?;
+            tracing::info!(purged, "purged people kept in the trash past 30 days");
+            Ok(())
+        },
+    );
     let mut schedules = maintenance::schedules();
-    let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail);
+    schedules.push(Schedule::new(crate::person::PURGE_JOB, Duration::from_secs(3600), |_| {
+        NewJob::new(crate::person::PURGE_JOB, serde_json::Value::Null).queue("maintenance")
+    }));
     let registry = crate::audit::schedule(registry, &mut schedules, &config.audit);
     let scheduler = Scheduler::new(schedules);
     let worker_config = WorkerConfig {

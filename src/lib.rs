@@ -16,6 +16,8 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod mail;
+pub mod person;
+pub mod profile;
 pub mod tracking;
 pub mod web;
 pub mod workspace;

@@ -58,6 +58,7 @@ actions! {
     Update => "update",
     Delete => "delete",
     Restore => "restore",
+    Purge => "purge",
     Merge => "merge",
     Import => "import",
     Export => "export",

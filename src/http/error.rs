@@ -34,6 +34,8 @@ pub enum ApiError {
     NotFound,
     #[error("{0}")]
     TooLarge(String),
+    #[error("the record changed since the version in If-Match")]
+    PreconditionFailed,
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("too many attempts; retry later")]
@@ -73,6 +75,7 @@ impl ApiError {
             Self::Forbidden(_) | Self::TwoFactorRequired | Self::Denied { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -89,6 +92,7 @@ impl ApiError {
             Self::TwoFactorRequired => "two_factor_required",
             Self::NotFound => "not_found",
             Self::TooLarge(_) => "payload_too_large",
+            Self::PreconditionFailed => "stale_version",
             Self::Conflict { code, .. } | Self::Denied { code, .. } => code,
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",

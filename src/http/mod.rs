@@ -45,6 +45,7 @@ pub fn pages() -> Pages {
         .merge(crate::identity::web::router())
         .merge(crate::identity::account_web::router())
         .merge(crate::tracking::web::router())
+        .merge(crate::person::web::router())
         .merge(crate::audit::web::router())
         .merge(crate::access::web::router())
 }

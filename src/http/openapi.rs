@@ -22,7 +22,8 @@ use crate::app::AppState;
         (name = "identity", description = "The caller, sessions and API tokens"),
         (name = "events", description = "Tracking sources and stored behaviour events"),
         (name = "collection", description = "Segment-compatible event collection, authenticated by a source's write key"),
-        (name = "audit", description = "The audit trail and the security log")
+        (name = "audit", description = "The audit trail and the security log"),
+        (name = "people", description = "Customers: people with their contact details, lifecycle and owner")
     )
 )]
 pub struct ApiDoc;
@@ -48,7 +49,8 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::identity::api::router())
         .merge(crate::identity::account_api::router())
         .merge(crate::tracking::api::router())
-        .merge(crate::audit::api::router());
+        .merge(crate::audit::api::router())
+        .merge(crate::person::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }
 

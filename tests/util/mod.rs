@@ -101,14 +101,30 @@ impl TestApp {
     }
 
     pub async fn post_form_from(&self, path: &str, fields: &[(&str, &str)], fetch_site: &str) -> TestResponse {
+        self.form_request(path, fields, fetch_site, None).await
+    }
+
+    /// A same-origin form post in the browser session whose cookie is `cookie`.
+    pub async fn post_form_in_session(&self, path: &str, fields: &[(&str, &str)], cookie: &str) -> TestResponse {
+        self.form_request(path, fields, "same-origin", Some(cookie)).await
+    }
+
+    async fn form_request(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        fetch_site: &str,
+        cookie: Option<&str>,
+    ) -> TestResponse {
         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-        let request = Request::post(path)
+        let mut request = Request::post(path)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("host", "localhost")
-            .header("sec-fetch-site", fetch_site)
-            .body(Body::from(body))
-            .unwrap();
-        self.request(request).await
+            .header("sec-fetch-site", fetch_site);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        self.request(request.body(Body::from(body)).unwrap()).await
     }
 
     /// Signs in through the login form with the fixtures' password; returns the session cookie
@@ -255,5 +271,33 @@ impl TestApp {
         rapport_db::sql!(self.db().exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
             .bind(workspace).fetch_all(c).await)
         .unwrap()
+    }
+}
+
+impl TestApp {
+    /// Adds a member with a built-in role to the workspace, as invitations will.
+    pub async fn add_member(
+        &self,
+        created: &rapport::workspace::Created,
+        email: &str,
+        role: &'static str,
+    ) -> rapport_core::UserId {
+        let hash =
+            rapport::identity::hash_password(&rapport::identity::Password::parse("correct horse battery").unwrap())
+                .await
+                .unwrap();
+        let (email, workspace) = (Email::parse(email).unwrap(), created.workspace_id);
+        self.db()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let user = rapport::identity::create_user(tx, &email, &hash).await.unwrap();
+                    rapport_db::sql!(tx.exec(), c => sqlx::query(
+                        "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)"
+                    ).bind(workspace).bind(user).bind(role).bind(chrono::Utc::now()).execute(c).await.map(|r| r.rows_affected()))?;
+                    Ok::<_, rapport_db::DbError>(user)
+                })
+            })
+            .await
+            .unwrap()
     }
 }

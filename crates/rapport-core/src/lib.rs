@@ -8,6 +8,7 @@ mod email;
 mod id;
 mod locale;
 mod money;
+mod phone;
 mod secret;
 
 pub use actor::Actor;
@@ -16,6 +17,7 @@ pub use email::{Email, EmailError};
 pub use id::{CompanyId, JobId, PersonId, UserId, WorkspaceId};
 pub use locale::{CodeError, CountryCode, CurrencyCode};
 pub use money::{Money, MoneyError};
+pub use phone::{Phone, PhoneError};
 pub use secret::Secret;
 
 /// Every timestamp Rapport stores or compares is UTC; local time is a presentation concern.

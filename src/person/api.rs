@@ -1,0 +1,385 @@
+//! People's JSON API under `/api/v1/people`: create (idempotent with `Idempotency-Key`), read,
+//! update with `If-Match`, delete to the trash, restore, list with a cursor, and the field
+//! vocabulary.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rapport_core::{PersonId, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::model::{Person, PersonInput, TimelineEntry};
+use super::service::{self, Created, ListQuery, PersonError};
+use crate::access::FieldAccess;
+use crate::app::AppState;
+use crate::http::{ApiError, ErrorBody};
+use crate::identity::Principal;
+use crate::profile::{FieldDef, primary};
+
+const MODULE: &str = "people";
+/// The object name field rules use.
+const OBJECT: &str = "person";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(vocabulary))
+        .routes(routes!(read, update, delete))
+        .routes(routes!(restore))
+        .routes(routes!(history))
+}
+
+/// A person as the API returns it: the input fields, normalised, with the primaries filled in.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PersonView {
+    pub id: PersonId,
+    #[serde(flatten)]
+    pub fields: PersonInput,
+    /// Moves on with every change; send it back in `If-Match`.
+    pub version: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    /// Set while the person is in the trash.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<Timestamp>,
+}
+
+fn view(person: &Person) -> PersonView {
+    let mut fields = person.fields.clone();
+    fields.email = primary(&fields.emails);
+    fields.phone = primary(&fields.phones);
+    PersonView {
+        id: person.id,
+        fields,
+        version: person.version,
+        created_at: person.created_at,
+        updated_at: person.updated_at,
+        deleted_at: person.deleted_at,
+    }
+}
+
+fn view_json(person: &Person) -> Value {
+    serde_json::to_value(view(person)).unwrap_or(Value::Null)
+}
+
+/// The lists behind the primary `email` and `phone`: a rule on the primary covers its list.
+const LISTS: [(&str, &str); 2] = [("email", "emails"), ("phone", "phones")];
+
+/// What the caller's role may see of an API answer: hidden fields are simply absent.
+fn projected(access: &FieldAccess, mut value: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        access.project(map);
+        for (primary, list) in LISTS {
+            if !access.visible(primary) {
+                map.remove(list);
+            }
+        }
+    }
+    value
+}
+
+/// The vocabulary names a JSON body writes: top-level keys, `address.*` inside `address`, and
+/// the primary behind a list of emails or phones.
+fn written_fields(body: &Value) -> Vec<String> {
+    let Some(map) = body.as_object() else { return Vec::new() };
+    let mut fields: Vec<String> = map
+        .iter()
+        .flat_map(|(key, value)| match (key.as_str(), value) {
+            ("address", Value::Object(inner)) => inner.keys().map(|sub| format!("address.{sub}")).collect(),
+            _ => vec![key.clone()],
+        })
+        .collect();
+    for (primary, list) in LISTS {
+        if map.contains_key(list) {
+            fields.push(primary.to_owned());
+        }
+    }
+    fields
+}
+
+async fn field_access(state: &AppState, principal: &Principal) -> Result<FieldAccess, ApiError> {
+    Ok(crate::access::field_access(&state.db, principal, OBJECT).await?)
+}
+
+fn with_etag(status: StatusCode, person: &Person, access: &FieldAccess) -> Response {
+    let mut response = (status, Json(projected(access, view_json(person)))).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&person.etag()) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+fn allow(principal: &Principal, write: bool) -> Result<(), ApiError> {
+    if principal.may(MODULE, write) { Ok(()) } else { Err(ApiError::Forbidden("not allowed to change people".into())) }
+}
+
+fn parse_body(body: Value) -> Result<PersonInput, ApiError> {
+    serde_json::from_value(body).map_err(|e| ApiError::field("body", e.to_string()))
+}
+
+/// Creates a person. Send `Idempotency-Key` to make retries safe: a repeat answers the first
+/// response and creates nothing.
+#[utoipa::path(
+    post,
+    path = "/people",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string; repeats answer the first response")),
+    request_body = PersonInput,
+    responses(
+        (status = 201, body = PersonView),
+        (status = 422, description = "Each invalid field is named", body = ErrorBody),
+        (status = 403, body = ErrorBody)
+    )
+)]
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    allow(&principal, true)?;
+    let access = field_access(&state, &principal).await?;
+    access.check_write(written_fields(&body).iter().map(String::as_str))?;
+    let input = parse_body(body)?;
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    match service::create(&state.db, principal.workspace_id, &principal.actor(), &input, key, view_json).await? {
+        Created::New(person) => Ok(with_etag(StatusCode::CREATED, &person, &access)),
+        Created::Replayed(reply) => {
+            let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::CREATED);
+            Ok((status, [("idempotent-replayed", "true")], Json(projected(&access, reply.body))).into_response())
+        }
+    }
+}
+
+/// One person, in the trash or not.
+#[utoipa::path(
+    get,
+    path = "/people/{id}",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PersonView, headers(("ETag" = String))), (status = 404, body = ErrorBody))
+)]
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+) -> Result<Response, ApiError> {
+    allow(&principal, false)?;
+    let access = field_access(&state, &principal).await?;
+    let person = service::get(&state.db, principal.workspace_id, id).await?;
+    Ok(with_etag(StatusCode::OK, &person, &access))
+}
+
+/// Changes some fields (a JSON merge patch: absent keys stay, `null` clears). With `If-Match`,
+/// refuses with 412 if the person changed since that version was read.
+#[utoipa::path(
+    patch,
+    path = "/people/{id}",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = PersonInput,
+    responses(
+        (status = 200, body = PersonView),
+        (status = 412, description = "Changed since the If-Match version", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 404, body = ErrorBody)
+    )
+)]
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+    headers: HeaderMap,
+    Json(patch): Json<Value>,
+) -> Result<Response, ApiError> {
+    allow(&principal, true)?;
+    if !patch.is_object() {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
+    let access = field_access(&state, &principal).await?;
+    access.check_write(written_fields(&patch).iter().map(String::as_str))?;
+    let expected = match headers.get(header::IF_MATCH) {
+        None => None,
+        Some(value) => {
+            Some(parse_etag(value).ok_or(ApiError::BadRequest("If-Match must be an ETag from a read".into()))?)
+        }
+    };
+    let person = service::update(&state.db, principal.workspace_id, &principal.actor(), id, patch, expected).await?;
+    Ok(with_etag(StatusCode::OK, &person, &access))
+}
+
+fn parse_etag(value: &HeaderValue) -> Option<i64> {
+    value.to_str().ok()?.trim().trim_start_matches("W/").trim_matches('"').parse().ok()
+}
+
+/// Moves a person to the trash; restorable for 30 days.
+#[utoipa::path(
+    delete,
+    path = "/people/{id}",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody))
+)]
+async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+) -> Result<StatusCode, ApiError> {
+    allow(&principal, true)?;
+    service::delete(&state.db, principal.workspace_id, &principal.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes a person out of the trash.
+#[utoipa::path(
+    post,
+    path = "/people/{id}/restore",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PersonView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+async fn restore(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+) -> Result<Response, ApiError> {
+    allow(&principal, true)?;
+    let access = field_access(&state, &principal).await?;
+    let person = service::restore(&state.db, principal.workspace_id, &principal.actor(), id).await?;
+    Ok(with_etag(StatusCode::OK, &person, &access))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct TimelineParams {
+    /// The `next` of the previous page.
+    pub cursor: Option<i64>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Timeline {
+    pub data: Vec<TimelineEntry>,
+    /// Pass as `cursor` for older entries; absent on the last page.
+    pub next: Option<i64>,
+}
+
+/// What happened to a person, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/people/{id}/timeline",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = i64, Path), TimelineParams),
+    responses((status = 200, body = Timeline), (status = 404, body = ErrorBody))
+)]
+async fn history(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+    Query(params): Query<TimelineParams>,
+) -> Result<Json<Timeline>, ApiError> {
+    allow(&principal, false)?;
+    let limit = params.limit.unwrap_or(50);
+    let (data, next) = service::timeline(&state.db, principal.workspace_id, id, params.cursor, limit).await?;
+    Ok(Json(Timeline { data, next }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// `true` lists the trash instead.
+    #[serde(default)]
+    pub trash: bool,
+    pub lifecycle_stage: Option<String>,
+    /// People owned by this user id.
+    pub owner: Option<i64>,
+    /// People carrying this tag.
+    pub tag: Option<String>,
+    /// The `next` of the previous page.
+    pub cursor: Option<PersonId>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PersonList {
+    /// Each person as the caller's role may see them.
+    #[schema(value_type = Vec<PersonView>)]
+    pub data: Vec<Value>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next: Option<PersonId>,
+    /// Exact up to 10000, then the string `"10000+"`.
+    #[schema(value_type = Object)]
+    pub count: Value,
+}
+
+/// People, newest first, a page at a time (keyset cursor, never an offset).
+#[utoipa::path(
+    get,
+    path = "/people",
+    tag = "people",
+    security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, body = PersonList), (status = 403, body = ErrorBody))
+)]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<ListParams>,
+) -> Result<Json<PersonList>, ApiError> {
+    allow(&principal, false)?;
+    let access = field_access(&state, &principal).await?;
+    let query = ListQuery {
+        trash: params.trash,
+        lifecycle_stage: params.lifecycle_stage,
+        owner: params.owner,
+        tag: params.tag,
+        after: params.cursor,
+        limit: params.limit.unwrap_or(50),
+    };
+    let page = service::list(&state.db, principal.workspace_id, &query).await?;
+    let count = if page.count > service::COUNT_CAP {
+        Value::from(format!("{}+", service::COUNT_CAP))
+    } else {
+        Value::from(page.count)
+    };
+    let data = page.people.iter().map(|person| projected(&access, view_json(person))).collect();
+    Ok(Json(PersonList { data, next: page.next, count }))
+}
+
+/// The field vocabulary of people: the names the API, CSV and import use.
+#[utoipa::path(
+    get,
+    path = "/people/fields",
+    tag = "people",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<FieldDef>))
+)]
+async fn vocabulary(principal: Principal) -> Result<Json<&'static [FieldDef]>, ApiError> {
+    allow(&principal, false)?;
+    Ok(Json(super::fields()))
+}
+
+impl From<PersonError> for ApiError {
+    fn from(err: PersonError) -> Self {
+        match err {
+            PersonError::Invalid(fields) => Self::Validation(fields),
+            PersonError::NotFound => Self::NotFound,
+            PersonError::Stale => Self::PreconditionFailed,
+            PersonError::KeyReused => Self::Conflict { code: "idempotency_key_reused", message: err.to_string() },
+            PersonError::Expired => Self::Conflict { code: "trash_expired", message: err.to_string() },
+            PersonError::Db(db) => db.into(),
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Use cases on people. Each write is one transaction holding the change, its domain event and
+//! (for an idempotent create) the stored response, so none can exist without the others.
+
+use crate::audit::{AuditAction, AuditEntry};
+use chrono::{Duration, Utc};
+use rapport_core::{Actor, FieldChange, PersonId, WorkspaceId};
+use rapport_db::{Db, DbError, Tx};
+use rapport_jobs::NewDomainEvent;
+use serde_json::{Value, json};
+
+use super::model::{NewPerson, Person, PersonInput, TimelineEntry, changes};
+use super::store;
+use crate::http::FieldErrors;
+use crate::profile::{self, Replay};
+
+/// How long a trashed person can be restored before the purge job deletes them.
+pub const TRASH_KEEP: Duration = Duration::days(30);
+
+/// Counts stop here: beyond it a list says "10000+" rather than scan everything.
+pub const COUNT_CAP: i64 = 10_000;
+
+const ROUTE_CREATE: &str = "POST /api/v1/people";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PersonError {
+    #[error("some fields are invalid")]
+    Invalid(FieldErrors),
+    #[error("no such person")]
+    NotFound,
+    #[error("the person changed since it was read")]
+    Stale,
+    #[error("this idempotency key was used for another request")]
+    KeyReused,
+    #[error("the trash keeps people for 30 days; this one is gone")]
+    Expired,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+pub enum Created {
+    New(Box<Person>),
+    /// The stored answer to an earlier request with the same idempotency key.
+    Replayed(Replay),
+}
+
+/// Creates a person. With an idempotency key, a retry answers what the first request answered
+/// and creates nothing.
+pub async fn create(
+    db: &Db,
+    workspace: WorkspaceId,
+    actor: &Actor,
+    input: &PersonInput,
+    key: Option<String>,
+    respond: fn(&Person) -> Value,
+) -> Result<Created, PersonError> {
+    if let Some(replayed) = replayed(db, workspace, key.as_deref()).await? {
+        return Ok(Created::Replayed(replayed));
+    }
+    let region = profile::phone_region(db, workspace).await?;
+    let new = NewPerson::parse(input, region).map_err(PersonError::Invalid)?;
+    let actor = actor.clone();
+    let retry_key = key.clone();
+    let written = db
+        .write(move |tx| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let id = store::insert(tx, workspace, &new, now).await.map_err(|e| taken(e, "people"))?;
+                let person = store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?;
+                record_change(tx, workspace, &actor, id, AuditAction::Create, &changes(None, Some(&person.fields)))
+                    .await?;
+                if let Some(key) = key {
+                    let reply = Replay { route: ROUTE_CREATE.into(), status: 201, body: respond(&person) };
+                    profile::remember(tx, workspace, &key, &reply).await?;
+                }
+                Ok::<_, PersonError>(person)
+            })
+        })
+        .await;
+    match written {
+        // Two requests with one key raced: the loser answers what the winner stored.
+        Err(PersonError::Db(err)) if err.is_unique("idempotency_keys", "key", "idempotency_keys_pkey") => {
+            replayed(db, workspace, retry_key.as_deref()).await?.map(Created::Replayed).ok_or(PersonError::Db(err))
+        }
+        other => other.map(|person| Created::New(Box::new(person))),
+    }
+}
+
+async fn replayed(db: &Db, workspace: WorkspaceId, key: Option<&str>) -> Result<Option<Replay>, PersonError> {
+    let Some(key) = key else { return Ok(None) };
+    match profile::replay(db, workspace, key).await? {
+        Some(reply) if reply.route != ROUTE_CREATE => Err(PersonError::KeyReused),
+        other => Ok(other),
+    }
+}
+
+/// A unique violation on the external id is the client's mistake, named by field.
+fn taken(err: DbError, table: &str) -> PersonError {
+    if err.is_unique(table, "external_id", &format!("{table}_external_id")) {
+        return PersonError::Invalid(FieldErrors::from([(
+            "external_id".into(),
+            vec!["is taken by another record".into()],
+        )]));
+    }
+    if matches!(err, DbError::ForeignKeyViolation) {
+        return PersonError::Invalid(FieldErrors::from([(
+            "owner".into(),
+            vec!["is not a member of this workspace".into()],
+        )]));
+    }
+    PersonError::Db(err)
+}
+
+pub async fn get(db: &Db, workspace: WorkspaceId, id: PersonId) -> Result<Person, PersonError> {
+    store::find(db, workspace, id).await?.ok_or(PersonError::NotFound)
+}
+
+/// Applies `patch` (a JSON merge patch of [`PersonInput`]) when the person is still at
+/// `expected_version` (if given).
+pub async fn update(
+    db: &Db,
+    workspace: WorkspaceId,
+    actor: &Actor,
+    id: PersonId,
+    patch: Value,
+    expected_version: Option<i64>,
+) -> Result<Person, PersonError> {
+    let region = profile::phone_region(db, workspace).await?;
+    let actor = actor.clone();
+    db.write(move |tx| {
+        Box::pin(async move {
+            let before = live(tx, workspace, id).await?;
+            if expected_version.is_some_and(|v| v != before.version) {
+                return Err(PersonError::Stale);
+            }
+            let merged = before.fields.merged(&patch).map_err(|e| invalid_body(&e))?;
+            let new = NewPerson::parse(&merged, region).map_err(PersonError::Invalid)?;
+            let changed = changes(Some(&before.fields), Some(&new.to_input()));
+            if changed.is_empty() {
+                return Ok(before);
+            }
+            store::update(tx, workspace, id, &new, Utc::now()).await.map_err(|e| taken(e, "people"))?;
+            record_change(tx, workspace, &actor, id, AuditAction::Update, &changed).await?;
+            store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)
+        })
+    })
+    .await
+}
+
+fn invalid_body(err: &serde_json::Error) -> PersonError {
+    PersonError::Invalid(FieldErrors::from([("body".into(), vec![err.to_string()])]))
+}
+
+async fn live(tx: &mut Tx, workspace: WorkspaceId, id: PersonId) -> Result<Person, PersonError> {
+    store::find_in(tx, workspace, id).await?.filter(|p| p.deleted_at.is_none()).ok_or(PersonError::NotFound)
+}
+
+/// Moves a person to the trash.
+pub async fn delete(db: &Db, workspace: WorkspaceId, actor: &Actor, id: PersonId) -> Result<(), PersonError> {
+    let actor = actor.clone();
+    db.write(move |tx| {
+        Box::pin(async move {
+            live(tx, workspace, id).await?;
+            store::set_deleted(tx, workspace, id, Some(Utc::now()), Utc::now()).await?;
+            record_change(tx, workspace, &actor, id, AuditAction::Delete, &[]).await
+        })
+    })
+    .await
+}
+
+/// Takes a person out of the trash, within [`TRASH_KEEP`].
+pub async fn restore(db: &Db, workspace: WorkspaceId, actor: &Actor, id: PersonId) -> Result<Person, PersonError> {
+    let actor = actor.clone();
+    db.write(move |tx| {
+        Box::pin(async move {
+            let person = store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?;
+            let Some(deleted_at) = person.deleted_at else { return Ok(person) };
+            if deleted_at < Utc::now() - TRASH_KEEP {
+                return Err(PersonError::Expired);
+            }
+            store::set_deleted(tx, workspace, id, None, Utc::now()).await?;
+            record_change(tx, workspace, &actor, id, AuditAction::Restore, &[]).await?;
+            store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)
+        })
+    })
+    .await
+}
+
+/// Deletes for good everyone trashed longer than [`TRASH_KEEP`]; returns how many.
+pub async fn purge_trash(db: &Db) -> Result<usize, PersonError> {
+    db.write(|tx| {
+        Box::pin(async move {
+            let purged = store::purge(tx, Utc::now() - TRASH_KEEP).await?;
+            for (workspace, id) in &purged {
+                record_change(tx, *workspace, &Actor::System("person.purge".into()), *id, AuditAction::Purge, &[])
+                    .await?;
+            }
+            Ok(purged.len())
+        })
+    })
+    .await
+}
+
+/// A page of people, newest first, and the count (capped at [`COUNT_CAP`]).
+pub struct Page {
+    pub people: Vec<Person>,
+    pub next: Option<PersonId>,
+    pub count: i64,
+}
+
+pub struct ListQuery {
+    pub trash: bool,
+    pub lifecycle_stage: Option<String>,
+    /// A user id.
+    pub owner: Option<i64>,
+    /// People carrying this tag.
+    pub tag: Option<String>,
+    pub after: Option<PersonId>,
+    pub limit: i64,
+}
+
+pub async fn list(db: &Db, workspace: WorkspaceId, query: &ListQuery) -> Result<Page, PersonError> {
+    let filter = store::Filter {
+        trash: query.trash,
+        lifecycle_stage: query.lifecycle_stage.as_deref(),
+        owner: query.owner,
+        tag: query.tag.as_deref(),
+    };
+    let limit = query.limit.clamp(1, 200);
+    let mut people = store::page(db, workspace, &filter, query.after, limit + 1).await?;
+    let next = cut_page(&mut people, limit, |p| p.id);
+    let count = store::count(db, workspace, &filter, COUNT_CAP + 1).await?;
+    Ok(Page { people, next, count })
+}
+
+/// Trims a page fetched with one extra row to `limit` and answers the cursor of the next page,
+/// if the extra row showed there is one.
+fn cut_page<T, C>(rows: &mut Vec<T>, limit: i64, cursor: impl Fn(&T) -> C) -> Option<C> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() <= limit {
+        return None;
+    }
+    rows.truncate(limit);
+    rows.last().map(cursor)
+}
+
+/// A person's history from their domain events, newest first, `limit` at a time before the
+/// event id `before`. Trashed people keep their timeline; purged ones have none to show.
+pub async fn timeline(
+    db: &Db,
+    workspace: WorkspaceId,
+    id: PersonId,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<TimelineEntry>, Option<i64>), PersonError> {
+    get(db, workspace, id).await?;
+    let limit = limit.clamp(1, 200);
+    let mut rows = store::events(db, workspace, id, before, limit + 1).await?;
+    let next = cut_page(&mut rows, limit, |e| e.id);
+    let entries = rows
+        .into_iter()
+        .map(|row| TimelineEntry {
+            id: row.id,
+            kind: row.kind,
+            actor: row.actor,
+            changes: row
+                .payload
+                .0
+                .get("changes")
+                .and_then(|c| serde_json::from_value(c.clone()).ok())
+                .unwrap_or_default(),
+            occurred_at: row.occurred_at,
+        })
+        .collect();
+    Ok((entries, next))
+}
+
+/// The one place a person's change leaves the transaction: as a row of the audit trail and as a
+/// domain event (timeline, webhooks, segments), both committed with the change or not at all.
+async fn record_change(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    actor: &Actor,
+    id: PersonId,
+    action: AuditAction,
+    changes: &[FieldChange],
+) -> Result<(), PersonError> {
+    let entry =
+        AuditEntry { workspace, actor, request_id: None, entity: "person", entity_id: id.get(), action, changes };
+    crate::audit::record(tx, &entry).await?;
+    let happened = match action {
+        AuditAction::Create => "created",
+        AuditAction::Update => "updated",
+        AuditAction::Delete => "deleted",
+        AuditAction::Restore => "restored",
+        AuditAction::Purge => "purged",
+        other => other.as_str(),
+    };
+    let event = NewDomainEvent {
+        workspace_id: workspace,
+        kind: format!("person.{happened}"),
+        entity_type: "person".into(),
+        entity_id: id.get(),
+        payload: json!({ "changes": changes }),
+        actor: actor.to_string(),
+        request_id: None,
+    };
+    rapport_jobs::record_event(tx, &event).await?;
+    Ok(())
+}

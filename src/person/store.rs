@@ -1,0 +1,288 @@
+//! The person module's SQL. Every statement is scoped by `workspace_id`.
+
+use chrono::NaiveDate;
+use rapport_core::{PersonId, Timestamp, WorkspaceId};
+use rapport_db::{Backend, Db, DbError, Tx, sql};
+use sqlx::types::Json;
+
+use super::model::{NewPerson, Person, PersonInput};
+use crate::profile::{AddressInput, LabelledInput};
+
+const COLUMNS: &str = "id, first_name, last_name, emails, phones, birthday, street, street2, city, region, postal_code, \
+     country, language, time_zone, currency, lifecycle_stage, owner_id, source, tags, social, external_id, version, \
+     created_at, updated_at, deleted_at";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: PersonId,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    emails: Json<Vec<LabelledInput>>,
+    phones: Json<Vec<LabelledInput>>,
+    birthday: Option<NaiveDate>,
+    street: Option<String>,
+    street2: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+    language: Option<String>,
+    time_zone: Option<String>,
+    currency: Option<String>,
+    lifecycle_stage: Option<String>,
+    owner_id: Option<i64>,
+    source: Option<String>,
+    tags: Json<Vec<String>>,
+    social: Json<std::collections::BTreeMap<String, String>>,
+    external_id: Option<String>,
+    version: i64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    deleted_at: Option<Timestamp>,
+}
+
+impl From<Row> for Person {
+    fn from(row: Row) -> Self {
+        Self {
+            id: row.id,
+            fields: PersonInput {
+                first_name: row.first_name,
+                last_name: row.last_name,
+                email: None,
+                phone: None,
+                emails: row.emails.0,
+                phones: row.phones.0,
+                birthday: row.birthday.map(|d| d.format("%Y-%m-%d").to_string()),
+                address: AddressInput {
+                    street: row.street,
+                    street2: row.street2,
+                    city: row.city,
+                    region: row.region,
+                    postal_code: row.postal_code,
+                    country: row.country,
+                },
+                language: row.language,
+                time_zone: row.time_zone,
+                currency: row.currency,
+                lifecycle_stage: row.lifecycle_stage,
+                owner: row.owner_id,
+                source: row.source,
+                tags: row.tags.0,
+                social: row.social.0,
+                external_id: row.external_id,
+            },
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            deleted_at: row.deleted_at,
+        }
+    }
+}
+
+/// A person by id, in the trash or not.
+pub(super) async fn find(db: &Db, workspace: WorkspaceId, id: PersonId) -> Result<Option<Person>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM people WHERE workspace_id = $1 AND id = $2");
+    let row: Option<Row> = sql!(db.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(workspace).bind(id).fetch_optional(c).await)?;
+    Ok(row.map(Person::from))
+}
+
+/// The same inside a write, so a check and the update that follows see one version.
+pub(super) async fn find_in(tx: &mut Tx, workspace: WorkspaceId, id: PersonId) -> Result<Option<Person>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM people WHERE workspace_id = $1 AND id = $2");
+    let row: Option<Row> = sql!(tx.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(workspace).bind(id).fetch_optional(c).await)?;
+    Ok(row.map(Person::from))
+}
+
+/// Binds `$1` the workspace, `$2`–`$24` the person's fields in [`FIELD_COLUMNS`] order and
+/// `$25` the time, for both the insert and the update.
+macro_rules! bind_person {
+    ($query:expr, $workspace:expr, $person:expr, $input:expr, $now:expr) => {{
+        let a = &$input.address;
+        $query
+            .bind($workspace)
+            .bind(&$input.first_name)
+            .bind(&$input.last_name)
+            .bind($person.primary_email().map(|e| e.as_str()))
+            .bind($person.primary_email().map(|e| e.canonical()))
+            .bind($person.primary_phone().map(|p| p.as_e164()))
+            .bind(Json(&$input.emails))
+            .bind(Json(&$input.phones))
+            .bind($person.birthday)
+            .bind(&a.street)
+            .bind(&a.street2)
+            .bind(&a.city)
+            .bind(&a.region)
+            .bind(&a.postal_code)
+            .bind(&a.country)
+            .bind(&$input.language)
+            .bind(&$input.time_zone)
+            .bind(&$input.currency)
+            .bind(&$input.lifecycle_stage)
+            .bind($input.owner)
+            .bind(&$input.source)
+            .bind(Json(&$input.tags))
+            .bind(Json(&$input.social))
+            .bind(&$input.external_id)
+            .bind($now)
+    }};
+}
+
+const FIELD_COLUMNS: [&str; 23] = [
+    "first_name",
+    "last_name",
+    "email",
+    "email_canonical",
+    "phone",
+    "emails",
+    "phones",
+    "birthday",
+    "street",
+    "street2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "language",
+    "time_zone",
+    "currency",
+    "lifecycle_stage",
+    "owner_id",
+    "source",
+    "tags",
+    "social",
+    "external_id",
+];
+
+pub(super) async fn insert(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    person: &NewPerson,
+    now: Timestamp,
+) -> Result<PersonId, DbError> {
+    let params: Vec<String> = (2..=24).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "INSERT INTO people (workspace_id, {}, created_at, updated_at) VALUES ($1, {}, $25, $25) RETURNING id",
+        FIELD_COLUMNS.join(", "),
+        params.join(", ")
+    );
+    let input = person.to_input();
+    let id = sql!(tx.exec(), c => bind_person!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())), workspace, person, input, now)
+        .fetch_one(c).await)?;
+    Ok(id)
+}
+
+/// Replaces every field and moves the version on.
+pub(super) async fn update(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: PersonId,
+    person: &NewPerson,
+    now: Timestamp,
+) -> Result<(), DbError> {
+    let sets: Vec<String> = FIELD_COLUMNS.iter().zip(2..).map(|(column, n)| format!("{column} = ${n}")).collect();
+    let sql = format!(
+        "UPDATE people SET {}, updated_at = $25, version = version + 1 WHERE workspace_id = $1 AND id = $26",
+        sets.join(", ")
+    );
+    let input = person.to_input();
+    sql!(tx.exec(), c => bind_person!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), workspace, person, input, now)
+        .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Moves a person into (`Some`) or out of (`None`) the trash.
+pub(super) async fn set_deleted(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: PersonId,
+    deleted_at: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<(), DbError> {
+    sql!(tx.exec(), c => sqlx::query(
+        "UPDATE people SET deleted_at = $3, updated_at = $4, version = version + 1 WHERE workspace_id = $1 AND id = $2"
+    ).bind(workspace).bind(id).bind(deleted_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Deletes for good everyone trashed before `cutoff`, in every workspace; returns them.
+pub(super) async fn purge(tx: &mut Tx, cutoff: Timestamp) -> Result<Vec<(WorkspaceId, PersonId)>, DbError> {
+    let rows = sql!(tx.exec(), c => sqlx::query_as(
+        "DELETE FROM people WHERE deleted_at IS NOT NULL AND deleted_at < $1 RETURNING workspace_id, id"
+    ).bind(cutoff).fetch_all(c).await)?;
+    Ok(rows)
+}
+
+/// Which people a list shows; `None` fields do not filter.
+pub(super) struct Filter<'a> {
+    pub trash: bool,
+    pub lifecycle_stage: Option<&'a str>,
+    pub owner: Option<i64>,
+    pub tag: Option<&'a str>,
+}
+
+/// The conditions of [`Filter`] on `$1`–`$5`. Only the tag test differs: SQLite looks inside
+/// the JSON list with `json_each`, PostgreSQL asks `jsonb` containment.
+fn filter_sql(backend: Backend) -> String {
+    let tag = match backend {
+        Backend::Sqlite => "EXISTS (SELECT 1 FROM json_each(people.tags) WHERE json_each.value = $5)",
+        Backend::Postgres => "tags @> jsonb_build_array($5::text)",
+    };
+    format!(
+        "workspace_id = $1 AND (deleted_at IS NOT NULL) = $2 AND ($3 IS NULL OR lifecycle_stage = $3) \
+         AND ($4 IS NULL OR owner_id = $4) AND ($5 IS NULL OR {tag})"
+    )
+}
+
+/// One page of matching people, newest first, after the cursor id.
+pub(super) async fn page(
+    db: &Db,
+    workspace: WorkspaceId,
+    filter: &Filter<'_>,
+    after: Option<PersonId>,
+    limit: i64,
+) -> Result<Vec<Person>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM people WHERE {} AND ($6 IS NULL OR id < $6) ORDER BY id DESC LIMIT $7",
+        filter_sql(db.backend())
+    );
+    let rows: Vec<Row> = sql!(db.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(workspace).bind(filter.trash).bind(filter.lifecycle_stage).bind(filter.owner).bind(filter.tag)
+        .bind(after).bind(limit).fetch_all(c).await)?;
+    Ok(rows.into_iter().map(Person::from).collect())
+}
+
+/// How many people match, counted no further than `cap` so no request counts millions.
+pub(super) async fn count(db: &Db, workspace: WorkspaceId, filter: &Filter<'_>, cap: i64) -> Result<i64, DbError> {
+    let sql =
+        format!("SELECT count(*) FROM (SELECT 1 FROM people WHERE {} LIMIT $6) AS capped", filter_sql(db.backend()));
+    let n = sql!(db.exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(workspace).bind(filter.trash).bind(filter.lifecycle_stage).bind(filter.owner).bind(filter.tag)
+        .bind(cap).fetch_one(c).await)?;
+    Ok(n)
+}
+
+/// One entry of a person's timeline: a domain event recorded by a change to them.
+#[derive(sqlx::FromRow)]
+pub(super) struct EventRow {
+    pub id: i64,
+    pub kind: String,
+    pub actor: String,
+    pub payload: Json<serde_json::Value>,
+    pub occurred_at: Timestamp,
+}
+
+/// A person's events, newest first, before the cursor event id.
+pub(super) async fn events(
+    db: &Db,
+    workspace: WorkspaceId,
+    id: PersonId,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<EventRow>, DbError> {
+    let rows = sql!(db.exec(), c => sqlx::query_as(
+        "SELECT id, kind, actor, payload, occurred_at FROM domain_events \
+         WHERE workspace_id = $1 AND entity_type = 'person' AND entity_id = $2 AND ($3 IS NULL OR id < $3) \
+         ORDER BY id DESC LIMIT $4"
+    ).bind(workspace).bind(id).bind(before).bind(limit).fetch_all(c).await)?;
+    Ok(rows)
+}

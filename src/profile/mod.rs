@@ -1,0 +1,39 @@
+//! Pieces every customer profile shares, whatever its object: the field vocabulary's
+//! description ([`FieldDef`]), labelled emails and phones, postal addresses, the default region
+//! phone numbers are read in, and the stored responses that make a retried create answer the
+//! same instead of creating twice. Objects (`person`, later `company`) build on these; nothing
+//! here knows about any one object.
+
+mod model;
+mod store;
+
+pub use model::{
+    Address, AddressInput, FieldDef, FieldKind, Labelled, LabelledInput, Parsed, parse_emails, parse_phones, primary,
+    text,
+};
+
+use rapport_core::{CountryCode, WorkspaceId};
+use rapport_db::{Db, DbError, Tx};
+
+/// The region national phone numbers are read in. Every parse of a profile goes through this
+/// one function so that the workspace's own country setting replaces it in one place.
+pub async fn phone_region(_db: &Db, _workspace: WorkspaceId) -> Result<CountryCode, DbError> {
+    Ok(CountryCode::parse("US").unwrap_or_else(|_| unreachable!("US is an ISO country")))
+}
+
+/// A stored response to an earlier request with this `Idempotency-Key`.
+pub struct Replay {
+    pub route: String,
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+pub async fn replay(db: &Db, workspace: WorkspaceId, key: &str) -> Result<Option<Replay>, DbError> {
+    store::find_key(db, workspace, key).await
+}
+
+/// Remembers the response to `key` in the caller's transaction, so the create and its answer
+/// commit together. A concurrent request with the same key fails here and rolls back.
+pub async fn remember(tx: &mut Tx, workspace: WorkspaceId, key: &str, reply: &Replay) -> Result<(), DbError> {
+    store::insert_key(tx, workspace, key, reply).await
+}
