@@ -1,5 +1,5 @@
 //! Field-level permissions on people through every path that exists: a role with a hidden
-//! field never sees it in a record or a list (nor in the list behind a primary email), and a
+//! field never sees it in a record, a list or a page (nor in the list behind a primary email), and a
 //! read-only field cannot be written; other roles are unaffected.
 
 #![allow(clippy::unwrap_used)]
@@ -73,6 +73,14 @@ async fn a_hidden_field_is_absent_from_records_and_lists_and_a_read_only_field_r
     let allowed = call(&app, &member, Method::PATCH, &path, Some(json!({"last_name": "King"}))).await;
     assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text());
     assert!(allowed.json().get("email").is_none(), "the answer to a write is projected too");
+
+    let (cookie, _) = app.sign_in("member@example.com").await;
+    for page in ["/people".to_owned(), format!("/people/{id}")] {
+        let html = app.get_as(&cookie, &page).await;
+        assert_eq!(html.status, StatusCode::OK, "{page}: {}", html.text());
+        assert!(html.text().contains("Ada") && !html.text().contains("ada@example.com"), "{page} shows a hidden field");
+        assert!(!html.text().contains("London"), "{page} shows the hidden city");
+    }
 
     let owners_view = call(&app, &owner, Method::GET, &path, None).await.json();
     assert_eq!(

@@ -12,7 +12,7 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::model::{Person, PersonInput, TimelineEntry};
+use super::model::{Person, PersonInput, TimelineEntry, governing_field};
 use super::service::{self, Created, ListQuery, PersonError};
 use crate::access::FieldAccess;
 use crate::app::AppState;
@@ -68,18 +68,11 @@ fn view_json(person: &Person) -> Value {
     serde_json::to_value(view(person)).unwrap_or(Value::Null)
 }
 
-/// The lists behind the primary `email` and `phone`: a rule on the primary covers its list.
-const LISTS: [(&str, &str); 2] = [("email", "emails"), ("phone", "phones")];
-
 /// What the caller's role may see of an API answer: hidden fields are simply absent.
 fn projected(access: &FieldAccess, mut value: Value) -> Value {
     if let Value::Object(map) = &mut value {
         access.project(map);
-        for (primary, list) in LISTS {
-            if !access.visible(primary) {
-                map.remove(list);
-            }
-        }
+        map.retain(|key, _| access.visible(governing_field(key)));
     }
     value
 }
@@ -88,19 +81,12 @@ fn projected(access: &FieldAccess, mut value: Value) -> Value {
 /// the primary behind a list of emails or phones.
 fn written_fields(body: &Value) -> Vec<String> {
     let Some(map) = body.as_object() else { return Vec::new() };
-    let mut fields: Vec<String> = map
-        .iter()
+    map.iter()
         .flat_map(|(key, value)| match (key.as_str(), value) {
             ("address", Value::Object(inner)) => inner.keys().map(|sub| format!("address.{sub}")).collect(),
-            _ => vec![key.clone()],
+            _ => vec![key.clone(), governing_field(key).to_owned()],
         })
-        .collect();
-    for (primary, list) in LISTS {
-        if map.contains_key(list) {
-            fields.push(primary.to_owned());
-        }
-    }
-    fields
+        .collect()
 }
 
 async fn field_access(state: &AppState, principal: &Principal) -> Result<FieldAccess, ApiError> {

@@ -354,3 +354,13 @@ pub fn fields() -> &'static [FieldDef] {
     ];
     FIELDS
 }
+
+/// The field whose rule governs `key`: the lists behind the primary email and phone follow the
+/// primary, so hiding `email` hides every address.
+pub fn governing_field(key: &str) -> &str {
+    match key {
+        "emails" => "email",
+        "phones" => "phone",
+        other => other,
+    }
+}

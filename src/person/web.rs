@@ -10,8 +10,9 @@ use axum::routing::get;
 use rapport_core::PersonId;
 use serde::Deserialize;
 
-use super::model::{LifecycleStage, Person, PersonInput, fields};
+use super::model::{LifecycleStage, Person, PersonInput, fields, governing_field};
 use super::service::{self, ListQuery, PersonError};
+use crate::access::FieldAccess;
 use crate::app::AppState;
 use crate::http::auth::{CsrfProtected, SessionForm};
 use crate::http::{ApiError, FieldErrors, Pages};
@@ -194,11 +195,24 @@ fn allow(principal: &Principal, write: bool) -> Result<(), ApiError> {
     if principal.may("people", write) { Ok(()) } else { Err(ApiError::Forbidden("not allowed here".into())) }
 }
 
-/// What a person is called on a page: the name, else the primary email or phone.
-fn display_name(person: &Person) -> String {
+/// Whether the caller's role may see `key` on a page.
+fn shows(access: &FieldAccess, key: &str) -> bool {
+    access.visible(governing_field(key))
+}
+
+/// What a person is called on a page: the name, else the primary email or phone, as far as
+/// the caller's role may see them.
+fn display_name(person: &Person, access: &FieldAccess) -> String {
     let f = &person.fields;
-    let name = [f.first_name.as_deref(), f.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
-    let contact = f.emails.iter().chain(&f.phones).find(|l| l.primary).map(|l| l.value.clone());
+    let name = [("first_name", &f.first_name), ("last_name", &f.last_name)]
+        .into_iter()
+        .filter(|(key, _)| shows(access, key))
+        .filter_map(|(_, value)| value.as_deref())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let emails = f.emails.iter().filter(|_| shows(access, "email"));
+    let phones = f.phones.iter().filter(|_| shows(access, "phone"));
+    let contact = emails.chain(phones).find(|l| l.primary).map(|l| l.value.clone());
     if name.is_empty() { contact.unwrap_or_else(|| format!("Person {}", person.id)) } else { name }
 }
 
@@ -208,6 +222,7 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Response, ApiError> {
     allow(&principal, false)?;
+    let access = crate::access::field_access(&state.db, &principal, "person").await?;
     let blank = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
     let query = ListQuery {
         trash: false,
@@ -225,10 +240,10 @@ async fn list(
         .iter()
         .map(|p| Row {
             id: p.id,
-            name: display_name(p),
-            email: primary(&p.fields.emails),
-            phone: primary(&p.fields.phones),
-            stage: p.fields.lifecycle_stage.clone(),
+            name: display_name(p, &access),
+            email: primary(&p.fields.emails).filter(|_| shows(&access, "email")),
+            phone: primary(&p.fields.phones).filter(|_| shows(&access, "phone")),
+            stage: p.fields.lifecycle_stage.clone().filter(|_| shows(&access, "lifecycle_stage")),
         })
         .collect();
     let html = ListPage {
@@ -249,10 +264,12 @@ async fn detail(
     Path(id): Path<PersonId>,
 ) -> Result<Response, ApiError> {
     allow(&principal, false)?;
+    let access = crate::access::field_access(&state.db, &principal, "person").await?;
     let person = service::get(&state.db, principal.workspace_id, id).await?;
     let values = serde_json::to_value(&person.fields).unwrap_or_default();
     let shown = fields()
         .iter()
+        .filter(|def| shows(&access, def.key))
         .filter_map(|def| {
             let value = match def.key {
                 "email" => primary(&person.fields.emails).map(serde_json::Value::from),
@@ -277,7 +294,7 @@ async fn detail(
             Some((def.label, text))
         })
         .collect();
-    let name = display_name(&person);
+    let name = display_name(&person, &access);
     let page =
         DetailPage { layout: Layout::new(name.clone()), name, trashed: person.deleted_at.is_some(), fields: shown };
     Ok(render(StatusCode::OK, &page))
