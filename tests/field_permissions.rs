@@ -6,41 +6,19 @@
 
 mod util;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use rapport::access::{self, FieldRule};
-use rapport::identity::{self, Scope};
-use rapport_core::UserId;
-use serde_json::{Value, json};
-use util::{TestApp, TestResponse};
-
-async fn token_of(app: &TestApp, created: &rapport::workspace::Created, user: UserId) -> String {
-    identity::create_token(app.db(), created.workspace_id, user, "t", vec![Scope::All], None)
-        .await
-        .unwrap()
-        .secret
-        .expose()
-        .clone()
-}
-
-async fn call(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> TestResponse {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .unwrap();
-    app.request(request).await
-}
+use rapport::identity;
+use serde_json::json;
+use util::TestApp;
 
 #[tokio::test]
 async fn a_hidden_field_is_absent_from_records_and_lists_and_a_read_only_field_refuses_writes() {
     let app = TestApp::new().await;
     let created = app.with_workspace("Acme", "owner@example.com").await;
-    let owner = token_of(&app, &created, created.owner_id).await;
+    let owner = app.token_for(&created, created.owner_id).await;
     let member_id = app.add_member(&created, "member@example.com", "member").await;
-    let member = token_of(&app, &created, member_id).await;
+    let member = app.token_for(&created, member_id).await;
     let owner_principal = identity::token_principal(app.db(), &owner).await.unwrap();
     for (field, rule) in
         [("email", FieldRule::Hidden), ("address.city", FieldRule::Hidden), ("first_name", FieldRule::ReadOnly)]
@@ -52,25 +30,25 @@ async fn a_hidden_field_is_absent_from_records_and_lists_and_a_read_only_field_r
 
     let body = json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
                       "address": {"city": "London", "country": "GB"}});
-    let person = call(&app, &owner, Method::POST, "/api/v1/people", Some(body)).await;
+    let person = app.call(&owner, Method::POST, "/api/v1/people", Some(body)).await;
     assert_eq!(person.status, StatusCode::CREATED, "{}", person.text());
     let id = person.json()["id"].as_i64().unwrap();
     let path = format!("/api/v1/people/{id}");
 
-    let seen = call(&app, &member, Method::GET, &path, None).await.json();
+    let seen = app.call(&member, Method::GET, &path, None).await.json();
     assert_eq!(seen["first_name"], "Ada");
     assert!(seen.get("email").is_none() && seen.get("emails").is_none(), "hidden in the record: {seen}");
     assert!(seen["address"].get("city").is_none() && seen["address"]["country"] == "GB", "{seen}");
-    let listed = call(&app, &member, Method::GET, "/api/v1/people", None).await.json();
+    let listed = app.call(&member, Method::GET, "/api/v1/people", None).await.json();
     assert!(listed["data"][0].get("email").is_none() && listed["data"][0].get("emails").is_none(), "{listed}");
     assert!(!listed.to_string().contains("ada@example.com"), "nowhere in the list: {listed}");
 
-    let refused = call(&app, &member, Method::PATCH, &path, Some(json!({"first_name": "Augusta"}))).await;
+    let refused = app.call(&member, Method::PATCH, &path, Some(json!({"first_name": "Augusta"}))).await;
     assert_eq!((refused.status, refused.error_code().as_str()), (StatusCode::FORBIDDEN, "field_read_only"));
     assert!(refused.text().contains("first_name"), "{}", refused.text());
-    let hidden_write = call(&app, &member, Method::PATCH, &path, Some(json!({"emails": [{"value": "x@example.com"}]})));
+    let hidden_write = app.call(&member, Method::PATCH, &path, Some(json!({"emails": [{"value": "x@example.com"}]})));
     assert_eq!(hidden_write.await.status, StatusCode::FORBIDDEN, "a hidden field cannot be written either");
-    let allowed = call(&app, &member, Method::PATCH, &path, Some(json!({"last_name": "King"}))).await;
+    let allowed = app.call(&member, Method::PATCH, &path, Some(json!({"last_name": "King"}))).await;
     assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text());
     assert!(allowed.json().get("email").is_none(), "the answer to a write is projected too");
 
@@ -82,7 +60,7 @@ async fn a_hidden_field_is_absent_from_records_and_lists_and_a_read_only_field_r
         assert!(!html.text().contains("London"), "{page} shows the hidden city");
     }
 
-    let owners_view = call(&app, &owner, Method::GET, &path, None).await.json();
+    let owners_view = app.call(&owner, Method::GET, &path, None).await.json();
     assert_eq!(
         (owners_view["email"].as_str(), owners_view["first_name"].as_str()),
         (Some("ada@example.com"), Some("Ada"))

@@ -161,7 +161,8 @@ impl From<crate::workspace::WorkspaceError> for ApiError {
         use crate::workspace::WorkspaceError;
         match err {
             WorkspaceError::EmailTaken => Self::field("owner_email", "a user with this email already exists"),
-            WorkspaceError::SetupTokenInvalid => Self::Forbidden(err.to_string()),
+            WorkspaceError::SetupTokenInvalid | WorkspaceError::NotAdmin => Self::Forbidden(err.to_string()),
+            WorkspaceError::InvalidSettings(fields) => Self::Validation(fields),
             WorkspaceError::Db(db) => db.into(),
             WorkspaceError::Identity(identity) => Self::Internal(identity.to_string()),
         }

@@ -20,6 +20,7 @@ use crate::app::AppState;
     tags(
         (name = "system", description = "Health, readiness and version"),
         (name = "identity", description = "The caller, sessions and API tokens"),
+        (name = "workspace", description = "The workspace's settings"),
         (name = "events", description = "Tracking sources and stored behaviour events"),
         (name = "collection", description = "Segment-compatible event collection, authenticated by a source's write key"),
         (name = "audit", description = "The audit trail and the security log"),
@@ -50,7 +51,8 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::identity::account_api::router())
         .merge(crate::tracking::api::router())
         .merge(crate::audit::api::router())
-        .merge(crate::person::api::router());
+        .merge(crate::person::api::router())
+        .merge(crate::workspace::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }
 

@@ -15,10 +15,14 @@ pub use model::{
 use rapport_core::{CountryCode, WorkspaceId};
 use rapport_db::{Db, DbError, Tx};
 
-/// The region national phone numbers are read in. Every parse of a profile goes through this
-/// one function so that the workspace's own country setting replaces it in one place.
-pub async fn phone_region(_db: &Db, _workspace: WorkspaceId) -> Result<CountryCode, DbError> {
-    Ok(CountryCode::parse("US").unwrap_or_else(|_| unreachable!("US is an ISO country")))
+/// The region national phone numbers are read in: the workspace's country setting. Every parse
+/// of a profile goes through this one function.
+pub async fn phone_region(db: &Db, workspace: WorkspaceId) -> Result<CountryCode, DbError> {
+    match crate::workspace::settings(db, workspace).await {
+        Ok(settings) => Ok(settings.country),
+        Err(crate::workspace::WorkspaceError::Db(err)) => Err(err),
+        Err(other) => Err(DbError::Unavailable(other.to_string())),
+    }
 }
 
 /// A stored response to an earlier request with this `Idempotency-Key`.

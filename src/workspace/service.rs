@@ -2,15 +2,17 @@
 //! exists, each server start issues a random setup token (only its SHA-256 is stored) and prints
 //! the setup link; the first workspace created with it spends the token.
 
-use rapport_core::{Secret, WorkspaceId};
+use rapport_core::{CountryCode, CurrencyCode, FieldChange, Secret, WorkspaceId};
 use rapport_db::{Db, DbError};
 use rapport_jobs::{NewDomainEvent, record_event};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::model::{Created, NewWorkspace};
+use super::model::{Created, NewWorkspace, WorkspaceName};
+use super::settings::{Locale, WorkspaceSettings};
 use super::store;
-use crate::identity::{self, IdentityError};
+use crate::audit::{AuditAction, AuditEntry};
+use crate::identity::{self, Action, IdentityError, Principal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
@@ -18,6 +20,10 @@ pub enum WorkspaceError {
     EmailTaken,
     #[error("the setup link is invalid or was already used")]
     SetupTokenInvalid,
+    #[error("changing workspace settings needs an owner or admin")]
+    NotAdmin,
+    #[error("some settings are invalid")]
+    InvalidSettings(std::collections::BTreeMap<String, Vec<String>>),
     #[error(transparent)]
     Identity(IdentityError),
     #[error(transparent)]
@@ -121,4 +127,68 @@ pub async fn complete_setup(db: &Db, token: &str, new: NewWorkspace) -> Result<C
 
 fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The workspace's settings. A stored value this build cannot read (edited by hand) is an
+/// error rather than a silent default.
+pub async fn settings(db: &Db, workspace: WorkspaceId) -> Result<WorkspaceSettings, WorkspaceError> {
+    let row = store::settings(db, workspace).await?.ok_or(DbError::NotFound)?;
+    let unreadable = |what: &str| DbError::Unavailable(format!("workspace {workspace} has an unreadable {what}"));
+    Ok(WorkspaceSettings {
+        name: WorkspaceName::parse(&row.name).map_err(|_| unreadable("name"))?,
+        default_currency: CurrencyCode::parse(&row.default_currency).map_err(|_| unreadable("currency"))?,
+        time_zone: row.time_zone.parse().map_err(|_| unreadable("time zone"))?,
+        locale: Locale::parse(&row.locale).map_err(|_| unreadable("locale"))?,
+        country: CountryCode::parse(&row.country).map_err(|_| unreadable("country"))?,
+    })
+}
+
+/// Changes some settings (owners and admins), recording each changed value in the audit trail
+/// in the same transaction.
+pub async fn update_settings(
+    db: &Db,
+    principal: &Principal,
+    patch: &serde_json::Map<String, serde_json::Value>,
+) -> Result<WorkspaceSettings, WorkspaceError> {
+    if principal.can("workspace", Action::Admin).is_none() {
+        return Err(WorkspaceError::NotAdmin);
+    }
+    let workspace = principal.workspace_id;
+    let before = settings(db, workspace).await?;
+    let after = before.patched(patch).map_err(WorkspaceError::InvalidSettings)?;
+    let changes: Vec<FieldChange> = [
+        ("name", before.name.as_str(), after.name.as_str()),
+        ("default_currency", before.default_currency.as_str(), after.default_currency.as_str()),
+        ("time_zone", before.time_zone.name(), after.time_zone.name()),
+        ("locale", before.locale.as_str(), after.locale.as_str()),
+        ("country", before.country.as_str(), after.country.as_str()),
+    ]
+    .into_iter()
+    .filter_map(|(field, old, new)| FieldChange::between(field, old.into(), new.into()))
+    .collect();
+    let row = store::SettingsRow {
+        name: after.name.as_str().to_owned(),
+        default_currency: after.default_currency.as_str().to_owned(),
+        time_zone: after.time_zone.name().to_owned(),
+        locale: after.locale.as_str().to_owned(),
+        country: after.country.as_str().to_owned(),
+    };
+    let actor = principal.actor();
+    db.write(move |tx| {
+        Box::pin(async move {
+            store::update_settings(tx, workspace, &row).await?;
+            let entry = AuditEntry {
+                workspace,
+                actor: &actor,
+                request_id: None,
+                entity: "workspace",
+                entity_id: workspace.get(),
+                action: AuditAction::Update,
+                changes: &changes,
+            };
+            crate::audit::record(tx, &entry).await
+        })
+    })
+    .await?;
+    Ok(after)
 }

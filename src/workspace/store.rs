@@ -54,3 +54,28 @@ pub(super) async fn setup_token_digest(db: &Db) -> Result<Option<String>, DbErro
         .bind(SETUP_TOKEN).fetch_optional(c).await)?;
     Ok(digest)
 }
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SettingsRow {
+    pub name: String,
+    pub default_currency: String,
+    pub time_zone: String,
+    pub locale: String,
+    pub country: String,
+}
+
+pub(super) async fn settings(db: &Db, workspace: WorkspaceId) -> Result<Option<SettingsRow>, DbError> {
+    let row = sql!(db.exec(), c => sqlx::query_as::<_, SettingsRow>(
+        "SELECT name, default_currency, time_zone, locale, country FROM workspaces WHERE id = $1"
+    ).bind(workspace).fetch_optional(c).await)?;
+    Ok(row)
+}
+
+pub(super) async fn update_settings(tx: &mut Tx, workspace: WorkspaceId, row: &SettingsRow) -> Result<(), DbError> {
+    sql!(tx.exec(), c => sqlx::query(
+        "UPDATE workspaces SET name = $1, default_currency = $2, time_zone = $3, locale = $4, country = $5 WHERE id = $6"
+    )
+    .bind(&row.name).bind(&row.default_currency).bind(&row.time_zone).bind(&row.locale).bind(&row.country)
+    .bind(workspace).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -301,3 +301,24 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// Requests with a bearer token, as API clients make them.
+impl TestApp {
+    /// A full-access API token for `user` of `created`.
+    pub async fn token_for(&self, created: &rapport::workspace::Created, user: rapport_core::UserId) -> String {
+        let scopes = vec![rapport::identity::Scope::All];
+        let token = rapport::identity::create_token(self.db(), created.workspace_id, user, "t", scopes, None).await;
+        token.unwrap().secret.expose().clone()
+    }
+
+    pub async fn call(&self, token: &str, method: Method, path: &str, body: Option<serde_json::Value>) -> TestResponse {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
+        self.request(request).await
+    }
+}
