@@ -17,7 +17,7 @@ async fn a_hidden_field_is_absent_from_records_and_lists_and_a_read_only_field_r
     let app = TestApp::new().await;
     let created = app.with_workspace("Acme", "owner@example.com").await;
     let owner = app.token_for(&created, created.owner_id).await;
-    let member_id = app.add_member(&created, "member@example.com", "member").await;
+    let member_id = app.add_member(created.workspace_id, "member@example.com", "member").await;
     let member = app.token_for(&created, member_id).await;
     let owner_principal = identity::token_principal(app.db(), &owner).await.unwrap();
     for (field, rule) in

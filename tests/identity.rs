@@ -84,15 +84,7 @@ async fn signing_in_sets_a_session_cookie_and_signing_out_needs_the_csrf_token()
 }
 
 async fn logout(app: &TestApp, cookie: &str, csrf: &str) -> util::TestResponse {
-    let body = format!("csrf_token={csrf}");
-    let request = Request::post("/logout")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("host", "localhost")
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", cookie)
-        .body(Body::from(body))
-        .unwrap();
-    app.request(request).await
+    app.post_form_as(cookie, "/logout", &[("csrf_token", csrf)]).await
 }
 
 #[tokio::test]

@@ -348,18 +348,17 @@ async fn the_create_form_shows_an_invalid_phone_inline_and_saves_once_it_is_fixe
     let csrf = form.text().split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
 
     let fields = [("csrf_token", csrf.as_str()), ("first_name", "Ada"), ("phone", "12")];
-    let invalid = app.post_form_in_session("/people/new", &fields, &cookie).await;
+    let invalid = app.post_form_as(&cookie, "/people/new", &fields).await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = invalid.text();
     assert!(html.contains("id=\"phone-error\"") && html.contains("value=\"Ada\""), "{html}");
     assert_eq!(app.count("people").await, 0);
 
     let fields = [("csrf_token", csrf.as_str()), ("first_name", "Ada"), ("phone", "+44 20 7946 0958")];
-    let saved = app.post_form_in_session("/people/new", &fields, &cookie).await;
+    let saved = app.post_form_as(&cookie, "/people/new", &fields).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
     assert!(saved.header("location").starts_with("/people/"));
-    let forged =
-        app.post_form_in_session("/people/new", &[("csrf_token", "forged"), ("first_name", "Eve")], &cookie).await;
+    let forged = app.post_form_as(&cookie, "/people/new", &[("csrf_token", "forged"), ("first_name", "Eve")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(app.count("people").await, 1);
 }

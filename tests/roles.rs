@@ -28,8 +28,8 @@ fn grants(raw: &[&str]) -> Vec<Grant> {
 async fn built_in_roles_keep_their_fixed_permission_sets() {
     let app = TestApp::new().await;
     let created = app.with_workspace("Acme", "owner@example.com").await;
-    let viewer = app.add_member(&created, "viewer@example.com", "viewer").await;
-    let member = app.add_member(&created, "member@example.com", "member").await;
+    let viewer = app.add_member(created.workspace_id, "viewer@example.com", "viewer").await;
+    let member = app.add_member(created.workspace_id, "member@example.com", "member").await;
     let viewer = principal_of(&app, &created, viewer).await;
     let member = principal_of(&app, &created, member).await;
     let owner = principal_of(&app, &created, created.owner_id).await;
@@ -43,7 +43,7 @@ async fn built_in_roles_keep_their_fixed_permission_sets() {
 async fn a_custom_role_replaces_the_built_in_set_and_its_changes_are_in_the_security_log() {
     let app = TestApp::new().await;
     let created = app.with_workspace("Acme", "owner@example.com").await;
-    let user = app.add_member(&created, "agent@example.com", "member").await;
+    let user = app.add_member(created.workspace_id, "agent@example.com", "member").await;
     let owner = principal_of(&app, &created, created.owner_id).await;
     let name = Name::parse("Support").unwrap();
     let role = access::create_role(app.db(), &owner, name, grants(&["people:read:all"]), Some("r1")).await.unwrap();
@@ -67,7 +67,7 @@ async fn a_custom_role_replaces_the_built_in_set_and_its_changes_are_in_the_secu
 async fn only_admins_change_roles_and_built_in_names_are_taken() {
     let app = TestApp::new().await;
     let created = app.with_workspace("Acme", "owner@example.com").await;
-    let user = app.add_member(&created, "manager@example.com", "manager").await;
+    let user = app.add_member(created.workspace_id, "manager@example.com", "manager").await;
     let manager = principal_of(&app, &created, user).await;
     let refused = access::create_role(app.db(), &manager, Name::parse("Mine").unwrap(), vec![], None).await;
     assert!(matches!(refused, Err(access::AccessError::Forbidden)));
@@ -81,9 +81,9 @@ async fn team_mates_are_everyone_sharing_one_of_my_teams() {
     let app = TestApp::new().await;
     let created = app.with_workspace("Acme", "owner@example.com").await;
     let (a, b, c) = (
-        app.add_member(&created, "a@example.com", "manager").await,
-        app.add_member(&created, "b@example.com", "member").await,
-        app.add_member(&created, "c@example.com", "member").await,
+        app.add_member(created.workspace_id, "a@example.com", "manager").await,
+        app.add_member(created.workspace_id, "b@example.com", "member").await,
+        app.add_member(created.workspace_id, "c@example.com", "member").await,
     );
     let owner = principal_of(&app, &created, created.owner_id).await;
     let team = access::team_by_name(app.db(), &owner, Name::parse("North").unwrap(), None).await.unwrap();
@@ -98,7 +98,7 @@ async fn team_mates_are_everyone_sharing_one_of_my_teams() {
 async fn field_rules_hide_and_lock_fields_for_one_role_only() {
     let app = TestApp::new().await;
     let created = app.with_workspace("Acme", "owner@example.com").await;
-    let user = app.add_member(&created, "member@example.com", "member").await;
+    let user = app.add_member(created.workspace_id, "member@example.com", "member").await;
     let owner = principal_of(&app, &created, created.owner_id).await;
     let rules =
         [("email", FieldRule::Hidden), ("address.city", FieldRule::Hidden), ("first_name", FieldRule::ReadOnly)];

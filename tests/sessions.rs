@@ -108,7 +108,7 @@ async fn changing_the_password_signs_out_every_other_session() {
 async fn an_admin_signs_a_member_out_everywhere_and_a_member_cannot() {
     let app = TestApp::new().await;
     let created = app.with_workspace("Acme", OWNER).await;
-    let member = account::add_member(&app, created.workspace_id, "member@example.com", "member").await;
+    let member = app.add_member(created.workspace_id, "member@example.com", "member").await;
     let member_cookie = account::session(&app, "member@example.com").await;
     let owner_token =
         identity::create_token(app.db(), created.workspace_id, created.owner_id, "admin", vec![Scope::All], None)
@@ -221,7 +221,7 @@ async fn tokens_are_listed_created_and_revoked_through_the_api() {
 async fn a_viewers_token_cannot_write() {
     let app = TestApp::new().await;
     let created = app.with_workspace("Acme", OWNER).await;
-    let viewer = account::add_member(&app, created.workspace_id, "viewer@example.com", "viewer").await;
+    let viewer = app.add_member(created.workspace_id, "viewer@example.com", "viewer").await;
     let token =
         identity::create_token(app.db(), created.workspace_id, viewer, "all", vec![Scope::All], None).await.unwrap();
     let principal = identity::token_principal(app.db(), token.secret.expose()).await.unwrap();

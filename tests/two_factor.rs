@@ -119,7 +119,7 @@ async fn wrong_codes_count_toward_the_account_throttle() {
 async fn the_workspace_policy_sends_members_to_enrolment_until_they_enrol() {
     let app = TestApp::new().await;
     let created = app.with_workspace("Acme", OWNER).await;
-    account::add_member(&app, created.workspace_id, "member@example.com", "member").await;
+    app.add_member(created.workspace_id, "member@example.com", "member").await;
     let owner = account::session(&app, OWNER).await;
     let page = account::get(&app, "/account/two-factor", &owner).await.text();
     let policy = account::post(

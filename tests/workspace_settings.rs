@@ -59,7 +59,7 @@ async fn bad_settings_are_all_named_and_nothing_changes() {
 async fn members_read_the_settings_but_only_owners_and_admins_change_them() {
     let app = TestApp::new().await;
     let created = app.with_workspace("Acme", "owner@example.com").await;
-    let member_id = app.add_member(&created, "member@example.com", "member").await;
+    let member_id = app.add_member(created.workspace_id, "member@example.com", "member").await;
     let member = app.token_for(&created, member_id).await;
     assert_eq!(app.call(&member, Method::GET, "/api/v1/workspace", None).await.status, StatusCode::OK);
     let refused = app.call(&member, Method::PATCH, "/api/v1/workspace", Some(json!({"country": "FR"}))).await;

@@ -10,7 +10,7 @@ use rapport_db::{Db, DbError};
 use rapport_jobs::{NewDomainEvent, record_event};
 
 use super::auth::{self, AuthError, CreatedToken, Principal};
-use super::model::{Password, PasswordError, Scope};
+use super::model::{Password, PasswordError, SCOPED_MODULES, Scope};
 use super::{account_store as store, secret};
 
 #[derive(Debug, thiserror::Error)]
@@ -215,13 +215,19 @@ impl NewToken {
     }
 }
 
-/// Creates a token for the caller. A token can never do more than its user: a viewer gets only
-/// read scopes.
+/// Creates a token for the caller. A token can never do more than its user: a scope that would
+/// write what the caller's role cannot write is refused (a viewer gets only read scopes).
 pub async fn create_my_token(db: &Db, principal: &Principal, new: NewToken) -> Result<CreatedToken, AccountError> {
-    if !principal.role.can_write() && new.scopes.iter().any(|s| !matches!(s, Scope::Read(_))) {
+    let may_write = |module: &str| principal.may(module, true);
+    let beyond_role = new.scopes.iter().any(|scope| match scope {
+        Scope::Read(_) => false,
+        Scope::Write(module) => !may_write(module),
+        Scope::All => !SCOPED_MODULES.iter().any(|module| may_write(module)),
+    });
+    if beyond_role {
         return Err(AccountError::Invalid {
             field: "scopes",
-            message: "a viewer's token may only have MODULE:read scopes".into(),
+            message: "a token may only write what its user may write; use MODULE:read scopes".into(),
         });
     }
     let created = auth::insert_token(

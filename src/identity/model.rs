@@ -107,11 +107,6 @@ impl Role {
         }
     }
 
-    /// Whether the role may change data at all; viewers only read.
-    pub fn can_write(self) -> bool {
-        !matches!(self, Self::Viewer)
-    }
-
     /// Whether the role may change workspace-wide settings and other members' access.
     pub fn can_administer(self) -> bool {
         matches!(self, Self::Owner | Self::Admin)

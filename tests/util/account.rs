@@ -31,20 +31,12 @@ pub async fn session(app: &TestApp, email: &str) -> String {
 }
 
 pub async fn get(app: &TestApp, path: &str, cookie: &str) -> TestResponse {
-    app.request(Request::get(path).header("cookie", cookie).body(Body::empty()).unwrap()).await
+    app.get_as(cookie, path).await
 }
 
 /// A same-origin form post with `cookie`.
 pub async fn post(app: &TestApp, path: &str, cookie: &str, fields: &[(&str, &str)]) -> TestResponse {
-    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-    let request = Request::post(path)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("host", "localhost")
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", cookie)
-        .body(Body::from(body))
-        .unwrap();
-    app.request(request).await
+    app.post_form_as(cookie, path, fields).await
 }
 
 /// The value of the first element carrying `attribute` (`<code data-x>VALUE</code>`), or of
@@ -67,24 +59,6 @@ pub fn csrf(html: &str) -> String {
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_else(|| panic!("no CSRF token in {html}"))
         .to_owned()
-}
-
-/// Adds a user with `role` to `workspace`, as an invitation would.
-pub async fn add_member(app: &TestApp, workspace: WorkspaceId, email: &str, role: &'static str) -> UserId {
-    let hash = rapport::identity::hash_password(&rapport::identity::Password::parse(PASSWORD).unwrap()).await.unwrap();
-    let email = Email::parse(email).unwrap();
-    app.db()
-        .write(move |tx| {
-            Box::pin(async move {
-                let user = rapport::identity::create_user(tx, &email, &hash).await.unwrap();
-                rapport_db::sql!(tx.exec(), c => sqlx::query(
-                    "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)"
-                ).bind(workspace).bind(user).bind(role).bind(chrono::Utc::now()).execute(c).await.map(|r| r.rows_affected()))?;
-                Ok::<_, rapport_db::DbError>(user)
-            })
-        })
-        .await
-        .unwrap()
 }
 
 pub async fn event_count(app: &TestApp, kind: &str) -> i64 {

@@ -105,10 +105,6 @@ impl TestApp {
     }
 
     /// A same-origin form post in the browser session whose cookie is `cookie`.
-    pub async fn post_form_in_session(&self, path: &str, fields: &[(&str, &str)], cookie: &str) -> TestResponse {
-        self.form_request(path, fields, "same-origin", Some(cookie)).await
-    }
-
     async fn form_request(
         &self,
         path: &str,
@@ -143,15 +139,9 @@ impl TestApp {
     }
 
     /// A same-origin form post with a session cookie.
+    /// A same-origin form post from a signed-in browser.
     pub async fn post_form_as(&self, cookie: &str, path: &str, fields: &[(&str, &str)]) -> TestResponse {
-        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-        let request = Request::post(path)
-            .header("cookie", cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("sec-fetch-site", "same-origin")
-            .body(Body::from(body))
-            .unwrap();
-        self.request(request).await
+        self.form_request(path, fields, "same-origin", Some(cookie)).await
     }
 
     /// Creates a workspace with an owner through the service, as the CLI does.
@@ -278,7 +268,7 @@ impl TestApp {
     /// Adds a member with a built-in role to the workspace, as invitations will.
     pub async fn add_member(
         &self,
-        created: &rapport::workspace::Created,
+        workspace: rapport_core::WorkspaceId,
         email: &str,
         role: &'static str,
     ) -> rapport_core::UserId {
@@ -286,7 +276,7 @@ impl TestApp {
             rapport::identity::hash_password(&rapport::identity::Password::parse("correct horse battery").unwrap())
                 .await
                 .unwrap();
-        let (email, workspace) = (Email::parse(email).unwrap(), created.workspace_id);
+        let email = Email::parse(email).unwrap();
         self.db()
             .write(move |tx| {
                 Box::pin(async move {
