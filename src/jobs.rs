@@ -14,18 +14,23 @@ use crate::config::Config;
 pub const QUEUES: [&str; 2] = ["default", "maintenance"];
 
 pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
-    let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail).handle(
-        crate::person::PURGE_JOB,
-        |ctx: JobContext| async move {
+    let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail)
+        .handle(crate::person::PURGE_JOB, |ctx: JobContext| async move {
             let purged = crate::person::purge_trash(&ctx.db).await?;
             tracing::info!(purged, "purged people kept in the trash past 30 days");
             Ok(())
-        },
-    );
+        })
+        .handle(crate::company::PURGE_JOB, |ctx: JobContext| async move {
+            let purged = crate::company::purge_trash(&ctx.db).await?;
+            tracing::info!(purged, "purged companies kept in the trash past 30 days");
+            Ok(())
+        });
     let mut schedules = maintenance::schedules();
-    schedules.push(Schedule::new(crate::person::PURGE_JOB, Duration::from_secs(3600), |_| {
-        NewJob::new(crate::person::PURGE_JOB, serde_json::Value::Null).queue("maintenance")
-    }));
+    for job in [crate::person::PURGE_JOB, crate::company::PURGE_JOB] {
+        schedules.push(Schedule::new(job, Duration::from_secs(3600), move |_| {
+            NewJob::new(job, serde_json::Value::Null).queue("maintenance")
+        }));
+    }
     let registry = crate::audit::schedule(registry, &mut schedules, &config.audit);
     let scheduler = Scheduler::new(schedules);
     let worker_config = WorkerConfig {

@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod bench;
 pub mod cli;
+pub mod company;
 pub mod config;
 pub mod r#gen;
 pub mod http;

@@ -58,7 +58,13 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     let input = serde_json::from_value(person).unwrap();
     let actor = owner.actor();
     let seeded = |_: &rapport::person::Person| serde_json::Value::Null;
-    rapport::person::create(app.db(), a.workspace_id, &actor, &input, Some("seed".into()), seeded).await.unwrap();
+    let created = rapport::person::create(app.db(), a.workspace_id, &actor, &input, Some("seed".into()), seeded);
+    let rapport::person::Created::New(person) = created.await.unwrap() else { unreachable!("a fresh key") };
+    let company = serde_json::from_value(serde_json::json!({"name": "Alpha Ltd", "domain": "alpha.example"})).unwrap();
+    let listed = |_: &rapport::company::Company| serde_json::Value::Null;
+    let created = rapport::company::create(app.db(), a.workspace_id, &actor, &company, None, listed);
+    let rapport::company::Created::New(company) = created.await.unwrap() else { unreachable!("no key") };
+    rapport::company::link(app.db(), a.workspace_id, &actor, (company.id, person.id), Some("CEO")).await.unwrap();
     let source = rapport::tracking::create_source(app.db(), a.workspace_id, "website").await.unwrap();
     let source = rapport::tracking::source_for_key(app.db(), source.write_key.expose()).await.unwrap();
     let call = serde_json::json!({"userId": "alpha-1", "event": "Signed Up", "messageId": "alpha-1"});

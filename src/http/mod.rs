@@ -46,6 +46,7 @@ pub fn pages() -> Pages {
         .merge(crate::identity::account_web::router())
         .merge(crate::tracking::web::router())
         .merge(crate::person::web::router())
+        .merge(crate::company::web::router())
         .merge(crate::audit::web::router())
         .merge(crate::access::web::router())
 }

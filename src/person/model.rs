@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::http::FieldErrors;
+pub use crate::profile::governing_field;
 use crate::profile::{
-    Address, AddressInput, FieldDef, FieldKind, Labelled, LabelledInput, Parsed, parse_emails, parse_phones, primary,
-    text,
+    Address, AddressInput, FieldDef, FieldKind, Labelled, LabelledInput, Parsed, diff, flat_values, merge_patch,
+    parse_emails, parse_phones, primary, tags, text, web_url,
 };
 
 /// Where a person stands with the business.
@@ -145,7 +146,7 @@ impl NewPerson {
                 .social
                 .iter()
                 .filter_map(|(network, raw)| {
-                    let url = parsed.field(&format!("social.{network}"), profile_url(raw))?;
+                    let url = parsed.field(&format!("social.{network}"), web_url(raw))?;
                     Some((network.trim().to_lowercase(), url))
                 })
                 .collect(),
@@ -192,25 +193,13 @@ impl PersonInput {
     /// `emails` alone is not overridden by the old primary.
     pub fn merged(&self, patch: &Value) -> Result<Self, serde_json::Error> {
         let mut base = serde_json::to_value(Self { email: None, phone: None, ..self.clone() })?;
-        merge(&mut base, patch);
+        merge_patch(&mut base, patch);
         serde_json::from_value(base)
     }
 
     /// The fields by their vocabulary name, `address` flattened and the primaries included.
     fn values(&self) -> BTreeMap<String, Value> {
-        let mut values = BTreeMap::new();
-        if let Ok(Value::Object(map)) = serde_json::to_value(self) {
-            for (key, value) in map {
-                match value {
-                    Value::Object(address) if key == "address" => {
-                        values.extend(address.into_iter().map(|(part, v)| (format!("address.{part}"), v)));
-                    }
-                    other => {
-                        values.insert(key, other);
-                    }
-                }
-            }
-        }
+        let mut values = flat_values(serde_json::to_value(self).unwrap_or(Value::Null));
         values.insert("email".into(), primary(&self.emails).map_or(Value::Null, Value::String));
         values.insert("phone".into(), primary(&self.phones).map_or(Value::Null, Value::String));
         values
@@ -220,39 +209,9 @@ impl PersonInput {
 /// The fields that differ between two versions of a person; `None` is "no person" (before a
 /// create, after a purge), so every set field counts.
 pub fn changes(old: Option<&PersonInput>, new: Option<&PersonInput>) -> Vec<FieldChange> {
-    let empty = PersonInput::default().values();
-    let old = old.map_or_else(|| empty.clone(), PersonInput::values);
-    let new = new.map_or(empty, PersonInput::values);
-    old.iter()
-        .filter_map(|(key, before)| {
-            let after = new.get(key).cloned().unwrap_or(Value::Null);
-            FieldChange::between(key, normal(before.clone()), normal(after))
-        })
-        .collect()
-}
-
-/// Empty lists and maps are "empty", like `null`.
-fn normal(value: Value) -> Value {
-    match value {
-        Value::Array(items) if items.is_empty() => Value::Null,
-        Value::Object(map) if map.is_empty() => Value::Null,
-        other => other,
-    }
-}
-
-fn merge(base: &mut Value, patch: &Value) {
-    match (base, patch) {
-        (Value::Object(base), Value::Object(patch)) => {
-            for (key, value) in patch {
-                if value.is_null() {
-                    base.remove(key);
-                } else {
-                    merge(base.entry(key.clone()).or_insert(Value::Null), value);
-                }
-            }
-        }
-        (base, patch) => *base = patch.clone(),
-    }
+    let values =
+        |input: Option<&PersonInput>| input.map_or_else(|| PersonInput::default().values(), PersonInput::values);
+    diff(&values(old), &values(new))
 }
 
 /// A person as stored and read back.
@@ -287,16 +246,6 @@ pub struct TimelineEntry {
     pub occurred_at: Timestamp,
 }
 
-fn tags(raw: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for tag in raw.iter().filter_map(|t| text(Some(t))) {
-        if !out.iter().any(|seen| seen.eq_ignore_ascii_case(&tag)) {
-            out.push(tag);
-        }
-    }
-    out
-}
-
 /// A language tag's shape (BCP 47 primary subtag with an optional region or script), not a
 /// registry lookup.
 fn language(raw: &str) -> Result<String, &'static str> {
@@ -316,13 +265,6 @@ fn time_zone(raw: &str) -> Result<String, &'static str> {
                 .split('/')
                 .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))));
     if ok { Ok(raw.to_owned()) } else { Err("must be a time zone such as Europe/Paris") }
-}
-
-fn profile_url(raw: &str) -> Result<url::Url, &'static str> {
-    url::Url::parse(raw.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or("must be an http or https URL")
 }
 
 /// The field vocabulary of people, for the API, CSV, import and field permissions.
@@ -353,14 +295,4 @@ pub fn fields() -> &'static [FieldDef] {
         FieldDef { key: "external_id", label: "External id", kind: Text },
     ];
     FIELDS
-}
-
-/// The field whose rule governs `key`: the lists behind the primary email and phone follow the
-/// primary, so hiding `email` hides every address.
-pub fn governing_field(key: &str) -> &str {
-    match key {
-        "emails" => "email",
-        "phones" => "phone",
-        other => other,
-    }
 }

@@ -1,15 +1,22 @@
 //! Pieces every customer profile shares, whatever its object: the field vocabulary's
 //! description ([`FieldDef`]), labelled emails and phones, postal addresses, the default region
 //! phone numbers are read in, and the stored responses that make a retried create answer the
-//! same instead of creating twice. Objects (`person`, later `company`) build on these; nothing
+//! same instead of creating twice, and the life of a stored record ([`record_change`], merge
+//! patches, diffs, cursor pages). Objects (`person`, later `company`) build on these; nothing
 //! here knows about any one object.
 
 mod model;
+pub mod page;
+mod record;
 mod store;
 
 pub use model::{
     Address, AddressInput, FieldDef, FieldKind, Labelled, LabelledInput, Parsed, parse_emails, parse_phones, primary,
     text,
+};
+pub use record::{
+    COUNT_CAP, TRASH_KEEP, TimelineEntry, count_text, cut_page, diff, flat_values, governing_field, merge_patch,
+    parse_etag, projected, record_change, shown_count, tags, timeline, web_url, written_fields,
 };
 
 use rapport_core::{CountryCode, WorkspaceId};

@@ -15,6 +15,7 @@ use crate::http::FieldErrors;
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     Text,
+    Number,
     Email,
     Phone,
     Date,
