@@ -13,7 +13,16 @@ use crate::config::Config;
 /// Queues this application's workers take jobs from.
 pub const QUEUES: [&str; 2] = ["default", "maintenance"];
 
+/// The payload of a task's reminder job.
+#[derive(serde::Deserialize)]
+struct Reminder {
+    workspace_id: rapport_core::WorkspaceId,
+    task_id: i64,
+    remind_at: rapport_core::Timestamp,
+}
+
 pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
+    let public_url = config.public_url();
     let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail)
         .handle(crate::person::PURGE_JOB, |ctx: JobContext| async move {
             let purged = crate::person::purge_trash(&ctx.db).await?;
@@ -24,6 +33,16 @@ pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
             let purged = crate::company::purge_trash(&ctx.db).await?;
             tracing::info!(purged, "purged companies kept in the trash past 30 days");
             Ok(())
+        })
+        .handle(crate::activity::REMIND_JOB, move |ctx: JobContext| {
+            let public_url = public_url.clone();
+            async move {
+                let planned: Reminder = serde_json::from_value(ctx.payload)?;
+                let (workspace, task, at) = (planned.workspace_id, planned.task_id, planned.remind_at);
+                let sent = crate::activity::send_reminder(&ctx.db, workspace, task, at, &public_url).await?;
+                tracing::info!(task, sent, "task reminder");
+                Ok(())
+            }
         });
     let mut schedules = maintenance::schedules();
     for job in [crate::person::PURGE_JOB, crate::company::PURGE_JOB] {
@@ -42,6 +61,6 @@ pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
     };
     Worker::new(db, registry, worker_config)
         .with_scheduler(scheduler)
-        .with_subscribers(crate::audit::subscribe(Subscribers::new()))
+        .with_subscribers(crate::activity::subscribe(crate::audit::subscribe(Subscribers::new())))
         .with_waker(waker)
 }

@@ -6,6 +6,7 @@
 //! crates under `crates/`. `docs/architecture.md` is the map.
 
 pub mod access;
+pub mod activity;
 pub mod app;
 pub mod audit;
 pub mod bench;

@@ -65,6 +65,10 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     let created = rapport::company::create(app.db(), a.workspace_id, &actor, &company, None, listed);
     let rapport::company::Created::New(company) = created.await.unwrap() else { unreachable!("no key") };
     rapport::company::link(app.db(), a.workspace_id, &actor, (company.id, person.id), Some("CEO")).await.unwrap();
+    let target = rapport::activity::Target::Person(person.id.get());
+    rapport::activity::add_note(app.db(), &owner, target, "Met at the fair").await.unwrap();
+    let task = serde_json::from_value(serde_json::json!({"title": "Call back", "assignee": a.owner_id.get()})).unwrap();
+    rapport::activity::create_task(app.db(), &owner, Some(target), &task).await.unwrap();
     let source = rapport::tracking::create_source(app.db(), a.workspace_id, "website").await.unwrap();
     let source = rapport::tracking::source_for_key(app.db(), source.write_key.expose()).await.unwrap();
     let call = serde_json::json!({"userId": "alpha-1", "event": "Signed Up", "messageId": "alpha-1"});

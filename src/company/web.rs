@@ -207,6 +207,7 @@ struct DetailPage {
     fields: Vec<(&'static str, String)>,
     /// Empty when the caller may not read people.
     people: Vec<Link>,
+    activities: crate::activity::web::Activities,
 }
 
 async fn detail(
@@ -233,6 +234,8 @@ async fn detail(
         trashed: company.deleted_at.is_some(),
         fields: shown_fields(fields(), &values, &access),
         people,
+        activities: crate::activity::web::activities(&state, &principal, crate::activity::Target::Company(id.get()))
+            .await?,
     };
     Ok(render(StatusCode::OK, &page))
 }

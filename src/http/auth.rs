@@ -110,6 +110,18 @@ pub trait CsrfProtected {
     fn csrf_token(&self) -> &str;
 }
 
+/// Implements [`CsrfProtected`] for forms whose token field is `csrf_token`.
+macro_rules! csrf_protected {
+    ($($form:ty),*) => {$(
+        impl $crate::http::auth::CsrfProtected for $form {
+            fn csrf_token(&self) -> &str {
+                &self.csrf_token
+            }
+        }
+    )*};
+}
+pub(crate) use csrf_protected;
+
 pub struct SessionForm<T>(pub Principal, pub T);
 
 impl<T> FromRequest<AppState> for SessionForm<T>

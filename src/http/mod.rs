@@ -47,6 +47,7 @@ pub fn pages() -> Pages {
         .merge(crate::tracking::web::router())
         .merge(crate::person::web::router())
         .merge(crate::company::web::router())
+        .merge(crate::activity::web::router())
         .merge(crate::audit::web::router())
         .merge(crate::access::web::router())
 }

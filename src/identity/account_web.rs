@@ -16,7 +16,7 @@ use super::two_factor::{self, TwoFactorError};
 use super::web::{PENDING_COOKIE, client_info, set_cookie};
 use super::{AuthError, Credential, Principal, SCOPED_MODULES};
 use crate::app::AppState;
-use crate::http::auth::{CsrfProtected, SessionForm, cookie_value, session_cookie_value};
+use crate::http::auth::{SessionForm, cookie_value, session_cookie_value};
 use crate::http::{ApiError, Pages};
 use crate::web::{Layout, render};
 
@@ -418,17 +418,7 @@ async fn revoke_token(
     Ok(Redirect::to("/account/tokens").into_response())
 }
 
-macro_rules! csrf_protected {
-    ($($form:ty),*) => {$(
-        impl CsrfProtected for $form {
-            fn csrf_token(&self) -> &str {
-                &self.csrf_token
-            }
-        }
-    )*};
-}
-
-csrf_protected!(Plain, EnableForm, DisableForm, PolicyForm, RevokeSessionForm, PasswordForm, TokenForm);
+crate::http::auth::csrf_protected!(Plain, EnableForm, DisableForm, PolicyForm, RevokeSessionForm, PasswordForm, TokenForm);
 
 impl From<TwoFactorError> for ApiError {
     fn from(err: TwoFactorError) -> Self {

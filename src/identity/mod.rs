@@ -22,4 +22,4 @@ pub use auth::{
     check_password, create_token, end_session, member_by_email, session_principal, start_session, token_principal,
 };
 pub use model::{Action, Grant, Password, PasswordError, Permissions, Reach, Role, SCOPED_MODULES, Scope};
-pub use service::{IdentityError, create_user, hash_password, password_evaluations, verify_password};
+pub use service::{IdentityError, create_user, hash_password, member_email, password_evaluations, verify_password};

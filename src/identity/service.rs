@@ -58,6 +58,16 @@ pub async fn create_user(tx: &mut Tx, email: &Email, password_hash: &str) -> Res
     })
 }
 
+/// Where to write to a member of `workspace`, read in the caller's transaction; `None` when the
+/// user is not an active member (any more).
+pub async fn member_email(
+    tx: &mut Tx,
+    workspace: rapport_core::WorkspaceId,
+    user: UserId,
+) -> Result<Option<Email>, DbError> {
+    Ok(super::store::member_email(tx, workspace, user).await?.and_then(|raw| Email::parse(&raw).ok()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

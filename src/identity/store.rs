@@ -214,3 +214,12 @@ pub(super) async fn user_id_by_email(
     ).bind(workspace).bind(canonical_email).fetch_optional(c).await)?;
     Ok(id)
 }
+
+/// The email of an active member of `workspace`.
+pub(super) async fn member_email(tx: &mut Tx, workspace: WorkspaceId, user: UserId) -> Result<Option<String>, DbError> {
+    let email = sql!(tx.exec(), c => sqlx::query_scalar(
+        "SELECT u.email FROM users u JOIN memberships m ON m.user_id = u.id \
+         WHERE m.workspace_id = $1 AND u.id = $2 AND u.status = 'active'"
+    ).bind(workspace).bind(user).fetch_optional(c).await)?;
+    Ok(email)
+}

@@ -150,6 +150,30 @@ pub async fn record_change(
     Ok(())
 }
 
+/// The timeline-entry interface: any module puts an entry on a record's timeline by recording
+/// a domain event on that record (`entity`, `entity_id`) in the transaction of its own change,
+/// with a one-line `summary` and optionally a `link` to where the entry lives. Later
+/// capabilities (orders, messages, tickets …) add their entries the same way.
+pub async fn record_timeline_entry(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    actor: &Actor,
+    (entity, entity_id): (&str, i64),
+    kind: &str,
+    (summary, link): (&str, Option<&str>),
+) -> Result<(), rapport_db::DbError> {
+    let event = NewDomainEvent {
+        workspace_id: workspace,
+        kind: kind.to_owned(),
+        entity_type: entity.into(),
+        entity_id,
+        payload: json!({ "summary": summary, "link": link }),
+        actor: actor.to_string(),
+        request_id: None,
+    };
+    rapport_jobs::record_event(tx, &event).await
+}
+
 /// The version an `If-Match` header names, from an ETag as reads send it (`"7"` or `W/"7"`).
 pub fn parse_etag(value: &axum::http::HeaderValue) -> Option<i64> {
     value.to_str().ok()?.trim().trim_start_matches("W/").trim_matches('"').parse().ok()
@@ -197,6 +221,11 @@ pub struct TimelineEntry {
     pub actor: String,
     /// The fields that changed, by vocabulary name, with old and new values.
     pub changes: Vec<FieldChange>,
+    /// What another module's entry says (`Note added: …`), with where to see more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub occurred_at: rapport_core::Timestamp,
 }
@@ -225,6 +254,8 @@ pub async fn timeline(
                 .get("changes")
                 .and_then(|c| serde_json::from_value(c.clone()).ok())
                 .unwrap_or_default(),
+            summary: row.payload.0.get("summary").and_then(Value::as_str).map(str::to_owned),
+            link: row.payload.0.get("link").and_then(Value::as_str).map(str::to_owned),
             occurred_at: row.occurred_at,
         })
         .collect();
