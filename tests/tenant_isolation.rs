@@ -56,9 +56,8 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     access::add_to_team(app.db(), &owner, team, a.owner_id, None).await.unwrap();
     let person = serde_json::json!({"first_name": "Alma", "email": "alma@alpha.example"});
     let input = serde_json::from_value(person).unwrap();
-    let actor = owner.actor();
     let seeded = |_: &rapport::person::Person| serde_json::Value::Null;
-    rapport::person::create(app.db(), a.workspace_id, &actor, &input, Some("seed".into()), seeded).await.unwrap();
+    rapport::person::create(app.db(), &owner, &input, Some("seed".into()), seeded).await.unwrap();
     let source = rapport::tracking::create_source(app.db(), a.workspace_id, "website").await.unwrap();
     let source = rapport::tracking::source_for_key(app.db(), source.write_key.expose()).await.unwrap();
     let call = serde_json::json!({"userId": "alpha-1", "event": "Signed Up", "messageId": "alpha-1"});

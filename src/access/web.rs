@@ -88,7 +88,7 @@ async fn show(State(state): State<AppState>, principal: Principal) -> Result<Res
     };
     let builtin = Role::ALL.into_iter().map(|role| BuiltinRole { name: role.as_str(), summary: builtin_summary(role) });
     let page = RolesPage {
-        layout: Layout::new("Roles and permissions"),
+        layout: Layout::for_caller("Roles and permissions", &principal),
         csrf_token,
         builtin: builtin.collect(),
         custom: service::roles(&state.db, principal.workspace_id).await?,
