@@ -381,8 +381,7 @@ impl HistoryRow {
 
 /// A change as a reader says it: the field's label, then the old and the new value.
 fn change_text(change: &FieldChange) -> String {
-    let key = governing_field(&change.field);
-    let label = fields().iter().find(|def| def.key == change.field || def.key == key).map_or(key, |def| def.label);
+    let label = fields().iter().find(|def| def.key == change.field).map_or(change.field.as_str(), |def| def.label);
     format!("{label}: {} → {}", value_text(&change.old), value_text(&change.new))
 }
 
