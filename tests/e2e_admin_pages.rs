@@ -43,11 +43,25 @@ async fn the_settings_roles_and_audit_pages_fit_a_phone_and_show_what_the_owner_
     let error = browser.find(Locator::Css("#time_zone-error")).await.expect("an error beside the field");
     assert!(error.text().await.expect("text").contains("IANA time zone"));
     browser.assert_no_horizontal_overflow("the settings errors at 390 px").await;
+    browser.assert_no_console_errors("the settings errors at 390 px").await;
     browser.fill("#time_zone", "Europe/Paris").await;
     browser.click_and_wait_for_next_page("form[action='/settings'] button[type=submit]").await;
     browser.assert_document_status("the saved settings", 200).await;
     let zone = browser.find(Locator::Css("#time_zone")).await.expect("the field").prop("value").await;
     assert_eq!(zone.expect("a value").as_deref(), Some("Europe/Paris"));
+
+    browser.goto(&format!("{}/people/new", server.url)).await.expect("the create form loads");
+    browser.fill("#first_name", "Ada").await;
+    browser.click_and_wait_for_next_page("form[action='/people/new'] button[type=submit]").await;
+    browser.click_and_wait_for_next_page("a[href$='/edit']").await;
+    browser.fill("#last_name", "Lovelace").await;
+    browser.click_and_wait_for_next_page("form[action$='/edit'] button[type=submit]").await;
+    browser.click_and_wait_for_next_page("a[href$='/history']").await;
+    browser.assert_document_status("a person's history tab", 200).await;
+    browser.assert_no_horizontal_overflow("a person's history tab at 390 px").await;
+    let history = browser.find(Locator::Css("main")).await.expect("a main").text().await.expect("text");
+    assert!(history.contains("Last name: — → Lovelace"), "the edit is in the history tab: {history}");
+    browser.screenshot("person-history-390").await;
 
     browser.goto(&format!("{}/roles", server.url)).await.expect("the roles page loads");
     browser.assert_document_status("the roles page", 200).await;
