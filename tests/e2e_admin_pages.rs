@@ -73,7 +73,12 @@ async fn the_settings_roles_and_audit_pages_fit_a_phone_and_show_what_the_owner_
 
     for (width, height) in [PHONE, DESKTOP] {
         browser.set_viewport(width, height).await;
-        let pages = [("settings", "/settings"), ("roles", "/roles"), ("audit trail", "/audit"), ("security log", "/audit?log=security")];
+        let pages = [
+            ("settings", "/settings"),
+            ("roles", "/roles"),
+            ("audit trail", "/audit"),
+            ("security log", "/audit?log=security"),
+        ];
         for (page, path) in pages {
             let step = format!("the {page} page at {width} px");
             browser.goto(&format!("{}{path}", server.url)).await.expect("the page loads");

@@ -203,7 +203,8 @@ async fn the_person_pages_offer_edit_and_delete_only_within_reach_and_refuse_for
 
     let form = app.get_as(&cookie, &format!("/people/{own}/edit")).await.text();
     let version = form.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let fields = [("csrf_token", csrf.as_str()), ("version", &version), ("first_name", "Augusta"), ("last_name", "King")];
+    let fields =
+        [("csrf_token", csrf.as_str()), ("version", &version), ("first_name", "Augusta"), ("last_name", "King")];
     let saved = app.post_form_as(&cookie, &format!("/people/{own}/edit"), &fields).await;
     assert_eq!((saved.status, saved.header("location")), (StatusCode::SEE_OTHER, format!("/people/{own}").as_str()));
     let after = app.call(&ws.owner, Method::GET, &path(own), None).await.json();

@@ -130,7 +130,11 @@ async fn an_invalid_time_zone_on_the_settings_page_is_shown_beside_the_field_and
     assert!(html.contains("id=\"time_zone-error\">must be an IANA time zone"), "the error is beside the field: {html}");
     assert!(html.contains("value=\"Mars/Olympus\"") && html.contains("Nothing was saved"), "{html}");
     let now = app.call(&owner, Method::GET, "/api/v1/workspace", None).await.json();
-    assert_eq!((&now["country"], &now["time_zone"]), (&json!("US"), &json!("UTC")), "the valid country was not saved either");
+    assert_eq!(
+        (&now["country"], &now["time_zone"]),
+        (&json!("US"), &json!("UTC")),
+        "the valid country was not saved either"
+    );
 }
 
 #[tokio::test]

@@ -244,7 +244,9 @@ pub async fn record_filter(
     Ok(match principal.can(module, action) {
         None => None,
         Some(Reach::All) => Some(OwnerFilter::Any),
-        Some(Reach::Team) => Some(OwnerFilter::OwnedBy(team_mates(db, principal.workspace_id, principal.user_id).await?)),
+        Some(Reach::Team) => {
+            Some(OwnerFilter::OwnedBy(team_mates(db, principal.workspace_id, principal.user_id).await?))
+        }
         Some(Reach::Own) => Some(OwnerFilter::OwnedBy(vec![principal.user_id])),
     })
 }

@@ -120,7 +120,8 @@ async fn show(
     let next_link = next.map(|cursor| next_link(log, &query, &cursor));
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let title = if security { "Security log" } else { "Audit trail" };
-    let page = AuditPage { layout: Layout::for_caller(title, &principal), security, who, query, errors, rows, next_link };
+    let page =
+        AuditPage { layout: Layout::for_caller(title, &principal), security, who, query, errors, rows, next_link };
     Ok(render(status, &page))
 }
 

@@ -317,7 +317,9 @@ async fn history(
 pub(super) fn parse_cursor(raw: Option<&str>) -> Result<Option<Cursor>, ApiError> {
     match raw.filter(|raw| !raw.is_empty()) {
         None => Ok(None),
-        Some(raw) => Cursor::parse(raw).map(Some).ok_or_else(|| ApiError::field("cursor", "is not a cursor from a previous page")),
+        Some(raw) => Cursor::parse(raw)
+            .map(Some)
+            .ok_or_else(|| ApiError::field("cursor", "is not a cursor from a previous page")),
     }
 }
 

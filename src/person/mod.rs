@@ -12,7 +12,7 @@ pub mod web;
 
 pub use model::{LifecycleStage, NewPerson, Person, PersonInput, TimelineEntry, changes, fields};
 pub use service::{
-    COUNT_CAP, Created, ListQuery, Page, PersonError, Permitted, TRASH_KEEP, create, delete, get, history, list,
+    COUNT_CAP, Created, ListQuery, Page, Permitted, PersonError, TRASH_KEEP, create, delete, get, history, list,
     permitted, purge_trash, restore, timeline, update,
 };
 

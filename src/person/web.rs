@@ -22,9 +22,9 @@ use crate::app::AppState;
 use crate::audit::AuditRow;
 use crate::http::auth::{CsrfProtected, SessionForm};
 use crate::http::{ApiError, FieldErrors, Pages};
-use crate::identity::{Action, Credential, Principal};
+use crate::identity::{Action, Principal};
 use crate::profile::{LabelledInput, primary};
-use crate::web::{Layout, render};
+use crate::web::{Layout, csrf_token, render};
 
 pub fn router() -> Pages {
     Pages::new()
@@ -217,17 +217,10 @@ fn form_page(
         action: target.action,
         back: target.back,
         submit: target.submit,
-        csrf_token: csrf_of(principal),
+        csrf_token: csrf_token(principal),
         version: form.version,
         inputs,
         errors,
-    }
-}
-
-fn csrf_of(principal: &Principal) -> String {
-    match &principal.credential {
-        Credential::Session { csrf_token } => csrf_token.expose().clone(),
-        Credential::Token { .. } => String::new(),
     }
 }
 
@@ -431,7 +424,7 @@ async fn person_page(
         id: person.id,
         name,
         trashed: person.deleted_at.is_some(),
-        csrf_token: csrf_of(principal),
+        csrf_token: csrf_token(principal),
         permitted: service::permitted(&state.db, principal, person).await?,
         tab,
     };

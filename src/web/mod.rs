@@ -67,6 +67,15 @@ impl Layout {
     }
 }
 
+/// The CSRF token a page's forms carry: the session's, or nothing for a bearer token (which
+/// cannot post forms).
+pub fn csrf_token(principal: &Principal) -> String {
+    match &principal.credential {
+        Credential::Session { csrf_token } => csrf_token.expose().clone(),
+        Credential::Token { .. } => String::new(),
+    }
+}
+
 /// Renders a template into a response, or a 500 page if rendering fails.
 pub fn render(status: StatusCode, template: &impl Template) -> Response {
     match template.render() {
@@ -102,10 +111,7 @@ async fn home(State(state): State<AppState>, principal: Option<Principal>) -> Re
     let needs_setup = crate::workspace::needs_setup(&state.db).await?;
     let layout = principal.as_ref().map_or_else(|| Layout::new("Welcome"), |p| Layout::for_caller("Welcome", p));
     let signed_in = principal.map(|p| SignedIn {
-        csrf_token: match &p.credential {
-            Credential::Session { csrf_token } => csrf_token.expose().clone(),
-            Credential::Token { .. } => String::new(),
-        },
+        csrf_token: csrf_token(&p),
         email: p.email,
         workspace: p.workspace_name,
         role: p.role.as_str(),

@@ -21,7 +21,7 @@ use super::settings::WorkspaceSettings;
 use crate::app::AppState;
 use crate::http::auth::{CsrfProtected, SessionForm};
 use crate::http::{ApiError, FieldErrors, Pages};
-use crate::identity::{Action, Credential, Password, Principal};
+use crate::identity::{Action, Password, Principal};
 use crate::web::{Layout, render};
 
 pub fn router() -> Pages {
@@ -312,10 +312,7 @@ async fn settings_page(
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = SettingsPage {
         layout: Layout::for_caller("Workspace settings", principal),
-        csrf_token: match &principal.credential {
-            Credential::Session { csrf_token } => csrf_token.expose().clone(),
-            Credential::Token { .. } => String::new(),
-        },
+        csrf_token: crate::web::csrf_token(principal),
         inputs,
         errors,
         saved,
