@@ -29,7 +29,7 @@ async fn a_hidden_field_is_absent_from_records_and_lists_and_a_read_only_field_r
     }
 
     let body = json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
-                      "address": {"city": "London", "country": "GB"}});
+                      "address": {"city": "London", "country": "GB"}, "owner": member_id.get()});
     let person = app.call(&owner, Method::POST, "/api/v1/people", Some(body)).await;
     assert_eq!(person.status, StatusCode::CREATED, "{}", person.text());
     let id = person.json()["id"].as_i64().unwrap();

@@ -56,15 +56,15 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     access::add_to_team(app.db(), &owner, team, a.owner_id, None).await.unwrap();
     let person = serde_json::json!({"first_name": "Alma", "email": "alma@alpha.example"});
     let input = serde_json::from_value(person).unwrap();
-    let actor = owner.actor();
     let seeded = |_: &rapport::person::Person| serde_json::Value::Null;
-    let created = rapport::person::create(app.db(), a.workspace_id, &actor, &input, Some("seed".into()), seeded);
+    let created = rapport::person::create(app.db(), &owner, &input, Some("seed".into()), seeded);
     let rapport::person::Created::New(person) = created.await.unwrap() else { unreachable!("a fresh key") };
     let company = serde_json::from_value(serde_json::json!({"name": "Alpha Ltd", "domain": "alpha.example"})).unwrap();
     let listed = |_: &rapport::company::Company| serde_json::Value::Null;
+    let actor = owner.actor();
     let created = rapport::company::create(app.db(), a.workspace_id, &actor, &company, None, listed);
     let rapport::company::Created::New(company) = created.await.unwrap() else { unreachable!("no key") };
-    rapport::company::link(app.db(), a.workspace_id, &actor, (company.id, person.id), Some("CEO")).await.unwrap();
+    rapport::company::link(app.db(), &owner, (company.id, person.id), Some("CEO")).await.unwrap();
     let target = rapport::activity::Target::Person(person.id.get());
     rapport::activity::add_note(app.db(), &owner, target, "Met at the fair").await.unwrap();
     let task = serde_json::from_value(serde_json::json!({"title": "Call back", "assignee": a.owner_id.get()})).unwrap();

@@ -78,3 +78,82 @@ async fn national_phone_numbers_are_read_in_the_workspace_country() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     assert_eq!(created.json()["phone"], "+442079460958");
 }
+
+#[tokio::test]
+async fn an_admin_saves_valid_settings_on_the_settings_page() {
+    let app = TestApp::new().await;
+    let created = app.with_workspace("Acme", "owner@example.com").await;
+    let owner = app.token_for(&created, created.owner_id).await;
+    let (cookie, csrf) = app.sign_in("owner@example.com").await;
+    let page = app.get_as(&cookie, "/settings").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(page.text().contains("value=\"UTC\"") && page.text().contains("/account/two-factor"), "{}", page.text());
+
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("name", "Acme Europe"),
+        ("default_currency", "eur"),
+        ("time_zone", "Europe/Paris"),
+        ("locale", "fr_FR"),
+        ("country", "fr"),
+    ];
+    let saved = app.post_form_as(&cookie, "/settings", &fields).await;
+    assert_eq!((saved.status, saved.header("location")), (StatusCode::SEE_OTHER, "/settings?saved=1"));
+    let now = app.call(&owner, Method::GET, "/api/v1/workspace", None).await.json();
+    assert_eq!(
+        (&now["name"], &now["default_currency"], &now["time_zone"], &now["locale"], &now["country"]),
+        (&json!("Acme Europe"), &json!("EUR"), &json!("Europe/Paris"), &json!("fr-FR"), &json!("FR"))
+    );
+    let shown = app.get_as(&cookie, "/settings?saved=1").await.text();
+    assert!(shown.contains("Settings saved") && shown.contains("value=\"Europe/Paris\""), "{shown}");
+    let trail = app.call(&owner, Method::GET, "/api/v1/audit?entity=workspace", None).await.json();
+    assert_eq!(trail["items"].as_array().unwrap().len(), 1, "one audit row for the change: {trail}");
+}
+
+#[tokio::test]
+async fn an_invalid_time_zone_on_the_settings_page_is_shown_beside_the_field_and_nothing_is_saved() {
+    let app = TestApp::new().await;
+    let created = app.with_workspace("Acme", "owner@example.com").await;
+    let owner = app.token_for(&created, created.owner_id).await;
+    let (cookie, csrf) = app.sign_in("owner@example.com").await;
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("name", "Acme"),
+        ("default_currency", "USD"),
+        ("time_zone", "Mars/Olympus"),
+        ("locale", "en-US"),
+        ("country", "GB"),
+    ];
+    let refused = app.post_form_as(&cookie, "/settings", &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text();
+    assert!(html.contains("id=\"time_zone-error\">must be an IANA time zone"), "the error is beside the field: {html}");
+    assert!(html.contains("value=\"Mars/Olympus\"") && html.contains("Nothing was saved"), "{html}");
+    let now = app.call(&owner, Method::GET, "/api/v1/workspace", None).await.json();
+    assert_eq!(
+        (&now["country"], &now["time_zone"]),
+        (&json!("US"), &json!("UTC")),
+        "the valid country was not saved either"
+    );
+}
+
+#[tokio::test]
+async fn a_member_gets_403_on_the_settings_page_and_the_navigation_offers_only_what_they_may_open() {
+    let app = TestApp::new().await;
+    let created = app.with_workspace("Acme", "owner@example.com").await;
+    app.add_member(created.workspace_id, "member@example.com", "member").await;
+    let (cookie, csrf) = app.sign_in("member@example.com").await;
+    assert_eq!(app.get_as(&cookie, "/settings").await.status, StatusCode::FORBIDDEN);
+    let post = app.post_form_as(&cookie, "/settings", &[("csrf_token", &csrf), ("name", "Mine now")]).await;
+    assert_eq!(post.status, StatusCode::FORBIDDEN);
+
+    let nav = |html: &str| {
+        let nav = html.split("<nav").nth(1).unwrap().split("</nav>").next().unwrap().to_owned();
+        ["/people", "/settings", "/roles", "/audit", "/api/docs"].map(|link| nav.contains(&format!("href=\"{link}\"")))
+    };
+    assert_eq!(nav(&app.get_as(&cookie, "/").await.text()), [true, false, false, false, true]);
+    let (owner, _) = app.sign_in("owner@example.com").await;
+    for page in ["/", "/people", "/settings", "/roles", "/audit"] {
+        assert_eq!(nav(&app.get_as(&owner, page).await.text()), [true; 5], "{page}");
+    }
+}

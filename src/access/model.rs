@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use rapport_core::UserId;
+
 use crate::identity::Grant;
 
 /// A custom role's or a team's name: 1 to 60 characters once trimmed.
@@ -115,6 +117,33 @@ impl FieldAccess {
     }
 }
 
+/// Which records of a module one action reaches for one caller, by their owner: any record of
+/// the workspace, or only those owned by one of these members (the caller, and for reach
+/// `team` everyone sharing a team with them). A record without an owner is reached only by
+/// [`OwnerFilter::Any`]: nobody owns it, so it is nobody's "own".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnerFilter {
+    Any,
+    OwnedBy(Vec<UserId>),
+}
+
+impl OwnerFilter {
+    pub fn covers(&self, owner: Option<UserId>) -> bool {
+        match self {
+            Self::Any => true,
+            Self::OwnedBy(owners) => owner.is_some_and(|owner| owners.contains(&owner)),
+        }
+    }
+
+    /// The owners a store puts in its `owner_id IN (…)` condition; `None` for no condition.
+    pub fn owners(&self) -> Option<&[UserId]> {
+        match self {
+            Self::Any => None,
+            Self::OwnedBy(owners) => Some(owners),
+        }
+    }
+}
+
 /// A custom role as the roles page lists it.
 #[derive(Clone, Debug)]
 pub struct RoleSummary {
@@ -152,6 +181,15 @@ mod tests {
         assert_eq!(access.check_write(["email"]).unwrap_err().field, "email");
         assert!(access.check_write(["last_name", "address.country"]).is_ok());
         assert!(!access.visible("address.city") && access.visible("address"));
+    }
+
+    #[test]
+    fn an_owner_filter_reaches_only_its_owners_and_never_an_unowned_record() {
+        let (me, mate) = (UserId::new(1), UserId::new(2));
+        let team = OwnerFilter::OwnedBy(vec![me, mate]);
+        assert!(team.covers(Some(mate)) && !team.covers(Some(UserId::new(3))) && !team.covers(None));
+        assert!(OwnerFilter::Any.covers(None) && OwnerFilter::Any.owners().is_none());
+        assert_eq!(team.owners(), Some([me, mate].as_slice()));
     }
 
     #[test]

@@ -7,10 +7,10 @@ use rapport_core::{Actor, FieldChange, UserId, WorkspaceId};
 use rapport_db::{Db, DbError, Tx};
 use serde_json::Value;
 
-use super::model::{FieldAccess, FieldRule, Name, RoleSummary};
+use super::model::{FieldAccess, FieldRule, Name, OwnerFilter, RoleSummary};
 use super::store;
 use crate::audit::{AuditAction, AuditEntry};
-use crate::identity::{Action, Grant, Principal};
+use crate::identity::{Action, Grant, Principal, Reach};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
@@ -229,6 +229,26 @@ pub async fn add_to_team(
 /// teams, and `user`.
 pub async fn team_mates(db: &Db, workspace: WorkspaceId, user: UserId) -> Result<Vec<UserId>, DbError> {
     store::team_mates(db, workspace, user).await
+}
+
+/// Which records of `module` the caller's `action` reaches, or `None` when the action is not
+/// theirs at all. Every module with owned records decides through this one function, on the
+/// API and the pages alike: stores turn the answer into an `owner_id IN (…)` condition for
+/// lists, and services test single records with [`OwnerFilter::covers`].
+pub async fn record_filter(
+    db: &Db,
+    principal: &Principal,
+    module: &str,
+    action: Action,
+) -> Result<Option<OwnerFilter>, DbError> {
+    Ok(match principal.can(module, action) {
+        None => None,
+        Some(Reach::All) => Some(OwnerFilter::Any),
+        Some(Reach::Team) => {
+            Some(OwnerFilter::OwnedBy(team_mates(db, principal.workspace_id, principal.user_id).await?))
+        }
+        Some(Reach::Own) => Some(OwnerFilter::OwnedBy(vec![principal.user_id])),
+    })
 }
 
 /// Sets how `role_key` (a built-in role's name or `role:ID`) sees `field` of `object`; `None`

@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::http::Pages;
 use crate::http::auth::{CsrfProtected, SessionForm};
 use crate::http::{ApiError, RequestId};
-use crate::identity::{Action, Credential, Grant, Permissions, Principal, Role};
+use crate::identity::{Action, Grant, Permissions, Principal, Role};
 use crate::web::{Layout, render};
 
 pub fn router() -> Pages {
@@ -82,13 +82,10 @@ fn require_admin(principal: &Principal) -> Result<(), ApiError> {
 
 async fn show(State(state): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
     require_admin(&principal)?;
-    let csrf_token = match &principal.credential {
-        Credential::Session { csrf_token } => csrf_token.expose().clone(),
-        Credential::Token { .. } => String::new(),
-    };
+    let csrf_token = crate::web::csrf_token(&principal);
     let builtin = Role::ALL.into_iter().map(|role| BuiltinRole { name: role.as_str(), summary: builtin_summary(role) });
     let page = RolesPage {
-        layout: Layout::new("Roles and permissions"),
+        layout: Layout::for_caller("Roles and permissions", &principal),
         csrf_token,
         builtin: builtin.collect(),
         custom: service::roles(&state.db, principal.workspace_id).await?,

@@ -43,9 +43,10 @@ pub async fn require_target(db: &Db, principal: &Principal, target: Target, writ
     }
     let workspace = principal.workspace_id;
     let found = match target {
-        Target::Person(id) => match crate::person::get(db, workspace, rapport_core::PersonId::new(id)).await {
+        Target::Person(id) => match crate::person::get(db, principal, rapport_core::PersonId::new(id)).await {
             Ok(_) => true,
             Err(crate::person::PersonError::NotFound) => false,
+            Err(crate::person::PersonError::Forbidden(why)) => return Err(ActivityError::Forbidden(why.into())),
             Err(crate::person::PersonError::Db(err)) => return Err(err.into()),
             Err(other) => return Err(DbError::Unavailable(other.to_string()).into()),
         },

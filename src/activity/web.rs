@@ -45,7 +45,7 @@ pub async fn activities(state: &AppState, principal: &Principal, target: Target)
         target_id: target.id(),
         notes,
         tasks,
-        csrf_token: principal.csrf_token(),
+        csrf_token: crate::web::csrf_token(principal),
         can_add: principal.can(target.module(), crate::identity::Action::Create).is_some(),
     })
 }
@@ -144,6 +144,6 @@ struct TasksPage {
 
 async fn my_tasks(State(state): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
     let tasks = service::tasks(&state.db, &principal, None, false).await?;
-    let page = TasksPage { layout: Layout::new("My tasks"), tasks, csrf_token: principal.csrf_token() };
+    let page = TasksPage { layout: Layout::for_caller("My tasks", &principal), tasks, csrf_token: crate::web::csrf_token(&principal) };
     Ok(render(StatusCode::OK, &page))
 }

@@ -390,7 +390,7 @@ async fn link(
         serde_json::from_slice(&body).map_err(|e| ApiError::field("body", e.to_string()))?
     };
     let title = input.title;
-    service::link(&state.db, principal.workspace_id, &principal.actor(), (id, person), title.as_deref()).await?;
+    service::link(&state.db, &principal, (id, person), title.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -431,7 +431,7 @@ async fn companies_of_person(
     if !principal.may("people", false) {
         return Err(ApiError::Forbidden("not allowed to read people".into()));
     }
-    crate::person::get(&state.db, principal.workspace_id, id).await?;
+    crate::person::get(&state.db, &principal, id).await?;
     Ok(Json(Links { data: service::companies_of(&state.db, principal.workspace_id, id).await? }))
 }
 

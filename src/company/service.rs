@@ -11,6 +11,7 @@ use super::model::{Company, CompanyInput, Link, NewCompany, changes};
 use super::store;
 use crate::audit::AuditAction;
 use crate::http::FieldErrors;
+use crate::identity::Principal;
 use crate::profile::{self, COUNT_CAP, Replay, TRASH_KEEP, cut_page, record_change, text};
 
 const ROUTE_CREATE: &str = "POST /api/v1/companies";
@@ -227,14 +228,13 @@ pub async fn list(db: &Db, workspace: WorkspaceId, query: &ListQuery) -> Result<
 /// must be in the workspace and out of the trash. The change shows on both timelines.
 pub async fn link(
     db: &Db,
-    workspace: WorkspaceId,
-    actor: &Actor,
+    principal: &Principal,
     (company, person): (CompanyId, PersonId),
     title: Option<&str>,
 ) -> Result<(), CompanyError> {
-    live_person(db, workspace, person).await?;
+    live_person(db, principal, person).await?;
     let title = text(title);
-    let actor = actor.clone();
+    let (workspace, actor) = (principal.workspace_id, principal.actor());
     db.write(move |tx| {
         Box::pin(async move {
             live(tx, workspace, company).await?;
@@ -288,10 +288,11 @@ async fn record_link(
     Ok(())
 }
 
-async fn live_person(db: &Db, workspace: WorkspaceId, person: PersonId) -> Result<(), CompanyError> {
-    match crate::person::get(db, workspace, person).await {
+/// The person must be one the caller may read, of their workspace, out of the trash.
+async fn live_person(db: &Db, principal: &Principal, person: PersonId) -> Result<(), CompanyError> {
+    match crate::person::get(db, principal, person).await {
         Ok(found) if found.deleted_at.is_none() => Ok(()),
-        Ok(_) | Err(crate::person::PersonError::NotFound) => Err(CompanyError::Invalid(FieldErrors::from([(
+        Ok(_) | Err(crate::person::PersonError::NotFound | crate::person::PersonError::Forbidden(_)) => Err(CompanyError::Invalid(FieldErrors::from([(
             "person_id".into(),
             vec!["is not a person of this workspace".into()],
         )]))),

@@ -92,12 +92,12 @@ struct FormPage {
     errors: FieldErrors,
 }
 
-fn form_page(csrf_token: String, form: &CompanyForm, errors: FieldErrors) -> FormPage {
+fn form_page(principal: &Principal, form: &CompanyForm, errors: FieldErrors) -> FormPage {
     FormPage {
-        layout: Layout::new("New company"),
+        layout: Layout::for_caller("New company", principal),
         back: ("/companies", "Companies"),
         action: "/companies/new",
-        csrf_token,
+        csrf_token: crate::web::csrf_token(principal),
         inputs: form_inputs(&FORM_FIELDS, |key| form.value(key), &errors),
         errors,
     }
@@ -109,7 +109,7 @@ fn allow(principal: &Principal, write: bool) -> Result<(), ApiError> {
 
 async fn new_form(principal: Principal) -> Result<Response, ApiError> {
     allow(&principal, true)?;
-    Ok(render(StatusCode::OK, &form_page(principal.csrf_token(), &CompanyForm::default(), FieldErrors::new())))
+    Ok(render(StatusCode::OK, &form_page(&principal, &CompanyForm::default(), FieldErrors::new())))
 }
 
 async fn submit(
@@ -130,7 +130,7 @@ async fn submit(
         Ok(Created::New(company)) => Ok(Redirect::to(&format!("/companies/{}", company.id)).into_response()),
         Ok(Created::Replayed(_)) => Ok(Redirect::to("/companies").into_response()),
         Err(CompanyError::Invalid(errors)) => {
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &form_page(principal.csrf_token(), &form, errors)))
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &form_page(&principal, &form, errors)))
         }
         Err(other) => Err(other.into()),
     }
@@ -189,7 +189,7 @@ async fn list(
         })
         .collect();
     let html = ListPage {
-        layout: Layout::new("Companies"),
+        layout: Layout::for_caller("Companies", &principal),
         rows,
         count: crate::profile::count_text(page.count),
         next: page.next,
@@ -229,7 +229,7 @@ async fn detail(
     let name =
         company.fields.name.clone().filter(|_| access.visible("name")).unwrap_or_else(|| format!("Company {id}"));
     let page = DetailPage {
-        layout: Layout::new(name.clone()),
+        layout: Layout::for_caller(name.clone(), &principal),
         name,
         trashed: company.deleted_at.is_some(),
         fields: shown_fields(fields(), &values, &access),

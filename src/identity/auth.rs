@@ -79,14 +79,6 @@ impl Principal {
         }
     }
 
-    /// The token a page's forms carry back; empty for API tokens, which never post forms.
-    pub fn csrf_token(&self) -> String {
-        match &self.credential {
-            Credential::Session { csrf_token } => csrf_token.expose().clone(),
-            Credential::Token { .. } => String::new(),
-        }
-    }
-
     /// Whether the caller may read (or, with `write`, change at least some records of)
     /// `module`: [`Principal::can`] read or update it.
     pub fn may(&self, module: &str, write: bool) -> bool {

@@ -1,6 +1,7 @@
 //! People's JSON API under `/api/v1/people`: create (idempotent with `Idempotency-Key`), read,
 //! update with `If-Match`, delete to the trash, restore, list with a cursor, and the field
-//! vocabulary.
+//! vocabulary. Reach and field rules are the service's and the access module's to decide;
+//! handlers parse, call and project.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -13,16 +14,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::model::{Person, PersonInput, TimelineEntry, governing_field};
-use super::service::{self, Created, ListQuery, PersonError};
+use super::service::{self, Created, ListQuery, MODULE, PersonError};
 use crate::access::FieldAccess;
 use crate::app::AppState;
+use crate::audit::Cursor;
+use crate::audit::api::AuditPage;
 use crate::http::{ApiError, ErrorBody};
-use crate::identity::Principal;
+use crate::identity::{Action, Principal};
 use crate::profile::{FieldDef, primary};
 
-const MODULE: &str = "people";
 /// The object name field rules use.
-const OBJECT: &str = "person";
+pub(super) const OBJECT: &str = "person";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(vocabulary))
         .routes(routes!(read, update, delete))
         .routes(routes!(restore))
+        .routes(routes!(timeline))
         .routes(routes!(history))
 }
 
@@ -101,16 +104,14 @@ fn with_etag(status: StatusCode, person: &Person, access: &FieldAccess) -> Respo
     response
 }
 
-fn allow(principal: &Principal, write: bool) -> Result<(), ApiError> {
-    if principal.may(MODULE, write) { Ok(()) } else { Err(ApiError::Forbidden("not allowed to change people".into())) }
-}
-
 fn parse_body(body: Value) -> Result<PersonInput, ApiError> {
     serde_json::from_value(body).map_err(|e| ApiError::field("body", e.to_string()))
 }
 
 /// Creates a person. Send `Idempotency-Key` to make retries safe: a repeat answers the first
-/// response and creates nothing.
+/// response and creates nothing. `owner` must be the caller or someone whose records the
+/// caller may change (403 otherwise); without it, a caller whose updates reach only their own
+/// or their teams' records becomes the owner.
 #[utoipa::path(
     post,
     path = "/people",
@@ -130,12 +131,11 @@ async fn create(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
-    allow(&principal, true)?;
     let access = field_access(&state, &principal).await?;
     access.check_write(written_fields(&body).iter().map(String::as_str))?;
     let input = parse_body(body)?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    match service::create(&state.db, principal.workspace_id, &principal.actor(), &input, key, view_json).await? {
+    match service::create(&state.db, &principal, &input, key, view_json).await? {
         Created::New(person) => Ok(with_etag(StatusCode::CREATED, &person, &access)),
         Created::Replayed(reply) => {
             let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::CREATED);
@@ -144,7 +144,7 @@ async fn create(
     }
 }
 
-/// One person, in the trash or not.
+/// One person, in the trash or not. A person outside the caller's read reach is a 404.
 #[utoipa::path(
     get,
     path = "/people/{id}",
@@ -158,14 +158,14 @@ async fn read(
     principal: Principal,
     Path(id): Path<PersonId>,
 ) -> Result<Response, ApiError> {
-    allow(&principal, false)?;
     let access = field_access(&state, &principal).await?;
-    let person = service::get(&state.db, principal.workspace_id, id).await?;
+    let person = service::get(&state.db, &principal, id).await?;
     Ok(with_etag(StatusCode::OK, &person, &access))
 }
 
 /// Changes some fields (a JSON merge patch: absent keys stay, `null` clears). With `If-Match`,
-/// refuses with 412 if the person changed since that version was read.
+/// refuses with 412 if the person changed since that version was read. A person the caller
+/// may read but not change, or a new `owner` outside the caller's update reach, is a 403.
 #[utoipa::path(
     patch,
     path = "/people/{id}",
@@ -177,6 +177,7 @@ async fn read(
         (status = 200, body = PersonView),
         (status = 412, description = "Changed since the If-Match version", body = ErrorBody),
         (status = 422, body = ErrorBody),
+        (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)
     )
 )]
@@ -187,7 +188,6 @@ async fn update(
     headers: HeaderMap,
     Json(patch): Json<Value>,
 ) -> Result<Response, ApiError> {
-    allow(&principal, true)?;
     if !patch.is_object() {
         return Err(ApiError::field("body", "must be a JSON object"));
     }
@@ -199,7 +199,7 @@ async fn update(
             Some(parse_etag(value).ok_or(ApiError::BadRequest("If-Match must be an ETag from a read".into()))?)
         }
     };
-    let person = service::update(&state.db, principal.workspace_id, &principal.actor(), id, patch, expected).await?;
+    let person = service::update(&state.db, &principal, id, patch, expected).await?;
     Ok(with_etag(StatusCode::OK, &person, &access))
 }
 
@@ -214,15 +214,14 @@ fn parse_etag(value: &HeaderValue) -> Option<i64> {
     tag = "people",
     security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody))
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<PersonId>,
 ) -> Result<StatusCode, ApiError> {
-    allow(&principal, true)?;
-    service::delete(&state.db, principal.workspace_id, &principal.actor(), id).await?;
+    service::delete(&state.db, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -233,16 +232,20 @@ async fn delete(
     tag = "people",
     security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 200, body = PersonView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+    responses(
+        (status = 200, body = PersonView),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)
+    )
 )]
 async fn restore(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<PersonId>,
 ) -> Result<Response, ApiError> {
-    allow(&principal, true)?;
     let access = field_access(&state, &principal).await?;
-    let person = service::restore(&state.db, principal.workspace_id, &principal.actor(), id).await?;
+    let person = service::restore(&state.db, &principal, id).await?;
     Ok(with_etag(StatusCode::OK, &person, &access))
 }
 
@@ -261,7 +264,8 @@ pub struct Timeline {
     pub next: Option<i64>,
 }
 
-/// What happened to a person, newest first, a page at a time.
+/// What happened to a person, newest first, a page at a time; changes of fields hidden from
+/// the caller's role are left out.
 #[utoipa::path(
     get,
     path = "/people/{id}/timeline",
@@ -270,16 +274,53 @@ pub struct Timeline {
     params(("id" = i64, Path), TimelineParams),
     responses((status = 200, body = Timeline), (status = 404, body = ErrorBody))
 )]
-async fn history(
+async fn timeline(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<PersonId>,
     Query(params): Query<TimelineParams>,
 ) -> Result<Json<Timeline>, ApiError> {
-    allow(&principal, false)?;
-    let limit = params.limit.unwrap_or(50);
-    let (data, next) = service::timeline(&state.db, principal.workspace_id, id, params.cursor, limit).await?;
+    let access = field_access(&state, &principal).await?;
+    let page = (params.cursor, params.limit.unwrap_or(50));
+    let (data, next) = service::timeline(&state.db, &principal, &access, id, page).await?;
     Ok(Json(Timeline { data, next }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct HistoryParams {
+    /// The `next` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A person's audit trail, newest first, a page at a time: who changed which field, when,
+/// from what to what. Changes of fields hidden from the caller's role are left out.
+#[utoipa::path(
+    get,
+    path = "/people/{id}/history",
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = i64, Path), HistoryParams),
+    responses((status = 200, body = AuditPage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+async fn history(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+    Query(params): Query<HistoryParams>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let cursor = parse_cursor(params.cursor.as_deref())?;
+    let access = field_access(&state, &principal).await?;
+    Ok(Json(service::history(&state.db, &principal, &access, id, cursor).await?.into()))
+}
+
+/// A history cursor from a query string: absent, or the `next` of an earlier page (422 else).
+pub(super) fn parse_cursor(raw: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+    match raw.filter(|raw| !raw.is_empty()) {
+        None => Ok(None),
+        Some(raw) => Cursor::parse(raw)
+            .map(Some)
+            .ok_or_else(|| ApiError::field("cursor", "is not a cursor from a previous page")),
+    }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -310,7 +351,8 @@ pub struct PersonList {
     pub count: Value,
 }
 
-/// People, newest first, a page at a time (keyset cursor, never an offset).
+/// People, newest first, a page at a time (keyset cursor, never an offset): only those within
+/// the caller's read reach.
 #[utoipa::path(
     get,
     path = "/people",
@@ -324,7 +366,6 @@ async fn list(
     principal: Principal,
     Query(params): Query<ListParams>,
 ) -> Result<Json<PersonList>, ApiError> {
-    allow(&principal, false)?;
     let access = field_access(&state, &principal).await?;
     let query = ListQuery {
         trash: params.trash,
@@ -334,7 +375,7 @@ async fn list(
         after: params.cursor,
         limit: params.limit.unwrap_or(50),
     };
-    let page = service::list(&state.db, principal.workspace_id, &query).await?;
+    let page = service::list(&state.db, &principal, &query).await?;
     let count = if page.count > service::COUNT_CAP {
         Value::from(format!("{}+", service::COUNT_CAP))
     } else {
@@ -353,7 +394,9 @@ async fn list(
     responses((status = 200, body = Vec<FieldDef>))
 )]
 async fn vocabulary(principal: Principal) -> Result<Json<&'static [FieldDef]>, ApiError> {
-    allow(&principal, false)?;
+    if principal.can(MODULE, Action::Read).is_none() {
+        return Err(ApiError::Forbidden("your role may not read people".into()));
+    }
     Ok(Json(super::fields()))
 }
 
@@ -365,6 +408,8 @@ impl From<PersonError> for ApiError {
             PersonError::Stale => Self::PreconditionFailed,
             PersonError::KeyReused => Self::Conflict { code: "idempotency_key_reused", message: err.to_string() },
             PersonError::Expired => Self::Conflict { code: "trash_expired", message: err.to_string() },
+            PersonError::Forbidden(why) => Self::Forbidden(why.into()),
+            PersonError::OwnerOutOfReach => Self::Forbidden(err.to_string()),
             PersonError::Db(db) => db.into(),
         }
     }

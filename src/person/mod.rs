@@ -1,7 +1,8 @@
 //! People: the customers a workspace knows, with their contact details, address, preferences,
 //! lifecycle stage, owner, tags and external id. This module owns the `people` table; other
 //! modules reach people through the functions re-exported here, and learn of changes through
-//! the `person.*` domain events every write records.
+//! the `person.*` domain events every write records. Every function takes the caller and
+//! applies their reach (own, team, all) for its action; see `docs/profiles.md`.
 
 pub mod api;
 mod model;
@@ -11,8 +12,8 @@ pub mod web;
 
 pub use model::{LifecycleStage, NewPerson, Person, PersonInput, TimelineEntry, changes, fields};
 pub use service::{
-    COUNT_CAP, Created, ListQuery, Page, PersonError, TRASH_KEEP, create, delete, get, list, purge_trash, restore,
-    update,
+    COUNT_CAP, Created, ListQuery, Page, Permitted, PersonError, TRASH_KEEP, create, delete, get, history, list,
+    permitted, purge_trash, restore, timeline, update,
 };
 
 /// The recurring job that empties the trash of people kept longer than [`TRASH_KEEP`].

@@ -1,17 +1,27 @@
 //! Use cases on people. Each write is one transaction holding the change, its domain event and
 //! (for an idempotent create) the stored response, so none can exist without the others.
+//!
+//! Every use case takes the caller's [`Principal`] and applies its reach for the action
+//! (`crate::access::record_filter`), so the API and the pages cannot decide differently: a
+//! person outside the caller's read reach is [`PersonError::NotFound`], exactly like a missing
+//! one; a readable person outside the update or delete reach is [`PersonError::Forbidden`].
 
-use crate::audit::{AuditAction, AuditEntry};
+use crate::access::{FieldAccess, OwnerFilter};
+use crate::audit::{AuditAction, AuditEntry, AuditRow, Cursor};
 use chrono::{Duration, Utc};
-use rapport_core::{Actor, FieldChange, PersonId, WorkspaceId};
+use rapport_core::{Actor, FieldChange, PersonId, UserId, WorkspaceId};
 use rapport_db::{Db, DbError, Tx};
 use rapport_jobs::NewDomainEvent;
 use serde_json::{Value, json};
 
-use super::model::{NewPerson, Person, PersonInput, TimelineEntry, changes};
+use super::model::{NewPerson, Person, PersonInput, TimelineEntry, changes, governing_field};
 use super::store;
 use crate::http::FieldErrors;
+use crate::identity::{Action, Principal};
 use crate::profile::{self, Replay};
+
+/// The module name permissions are granted on.
+pub(super) const MODULE: &str = "people";
 
 /// How long a trashed person can be restored before the purge job deletes them.
 pub const TRASH_KEEP: Duration = Duration::days(30);
@@ -33,6 +43,13 @@ pub enum PersonError {
     KeyReused,
     #[error("the trash keeps people for 30 days; this one is gone")]
     Expired,
+    /// The caller may not do this at all, or not to this person: the message says which.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// `owner` names someone whose records the caller may not change; the record would leave
+    /// the caller's reach.
+    #[error("owner: you may only give a person to yourself or to someone whose records you may change")]
+    OwnerOutOfReach,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -45,20 +62,31 @@ pub enum Created {
 
 /// Creates a person. With an idempotency key, a retry answers what the first request answered
 /// and creates nothing.
+/// The owner must be within the caller's update reach (see [`owner_allowed`]); without one,
+/// a caller whose updates do not reach everyone becomes the owner, so they can still change
+/// what they created.
 pub async fn create(
     db: &Db,
-    workspace: WorkspaceId,
-    actor: &Actor,
+    principal: &Principal,
     input: &PersonInput,
     key: Option<String>,
     respond: fn(&Person) -> Value,
 ) -> Result<Created, PersonError> {
+    filter(db, principal, Action::Create, "your role may not create people").await?;
+    let workspace = principal.workspace_id;
     if let Some(replayed) = replayed(db, workspace, key.as_deref()).await? {
         return Ok(Created::Replayed(replayed));
     }
+    let change = crate::access::record_filter(db, principal, MODULE, Action::Update).await?;
     let region = profile::phone_region(db, workspace).await?;
-    let new = NewPerson::parse(input, region).map_err(PersonError::Invalid)?;
-    let actor = actor.clone();
+    let mut new = NewPerson::parse(input, region).map_err(PersonError::Invalid)?;
+    if new.owner.is_none() && change != Some(OwnerFilter::Any) {
+        new.owner = Some(principal.user_id);
+    }
+    if !owner_allowed(principal, change.as_ref(), new.owner) {
+        return Err(PersonError::OwnerOutOfReach);
+    }
+    let actor = principal.actor();
     let retry_key = key.clone();
     let written = db
         .write(move |tx| {
@@ -110,30 +138,94 @@ fn taken(err: DbError, table: &str) -> PersonError {
     PersonError::Db(err)
 }
 
-pub async fn get(db: &Db, workspace: WorkspaceId, id: PersonId) -> Result<Person, PersonError> {
-    store::find(db, workspace, id).await?.ok_or(PersonError::NotFound)
+/// How far `action` reaches for the caller; refused with `denied` when it is not theirs at all.
+async fn filter(
+    db: &Db,
+    principal: &Principal,
+    action: Action,
+    denied: &'static str,
+) -> Result<OwnerFilter, PersonError> {
+    crate::access::record_filter(db, principal, MODULE, action).await?.ok_or(PersonError::Forbidden(denied))
+}
+
+/// Whether `owner` keeps a record within the caller's update reach (`change`): anyone for a
+/// reach of `all`, the caller or a team mate for `team`, the caller for `own`. Making oneself
+/// the owner is always allowed, since it hands nothing away.
+fn owner_allowed(principal: &Principal, change: Option<&OwnerFilter>, owner: Option<UserId>) -> bool {
+    owner == Some(principal.user_id) || change.is_some_and(|change| change.covers(owner))
+}
+
+fn owner_of(person: &Person) -> Option<UserId> {
+    person.fields.owner.map(UserId::new)
+}
+
+/// What the caller may do to one person they can read, for the page to offer only that.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Permitted {
+    pub update: bool,
+    pub delete: bool,
+}
+
+pub async fn permitted(db: &Db, principal: &Principal, person: &Person) -> Result<Permitted, PersonError> {
+    let reaches = |filter: Option<OwnerFilter>| filter.is_some_and(|f| f.covers(owner_of(person)));
+    Ok(Permitted {
+        update: reaches(crate::access::record_filter(db, principal, MODULE, Action::Update).await?),
+        delete: reaches(crate::access::record_filter(db, principal, MODULE, Action::Delete).await?),
+    })
+}
+
+/// A person the caller may read, in the trash or not.
+pub async fn get(db: &Db, principal: &Principal, id: PersonId) -> Result<Person, PersonError> {
+    let read = filter(db, principal, Action::Read, "your role may not read people").await?;
+    store::find(db, principal.workspace_id, id).await?.filter(|p| read.covers(owner_of(p))).ok_or(PersonError::NotFound)
+}
+
+/// The reach of a change (`action`) and of reading, checked on the row the write holds: a
+/// person the caller cannot read is missing, one they can read but not change is forbidden.
+struct WriteReach {
+    read: OwnerFilter,
+    change: OwnerFilter,
+    denied: &'static str,
+}
+
+impl WriteReach {
+    async fn of(db: &Db, principal: &Principal, action: Action, denied: &'static str) -> Result<Self, PersonError> {
+        let change = filter(db, principal, action, denied).await?;
+        let read = filter(db, principal, Action::Read, "your role may not read people").await?;
+        Ok(Self { read, change, denied })
+    }
+
+    fn check(&self, person: Option<Person>) -> Result<Person, PersonError> {
+        let person = person.filter(|p| self.read.covers(owner_of(p))).ok_or(PersonError::NotFound)?;
+        if self.change.covers(owner_of(&person)) { Ok(person) } else { Err(PersonError::Forbidden(self.denied)) }
+    }
 }
 
 /// Applies `patch` (a JSON merge patch of [`PersonInput`]) when the person is still at
-/// `expected_version` (if given).
+/// `expected_version` (if given). A new owner must be within the caller's update reach.
 pub async fn update(
     db: &Db,
-    workspace: WorkspaceId,
-    actor: &Actor,
+    principal: &Principal,
     id: PersonId,
     patch: Value,
     expected_version: Option<i64>,
 ) -> Result<Person, PersonError> {
+    let reach = WriteReach::of(db, principal, Action::Update, "you may change only people within your reach").await?;
+    let workspace = principal.workspace_id;
     let region = profile::phone_region(db, workspace).await?;
-    let actor = actor.clone();
+    let (actor, principal) = (principal.actor(), principal.clone());
     db.write(move |tx| {
         Box::pin(async move {
             let before = live(tx, workspace, id).await?;
+            let before = reach.check(Some(before))?;
             if expected_version.is_some_and(|v| v != before.version) {
                 return Err(PersonError::Stale);
             }
             let merged = before.fields.merged(&patch).map_err(|e| invalid_body(&e))?;
             let new = NewPerson::parse(&merged, region).map_err(PersonError::Invalid)?;
+            if new.owner != owner_of(&before) && !owner_allowed(&principal, Some(&reach.change), new.owner) {
+                return Err(PersonError::OwnerOutOfReach);
+            }
             let changed = changes(Some(&before.fields), Some(&new.to_input()));
             if changed.is_empty() {
                 return Ok(before);
@@ -155,11 +247,12 @@ async fn live(tx: &mut Tx, workspace: WorkspaceId, id: PersonId) -> Result<Perso
 }
 
 /// Moves a person to the trash.
-pub async fn delete(db: &Db, workspace: WorkspaceId, actor: &Actor, id: PersonId) -> Result<(), PersonError> {
-    let actor = actor.clone();
+pub async fn delete(db: &Db, principal: &Principal, id: PersonId) -> Result<(), PersonError> {
+    let reach = WriteReach::of(db, principal, Action::Delete, "you may delete only people within your reach").await?;
+    let (workspace, actor) = (principal.workspace_id, principal.actor());
     db.write(move |tx| {
         Box::pin(async move {
-            live(tx, workspace, id).await?;
+            reach.check(Some(live(tx, workspace, id).await?))?;
             store::set_deleted(tx, workspace, id, Some(Utc::now()), Utc::now()).await?;
             record_change(tx, workspace, &actor, id, AuditAction::Delete, &[]).await
         })
@@ -167,12 +260,14 @@ pub async fn delete(db: &Db, workspace: WorkspaceId, actor: &Actor, id: PersonId
     .await
 }
 
-/// Takes a person out of the trash, within [`TRASH_KEEP`].
-pub async fn restore(db: &Db, workspace: WorkspaceId, actor: &Actor, id: PersonId) -> Result<Person, PersonError> {
-    let actor = actor.clone();
+/// Takes a person out of the trash, within [`TRASH_KEEP`]. Undoing a delete needs the same
+/// reach as the delete.
+pub async fn restore(db: &Db, principal: &Principal, id: PersonId) -> Result<Person, PersonError> {
+    let reach = WriteReach::of(db, principal, Action::Delete, "you may restore only people within your reach").await?;
+    let (workspace, actor) = (principal.workspace_id, principal.actor());
     db.write(move |tx| {
         Box::pin(async move {
-            let person = store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?;
+            let person = reach.check(store::find_in(tx, workspace, id).await?)?;
             let Some(deleted_at) = person.deleted_at else { return Ok(person) };
             if deleted_at < Utc::now() - TRASH_KEEP {
                 return Err(PersonError::Expired);
@@ -218,12 +313,17 @@ pub struct ListQuery {
     pub limit: i64,
 }
 
-pub async fn list(db: &Db, workspace: WorkspaceId, query: &ListQuery) -> Result<Page, PersonError> {
+/// The people the caller may read that match `query`; the reach is a condition of the query
+/// itself, so pages and counts never include what the caller cannot see.
+pub async fn list(db: &Db, principal: &Principal, query: &ListQuery) -> Result<Page, PersonError> {
+    let read = filter(db, principal, Action::Read, "your role may not read people").await?;
+    let workspace = principal.workspace_id;
     let filter = store::Filter {
         trash: query.trash,
         lifecycle_stage: query.lifecycle_stage.as_deref(),
         owner: query.owner,
         tag: query.tag.as_deref(),
+        owners: read.owners(),
     };
     let limit = query.limit.clamp(1, 200);
     let mut people = store::page(db, workspace, &filter, query.after, limit + 1).await?;
@@ -243,16 +343,23 @@ fn cut_page<T, C>(rows: &mut Vec<T>, limit: i64, cursor: impl Fn(&T) -> C) -> Op
     rows.last().map(cursor)
 }
 
+/// Drops the changes of fields the caller's role may not see.
+fn visible_changes(access: &FieldAccess, changes: &mut Vec<FieldChange>) {
+    changes.retain(|change| access.visible(governing_field(&change.field)));
+}
+
 /// A person's history from their domain events, newest first, `limit` at a time before the
-/// event id `before`. Trashed people keep their timeline; purged ones have none to show.
+/// event id `before`, without the changes of hidden fields. Trashed people keep their
+/// timeline; purged ones have none to show.
 pub async fn timeline(
     db: &Db,
-    workspace: WorkspaceId,
+    principal: &Principal,
+    access: &FieldAccess,
     id: PersonId,
-    before: Option<i64>,
-    limit: i64,
+    (before, limit): (Option<i64>, i64),
 ) -> Result<(Vec<TimelineEntry>, Option<i64>), PersonError> {
-    get(db, workspace, id).await?;
+    get(db, principal, id).await?;
+    let workspace = principal.workspace_id;
     let limit = limit.clamp(1, 200);
     let mut rows = store::events(db, workspace, id, before, limit + 1).await?;
     let next = cut_page(&mut rows, limit, |e| e.id);
@@ -270,8 +377,33 @@ pub async fn timeline(
                 .unwrap_or_default(),
             occurred_at: row.occurred_at,
         })
+        .map(|mut entry: TimelineEntry| {
+            visible_changes(access, &mut entry.changes);
+            entry
+        })
         .collect();
     Ok((entries, next))
+}
+
+/// A person's audit rows, newest first a page at a time: who changed which field from what
+/// to what. Changes of hidden fields are left out, and so is an update that changed nothing
+/// else, since its mere presence would tell that a hidden field moved.
+pub async fn history(
+    db: &Db,
+    principal: &Principal,
+    access: &FieldAccess,
+    id: PersonId,
+    cursor: Option<Cursor>,
+) -> Result<crate::audit::Page<AuditRow>, PersonError> {
+    get(db, principal, id).await?;
+    let mut page = crate::audit::history(db, principal.workspace_id, "person", id.get(), cursor)
+        .await
+        .map_err(|crate::audit::AuditError::Db(err)| PersonError::Db(err))?;
+    for row in &mut page.items {
+        visible_changes(access, &mut row.changes);
+    }
+    page.items.retain(|row| !(row.action == AuditAction::Update.as_str() && row.changes.is_empty()));
+    Ok(page)
 }
 
 /// The one place a person's change leaves the transaction: as a row of the audit trail and as a

@@ -1,7 +1,7 @@
 //! The person module's SQL. Every statement is scoped by `workspace_id`.
 
 use chrono::NaiveDate;
-use rapport_core::{PersonId, Timestamp, WorkspaceId};
+use rapport_core::{PersonId, Timestamp, UserId, WorkspaceId};
 use rapport_db::{Backend, Db, DbError, Tx, sql};
 use sqlx::types::Json;
 
@@ -218,19 +218,43 @@ pub(super) struct Filter<'a> {
     pub lifecycle_stage: Option<&'a str>,
     pub owner: Option<i64>,
     pub tag: Option<&'a str>,
+    /// The caller's reach: only people owned by one of these members (`people_owner` index).
+    pub owners: Option<&'a [UserId]>,
 }
 
-/// The conditions of [`Filter`] on `$1`–`$5`. Only the tag test differs: SQLite looks inside
-/// the JSON list with `json_each`, PostgreSQL asks `jsonb` containment.
-fn filter_sql(backend: Backend) -> String {
+/// The conditions of [`Filter`] on `$1`–`$5`, and the reach's owners from `$first_owner` on.
+/// Only the tag test differs: SQLite looks inside the JSON list with `json_each`, PostgreSQL
+/// asks `jsonb` containment.
+fn filter_sql(backend: Backend, filter: &Filter<'_>, first_owner: usize) -> String {
     let tag = match backend {
         Backend::Sqlite => "EXISTS (SELECT 1 FROM json_each(people.tags) WHERE json_each.value = $5)",
         Backend::Postgres => "tags @> jsonb_build_array($5::text)",
     };
+    let reach = filter.owners.map_or_else(String::new, |owners| {
+        let placeholders: Vec<String> = (first_owner..first_owner + owners.len()).map(|n| format!("${n}")).collect();
+        format!(" AND owner_id IN ({})", placeholders.join(", "))
+    });
     format!(
         "workspace_id = $1 AND (deleted_at IS NOT NULL) = $2 AND ($3 IS NULL OR lifecycle_stage = $3) \
-         AND ($4 IS NULL OR owner_id = $4) AND ($5 IS NULL OR {tag})"
+         AND ($4 IS NULL OR owner_id = $4) AND ($5 IS NULL OR {tag}){reach}"
     )
+}
+
+/// Binds a [`Filter`]'s `$1`–`$5`, then `$6`, `$7` as given (`extra`), then the reach's owners.
+macro_rules! bind_filter {
+    ($query:expr, $workspace:expr, $filter:expr, $($extra:expr),*) => {{
+        let mut query = $query
+            .bind($workspace)
+            .bind($filter.trash)
+            .bind($filter.lifecycle_stage)
+            .bind($filter.owner)
+            .bind($filter.tag)
+            $(.bind($extra))*;
+        for owner in $filter.owners.unwrap_or_default() {
+            query = query.bind(*owner);
+        }
+        query
+    }};
 }
 
 /// One page of matching people, newest first, after the cursor id.
@@ -243,21 +267,21 @@ pub(super) async fn page(
 ) -> Result<Vec<Person>, DbError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM people WHERE {} AND ($6 IS NULL OR id < $6) ORDER BY id DESC LIMIT $7",
-        filter_sql(db.backend())
+        filter_sql(db.backend(), filter, 8)
     );
-    let rows: Vec<Row> = sql!(db.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(workspace).bind(filter.trash).bind(filter.lifecycle_stage).bind(filter.owner).bind(filter.tag)
-        .bind(after).bind(limit).fetch_all(c).await)?;
+    let rows: Vec<Row> = sql!(db.exec(), c => bind_filter!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), workspace, filter, after, limit)
+        .fetch_all(c).await)?;
     Ok(rows.into_iter().map(Person::from).collect())
 }
 
 /// How many people match, counted no further than `cap` so no request counts millions.
 pub(super) async fn count(db: &Db, workspace: WorkspaceId, filter: &Filter<'_>, cap: i64) -> Result<i64, DbError> {
-    let sql =
-        format!("SELECT count(*) FROM (SELECT 1 FROM people WHERE {} LIMIT $6) AS capped", filter_sql(db.backend()));
-    let n = sql!(db.exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(workspace).bind(filter.trash).bind(filter.lifecycle_stage).bind(filter.owner).bind(filter.tag)
-        .bind(cap).fetch_one(c).await)?;
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM people WHERE {} LIMIT $6) AS capped",
+        filter_sql(db.backend(), filter, 7)
+    );
+    let n = sql!(db.exec(), c => bind_filter!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())), workspace, filter, cap)
+        .fetch_one(c).await)?;
     Ok(n)
 }
 

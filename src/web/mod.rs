@@ -26,11 +26,58 @@ pub struct Layout {
     pub css: &'static str,
     pub js: &'static str,
     pub icon: &'static str,
+    pub nav: Nav,
+}
+
+/// Which links of the main navigation the caller may follow. A page that does not know its
+/// caller shows only what everyone finds: home, people (which asks to sign in) and the API.
+pub struct Nav {
+    pub people: bool,
+    pub companies: bool,
+    /// Everyone signed in has tasks.
+    pub tasks: bool,
+    pub settings: bool,
+    pub roles: bool,
+    pub audit: bool,
+}
+
+impl Nav {
+    fn of(principal: &Principal) -> Self {
+        let admin = principal.can("workspace", crate::identity::Action::Admin).is_some();
+        Self {
+            people: principal.can("people", crate::identity::Action::Read).is_some(),
+            companies: principal.can("companies", crate::identity::Action::Read).is_some(),
+            tasks: true,
+            settings: admin,
+            roles: admin,
+            audit: crate::audit::web::may_open(principal),
+        }
+    }
 }
 
 impl Layout {
     pub fn new(title: impl Into<String>) -> Self {
-        Self { title: title.into(), css: asset_url("app.css"), js: asset_url("app.js"), icon: asset_url("icon.svg") }
+        Self {
+            title: title.into(),
+            css: asset_url("app.css"),
+            js: asset_url("app.js"),
+            icon: asset_url("icon.svg"),
+            nav: Nav { people: true, companies: true, tasks: false, settings: false, roles: false, audit: false },
+        }
+    }
+
+    /// The layout of a signed-in caller's page: the navigation offers what they may open.
+    pub fn for_caller(title: impl Into<String>, principal: &Principal) -> Self {
+        Self { nav: Nav::of(principal), ..Self::new(title) }
+    }
+}
+
+/// The CSRF token a page's forms carry: the session's, or nothing for a bearer token (which
+/// cannot post forms).
+pub fn csrf_token(principal: &Principal) -> String {
+    match &principal.credential {
+        Credential::Session { csrf_token } => csrf_token.expose().clone(),
+        Credential::Token { .. } => String::new(),
     }
 }
 
@@ -67,16 +114,14 @@ struct SignedIn {
 
 async fn home(State(state): State<AppState>, principal: Option<Principal>) -> Result<Response, crate::http::ApiError> {
     let needs_setup = crate::workspace::needs_setup(&state.db).await?;
+    let layout = principal.as_ref().map_or_else(|| Layout::new("Welcome"), |p| Layout::for_caller("Welcome", p));
     let signed_in = principal.map(|p| SignedIn {
-        csrf_token: match &p.credential {
-            Credential::Session { csrf_token } => csrf_token.expose().clone(),
-            Credential::Token { .. } => String::new(),
-        },
+        csrf_token: csrf_token(&p),
         email: p.email,
         workspace: p.workspace_name,
         role: p.role.as_str(),
     });
-    let page = HomePage { layout: Layout::new("Welcome"), needs_setup, signed_in, version: env!("CARGO_PKG_VERSION") };
+    let page = HomePage { layout, needs_setup, signed_in, version: env!("CARGO_PKG_VERSION") };
     Ok(render(StatusCode::OK, &page))
 }
 

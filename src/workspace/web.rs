@@ -1,25 +1,31 @@
-//! The one-time setup page of a fresh installation. It is reachable only with the token printed
-//! on the server console, which also guards it against cross-site submission: a forging page
-//! cannot know the token. The same-origin check refuses forged posts early anyway.
+//! The workspace's pages: the one-time setup page of a fresh installation, and the settings
+//! page of owners and admins.
+//!
+//! Setup is reachable only with the token printed on the server console, which also guards it
+//! against cross-site submission: a forging page cannot know the token. The same-origin check
+//! refuses forged posts early anyway. The settings form posts to the same service function as
+//! `PATCH /api/v1/workspace`, so both check and record a change alike.
 
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use rapport_core::Email;
 use serde::Deserialize;
 
 use super::model::{NewWorkspace, WorkspaceName};
 use super::service::{self, WorkspaceError};
+use super::settings::WorkspaceSettings;
 use crate::app::AppState;
+use crate::http::auth::{CsrfProtected, SessionForm};
 use crate::http::{ApiError, FieldErrors, Pages};
-use crate::identity::Password;
+use crate::identity::{Action, Password, Principal};
 use crate::web::{Layout, render};
 
 pub fn router() -> Pages {
-    Pages::new().route("/setup", get(show).post(submit))
+    Pages::new().route("/setup", get(show).post(submit)).route("/settings", get(show_settings).post(save_settings))
 }
 
 #[derive(Deserialize)]
@@ -188,4 +194,152 @@ fn form_again(form: &SetupForm, errors: FieldErrors) -> Response {
             form_error: Some("Please correct the fields marked below.".into()),
         },
     )
+}
+
+/// The settings form's fields: key (as the API names it), label, hint, autocomplete hint.
+const SETTINGS_FIELDS: [(&str, &str, &str, &str); 5] = [
+    ("name", "Workspace name", "", "organization"),
+    ("default_currency", "Default currency", "ISO 4217, e.g. EUR", "off"),
+    ("time_zone", "Time zone", "IANA, e.g. Europe/Paris: relative dates are read in it", "off"),
+    ("locale", "Locale", "BCP 47, e.g. fr-FR", "off"),
+    ("country", "Country", "ISO 3166 two letters, e.g. FR: national phone numbers are read in it", "country"),
+];
+
+#[derive(Deserialize, Default)]
+struct SettingsForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    default_currency: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    locale: String,
+    #[serde(default)]
+    country: String,
+}
+
+impl CsrfProtected for SettingsForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+impl SettingsForm {
+    fn of(settings: &WorkspaceSettings) -> Self {
+        Self {
+            csrf_token: String::new(),
+            name: settings.name.as_str().to_owned(),
+            default_currency: settings.default_currency.as_str().to_owned(),
+            time_zone: settings.time_zone.name().to_owned(),
+            locale: settings.locale.as_str().to_owned(),
+            country: settings.country.as_str().to_owned(),
+        }
+    }
+
+    fn value(&self, key: &str) -> &str {
+        match key {
+            "name" => &self.name,
+            "default_currency" => &self.default_currency,
+            "time_zone" => &self.time_zone,
+            "locale" => &self.locale,
+            _ => &self.country,
+        }
+    }
+
+    /// Every field as the patch the API takes.
+    fn patch(&self) -> serde_json::Map<String, serde_json::Value> {
+        SETTINGS_FIELDS.iter().map(|(key, ..)| ((*key).to_owned(), self.value(key).trim().into())).collect()
+    }
+}
+
+struct SettingsInput {
+    key: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    autocomplete: &'static str,
+    value: String,
+    errors: Vec<String>,
+    autofocus: bool,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    csrf_token: String,
+    inputs: Vec<SettingsInput>,
+    errors: FieldErrors,
+    saved: bool,
+    two_factor_required: bool,
+}
+
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+fn require_admin(principal: &Principal) -> Result<(), ApiError> {
+    match principal.can("workspace", Action::Admin) {
+        Some(_) => Ok(()),
+        None => Err(WorkspaceError::NotAdmin.into()),
+    }
+}
+
+async fn settings_page(
+    state: &AppState,
+    principal: &Principal,
+    form: &SettingsForm,
+    errors: FieldErrors,
+    saved: bool,
+) -> Result<Response, ApiError> {
+    let first_bad = SETTINGS_FIELDS.iter().position(|(key, ..)| errors.contains_key(*key)).unwrap_or(0);
+    let inputs = SETTINGS_FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, (key, label, hint, autocomplete))| SettingsInput {
+            key,
+            label,
+            hint,
+            autocomplete,
+            value: form.value(key).to_owned(),
+            errors: errors.get(*key).cloned().unwrap_or_default(),
+            autofocus: !errors.is_empty() && i == first_bad,
+        })
+        .collect();
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = SettingsPage {
+        layout: Layout::for_caller("Workspace settings", principal),
+        csrf_token: crate::web::csrf_token(principal),
+        inputs,
+        errors,
+        saved,
+        two_factor_required: crate::identity::two_factor::policy(&state.db, principal.workspace_id).await?,
+    };
+    Ok(render(status, &page))
+}
+
+async fn show_settings(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<SavedQuery>,
+) -> Result<Response, ApiError> {
+    require_admin(&principal)?;
+    let settings = service::settings(&state.db, principal.workspace_id).await?;
+    settings_page(&state, &principal, &SettingsForm::of(&settings), FieldErrors::new(), query.saved.is_some()).await
+}
+
+/// Saves the form through the API's service function: every bad field is shown beside it and
+/// nothing is saved.
+async fn save_settings(
+    State(state): State<AppState>,
+    SessionForm(principal, form): SessionForm<SettingsForm>,
+) -> Result<Response, ApiError> {
+    match service::update_settings(&state.db, &principal, &form.patch()).await {
+        Ok(_) => Ok(Redirect::to("/settings?saved=1").into_response()),
+        Err(WorkspaceError::InvalidSettings(errors)) => settings_page(&state, &principal, &form, errors, false).await,
+        Err(other) => Err(other.into()),
+    }
 }
