@@ -14,7 +14,8 @@ use crate::config::Config;
 pub const QUEUES: [&str; 2] = ["default", "maintenance"];
 
 pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
-    let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail).handle(
+    let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail);
+    let registry = crate::identity::verify::register(registry, config.public_url()).handle(
         crate::person::PURGE_JOB,
         |ctx: JobContext| async move {
             let purged = crate::person::purge_trash(&ctx.db).await?;

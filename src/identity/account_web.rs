@@ -16,7 +16,7 @@ use super::two_factor::{self, TwoFactorError};
 use super::web::{PENDING_COOKIE, client_info, set_cookie};
 use super::{AuthError, Credential, Principal, SCOPED_MODULES};
 use crate::app::AppState;
-use crate::http::auth::{CsrfProtected, SessionForm, cookie_value, session_cookie_value};
+use crate::http::auth::{SessionForm, cookie_value, session_cookie_value};
 use crate::http::{ApiError, Pages};
 use crate::web::{Layout, render};
 
@@ -35,7 +35,8 @@ pub fn router() -> Pages {
         .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
 
-fn csrf(principal: &Principal) -> String {
+/// The CSRF token a page's forms carry.
+pub(super) fn csrf(principal: &Principal) -> String {
     match &principal.credential {
         Credential::Session { csrf_token } => csrf_token.expose().clone(),
         Credential::Token { .. } => String::new(),
@@ -48,7 +49,7 @@ fn current_cookie(headers: &HeaderMap) -> Result<String, ApiError> {
 
 /// Forms with nothing but the CSRF token.
 #[derive(Deserialize)]
-struct Plain {
+pub(super) struct Plain {
     csrf_token: String,
 }
 
@@ -245,6 +246,7 @@ struct SessionsPage {
     layout: Layout,
     csrf_token: String,
     sessions: Vec<SessionView>,
+    email_verified: bool,
 }
 
 async fn show_sessions(
@@ -253,7 +255,9 @@ async fn show_sessions(
     principal: Principal,
 ) -> Result<Response, ApiError> {
     let sessions = account::my_sessions(&state.db, &principal, &current_cookie(&headers)?).await?;
-    let page = SessionsPage { layout: Layout::new("Your sessions"), csrf_token: csrf(&principal), sessions };
+    let email_verified = super::verify::is_verified(&state.db, principal.user_id).await?;
+    let page =
+        SessionsPage { layout: Layout::new("Your sessions"), csrf_token: csrf(&principal), sessions, email_verified };
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -416,16 +420,6 @@ async fn revoke_token(
 ) -> Result<Response, ApiError> {
     account::revoke_my_token(&state.db, &principal, id).await?;
     Ok(Redirect::to("/account/tokens").into_response())
-}
-
-macro_rules! csrf_protected {
-    ($($form:ty),*) => {$(
-        impl CsrfProtected for $form {
-            fn csrf_token(&self) -> &str {
-                &self.csrf_token
-            }
-        }
-    )*};
 }
 
 csrf_protected!(Plain, EnableForm, DisableForm, PolicyForm, RevokeSessionForm, PasswordForm, TokenForm);

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{AuthError, ClientInfo, Principal};
 use crate::app::AppState;
-use crate::http::auth::{CsrfProtected, SESSION_COOKIE, SessionForm, session_cookie_value};
+use crate::http::auth::{SESSION_COOKIE, SessionForm, session_cookie_value};
 use crate::http::ratelimit::{self, ClientIp};
 use crate::http::{ApiError, Pages, RequestId};
 use crate::web::{Layout, render};
@@ -20,6 +20,7 @@ pub fn router() -> Pages {
         .route("/login", get(show_login).post(login))
         .route("/logout", post(logout))
         .merge(super::reset::web::router())
+        .merge(super::verify::web::router())
 }
 
 #[derive(Template)]
@@ -105,11 +106,7 @@ struct LogoutForm {
     csrf_token: String,
 }
 
-impl CsrfProtected for LogoutForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(LogoutForm);
 
 async fn logout(
     State(state): State<AppState>,
