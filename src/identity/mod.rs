@@ -19,7 +19,7 @@ mod account_store;
 pub mod account_web;
 pub mod api;
 mod auth;
-mod invitation;
+pub mod invitation;
 mod invitation_store;
 mod members;
 pub mod members_api;
