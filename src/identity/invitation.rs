@@ -63,7 +63,8 @@ async fn views(db: &Db, workspace: WorkspaceId, only: Option<i64>) -> Result<Vec
         .await?
         .into_iter()
         .map(|row| {
-            let role = Role::parse(&row.role).ok_or_else(|| DbError::Unavailable(format!("unknown role {}", row.role)))?;
+            let role =
+                Role::parse(&row.role).ok_or_else(|| DbError::Unavailable(format!("unknown role {}", row.role)))?;
             Ok(InvitationView {
                 id: row.id,
                 email: row.email,
@@ -181,8 +182,16 @@ pub async fn invite(
                 .flatten()
                 .collect();
                 let target = ("invitation", id);
-                security_event(tx, workspace, &actor, request_id.as_deref(), target, AuditAction::InvitationCreated, &changes)
-                    .await?;
+                security_event(
+                    tx,
+                    workspace,
+                    &actor,
+                    request_id.as_deref(),
+                    target,
+                    AuditAction::InvitationCreated,
+                    &changes,
+                )
+                .await?;
                 Ok::<_, MemberError>(id)
             })
         })
@@ -205,7 +214,8 @@ pub async fn resend(
     require_admin(principal)?;
     let workspace = principal.workspace_id;
     let current = one(db, workspace, id).await?;
-    let email = Email::parse(&current.email).map_err(|_| DbError::Unavailable(format!("invitation {id} has no valid email")))?;
+    let email = Email::parse(&current.email)
+        .map_err(|_| DbError::Unavailable(format!("invitation {id} has no valid email")))?;
     let (token, message) = invitation_mail(principal, &email, current.role, public_url)?;
     let (actor, request_id) = (principal.actor(), request_id.map(str::to_owned));
     db.write(move |tx| {
@@ -214,12 +224,23 @@ pub async fn resend(
             let expires_at = now + INVITATION_VALID;
             store::renew(tx, workspace, id, &secret::hash(&token), expires_at).await?.ok_or(MemberError::NotFound)?;
             mail::enqueue(tx, &message).await?;
-            let changes: Vec<_> =
-                FieldChange::between("expires_at", current.expires_at.to_rfc3339().into(), expires_at.to_rfc3339().into())
-                    .into_iter()
-                    .collect();
-            security_event(tx, workspace, &actor, request_id.as_deref(), ("invitation", id), AuditAction::InvitationResent, &changes)
-                .await?;
+            let changes: Vec<_> = FieldChange::between(
+                "expires_at",
+                current.expires_at.to_rfc3339().into(),
+                expires_at.to_rfc3339().into(),
+            )
+            .into_iter()
+            .collect();
+            security_event(
+                tx,
+                workspace,
+                &actor,
+                request_id.as_deref(),
+                ("invitation", id),
+                AuditAction::InvitationResent,
+                &changes,
+            )
+            .await?;
             Ok::<_, MemberError>(())
         })
     })
@@ -235,8 +256,16 @@ pub async fn revoke(db: &Db, principal: &Principal, id: i64, request_id: Option<
         Box::pin(async move {
             let email = store::revoke(tx, workspace, id, Utc::now()).await?.ok_or(MemberError::NotFound)?;
             let changes: Vec<_> = FieldChange::between("email", email.into(), Value::Null).into_iter().collect();
-            security_event(tx, workspace, &actor, request_id.as_deref(), ("invitation", id), AuditAction::InvitationRevoked, &changes)
-                .await?;
+            security_event(
+                tx,
+                workspace,
+                &actor,
+                request_id.as_deref(),
+                ("invitation", id),
+                AuditAction::InvitationRevoked,
+                &changes,
+            )
+            .await?;
             Ok(())
         })
     })
@@ -275,7 +304,12 @@ pub async fn preview(db: &Db, token: &str) -> Result<Option<InvitationPreview>, 
 /// starts a session in the workspace joined, unless the account's second factor must be asked
 /// for first (then `None`: the member signs in as usual).
 #[tracing::instrument(skip_all)]
-pub async fn accept(db: &Db, token: &str, password: &str, client: ClientInfo) -> Result<Option<NewSession>, MemberError> {
+pub async fn accept(
+    db: &Db,
+    token: &str,
+    password: &str,
+    client: ClientInfo,
+) -> Result<Option<NewSession>, MemberError> {
     let (workspace, row) = live(db, token).await?.ok_or(MemberError::LinkInvalid)?;
     let token_hash = secret::hash(token);
     let request_id = client.request_id.clone();
@@ -285,14 +319,17 @@ pub async fn accept(db: &Db, token: &str, password: &str, client: ClientInfo) ->
             if user != existing {
                 return Err(MemberError::WrongPassword);
             }
-            db.write(move |tx| Box::pin(async move { join(tx, workspace, &token_hash, user, request_id).await })).await?;
+            db.write(move |tx| Box::pin(async move { join(tx, workspace, &token_hash, user, request_id).await }))
+                .await?;
             user
         }
         None => {
             let password = Password::parse(password)
                 .map_err(|err| MemberError::Invalid { field: "password", message: err.to_string() })?;
-            let hash = super::service::hash_password(&password).await.map_err(|e| MemberError::Hashing(e.to_string()))?;
-            let email = Email::parse(&row.email).map_err(|_| DbError::Unavailable("an invitation without a valid email".into()))?;
+            let hash =
+                super::service::hash_password(&password).await.map_err(|e| MemberError::Hashing(e.to_string()))?;
+            let email = Email::parse(&row.email)
+                .map_err(|_| DbError::Unavailable("an invitation without a valid email".into()))?;
             db.write(move |tx| {
                 Box::pin(async move {
                     let user = super::service::create_user(tx, &email, &hash).await.map_err(|err| match err {
@@ -329,7 +366,8 @@ async fn join(
     request_id: Option<String>,
 ) -> Result<(), MemberError> {
     let now = Utc::now();
-    let (id, role, role_id) = store::accept(tx, workspace, token_hash, user, now).await?.ok_or(MemberError::LinkInvalid)?;
+    let (id, role, role_id) =
+        store::accept(tx, workspace, token_hash, user, now).await?.ok_or(MemberError::LinkInvalid)?;
     members_store::insert_membership(tx, workspace, user, (&role, role_id), now).await?;
     super::verify::mark_verified(tx, user, now).await?;
     let changes: Vec<_> = [
@@ -340,7 +378,15 @@ async fn join(
     .flatten()
     .collect();
     let actor = Actor::User(user);
-    security_event(tx, workspace, &actor, request_id.as_deref(), ("invitation", id), AuditAction::InvitationAccepted, &changes)
-        .await?;
+    security_event(
+        tx,
+        workspace,
+        &actor,
+        request_id.as_deref(),
+        ("invitation", id),
+        AuditAction::InvitationAccepted,
+        &changes,
+    )
+    .await?;
     Ok(())
 }

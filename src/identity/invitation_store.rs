@@ -81,7 +81,12 @@ pub(super) async fn renew(
 }
 
 /// Revokes a pending invitation; its address, or `None` when it was not pending.
-pub(super) async fn revoke(tx: &mut Tx, workspace: WorkspaceId, id: i64, now: Timestamp) -> Result<Option<String>, DbError> {
+pub(super) async fn revoke(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: i64,
+    now: Timestamp,
+) -> Result<Option<String>, DbError> {
     let email = sql!(tx.exec(), c => sqlx::query_scalar(
         "UPDATE invitations SET revoked_at = $1
          WHERE workspace_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL RETURNING email"

@@ -80,7 +80,8 @@ async fn views(db: &Db, workspace: WorkspaceId, only: Option<UserId>) -> Result<
         .await?
         .into_iter()
         .map(|row| {
-            let role = Role::parse(&row.role).ok_or_else(|| DbError::Unavailable(format!("unknown role {}", row.role)))?;
+            let role =
+                Role::parse(&row.role).ok_or_else(|| DbError::Unavailable(format!("unknown role {}", row.role)))?;
             Ok(MemberView {
                 user_id: row.user_id,
                 email: row.email,

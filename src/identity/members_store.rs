@@ -18,11 +18,7 @@ pub(super) struct MemberRow {
 }
 
 /// The workspace's members, oldest first; with `only`, that member alone.
-pub(super) async fn members(
-    db: &Db,
-    workspace: WorkspaceId,
-    only: Option<UserId>,
-) -> Result<Vec<MemberRow>, DbError> {
+pub(super) async fn members(db: &Db, workspace: WorkspaceId, only: Option<UserId>) -> Result<Vec<MemberRow>, DbError> {
     let rows = sql!(db.exec(), c => sqlx::query_as::<_, MemberRow>(
         "SELECT u.id AS user_id, u.email, m.role, m.role_id, m.created_at AS joined_at, m.deactivated_at,
                 u.email_verified_at,

@@ -12,9 +12,9 @@ use axum::routing::{get, post};
 use rapport_core::UserId;
 use serde::Deserialize;
 
+use super::account_web::{Plain, csrf};
 use super::invitation::{self, InvitationPreview, InvitationView, NewInvitation};
 use super::members::{self, MemberError, MemberPatch, MemberView};
-use super::account_web::{Plain, csrf};
 use super::web::{client_info, set_cookie};
 use super::{Principal, Role};
 use crate::access::RoleSummary;
@@ -63,7 +63,11 @@ async fn page(
         me: principal.user_id,
         members,
         invitations: invitation::list_invitations(&state.db, principal).await?,
-        roles: Role::ALL.iter().filter(|role| **role != Role::Owner || principal.role == Role::Owner).map(|r| r.as_str()).collect(),
+        roles: Role::ALL
+            .iter()
+            .filter(|role| **role != Role::Owner || principal.role == Role::Owner)
+            .map(|r| r.as_str())
+            .collect(),
         custom_roles: crate::access::roles(&state.db, principal.workspace_id).await?,
         error,
     };
@@ -75,7 +79,11 @@ async fn show(State(state): State<AppState>, principal: Principal) -> Result<Res
 }
 
 /// Back to the list after a change, or the list again with the reason a change was refused.
-async fn outcome<T>(state: &AppState, principal: &Principal, result: Result<T, MemberError>) -> Result<Response, ApiError> {
+async fn outcome<T>(
+    state: &AppState,
+    principal: &Principal,
+    result: Result<T, MemberError>,
+) -> Result<Response, ApiError> {
     match result {
         Ok(_) => Ok(Redirect::to("/members").into_response()),
         Err(err @ MemberError::Invalid { .. }) => {
@@ -102,7 +110,9 @@ async fn invite(
 ) -> Result<Response, ApiError> {
     let role_id = match form.role_id.trim() {
         "" => Ok(None),
-        raw => raw.parse().map(Some).map_err(|_| MemberError::Invalid { field: "role_id", message: "not a role".into() }),
+        raw => {
+            raw.parse().map(Some).map_err(|_| MemberError::Invalid { field: "role_id", message: "not a role".into() })
+        }
     };
     let result = match role_id.and_then(|role_id| NewInvitation::parse(&form.email, &form.role, role_id)) {
         Ok(new) => {
@@ -113,7 +123,9 @@ async fn invite(
     };
     state.waker.wake();
     let result = result.map_err(|err| match err {
-        MemberError::Invalid { field, message } => MemberError::Invalid { field, message: format!("{field}: {message}") },
+        MemberError::Invalid { field, message } => {
+            MemberError::Invalid { field, message: format!("{field}: {message}") }
+        }
         other => other,
     });
     outcome(&state, &principal, result).await
@@ -132,7 +144,9 @@ async fn change_role(
     SessionForm(principal, form): SessionForm<RoleForm>,
 ) -> Result<Response, ApiError> {
     let result = match MemberPatch::parse(Some(&form.role), None) {
-        Ok(patch) => members::update_member(&state.db, &principal, UserId::new(user_id), patch, request_id.as_deref()).await,
+        Ok(patch) => {
+            members::update_member(&state.db, &principal, UserId::new(user_id), patch, request_id.as_deref()).await
+        }
         Err(err) => Err(err),
     };
     outcome(&state, &principal, result).await
@@ -208,7 +222,12 @@ struct AcceptPage {
     error: Option<String>,
 }
 
-fn accept_page(status: StatusCode, token: String, invitation: Option<InvitationPreview>, error: Option<String>) -> Response {
+fn accept_page(
+    status: StatusCode,
+    token: String,
+    invitation: Option<InvitationPreview>,
+    error: Option<String>,
+) -> Response {
     render(status, &AcceptPage { layout: Layout::new("Invitation"), token, invitation, error })
 }
 
@@ -254,7 +273,9 @@ async fn accept(
         }
         Err(MemberError::LinkInvalid) => return Ok(accept_page(StatusCode::GONE, String::new(), None, None)),
         Err(MemberError::WrongPassword) => (StatusCode::UNAUTHORIZED, "The password is wrong.".to_owned()),
-        Err(MemberError::Invalid { message, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, format!("The password {message}.")),
+        Err(MemberError::Invalid { message, .. }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, format!("The password {message}."))
+        }
         Err(err @ MemberError::Throttled(_)) => (StatusCode::TOO_MANY_REQUESTS, format!("{err}.")),
         Err(other) => return Err(other.into()),
     };

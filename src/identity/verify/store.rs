@@ -26,7 +26,11 @@ pub(super) async fn insert_verification(
 }
 
 /// Spends a live link, returning its user; `None` when it is unknown, expired or spent.
-pub(super) async fn spend_verification(tx: &mut Tx, token_hash: &str, now: Timestamp) -> Result<Option<UserId>, DbError> {
+pub(super) async fn spend_verification(
+    tx: &mut Tx,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<UserId>, DbError> {
     let user = sql!(tx.exec(), c => sqlx::query_scalar(
         "UPDATE email_verifications SET used_at = $1
          WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id"

@@ -11,15 +11,13 @@ use serde::Deserialize;
 use super::VerifyError;
 use crate::app::AppState;
 use crate::http::auth::SessionForm;
-use crate::identity::account_web::Plain;
 use crate::http::ratelimit::{self, ClientIp};
 use crate::http::{ApiError, Pages};
+use crate::identity::account_web::Plain;
 use crate::web::{Layout, render};
 
 pub fn router() -> Pages {
-    Pages::new()
-        .route("/account/verify-email", get(verify))
-        .route("/account/verify-email/resend", post(resend))
+    Pages::new().route("/account/verify-email", get(verify)).route("/account/verify-email/resend", post(resend))
 }
 
 #[derive(Template)]
