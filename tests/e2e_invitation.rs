@@ -12,21 +12,9 @@ use browser::{Browser, Server};
 use fantoccini::Locator;
 use util::smtp::{SmtpSink, free_port, link};
 
-const PHONE: (u32, u32) = (390, 844);
-const DESKTOP: (u32, u32) = (1280, 800);
 const OWNER: &str = "owner@example.com";
 const INVITEE: &str = "colleague@example.com";
 const PASSWORD: &str = "correct horse battery staple";
-
-async fn check_at_both_widths(browser: &mut Browser, name: &str) {
-    for (width, height) in [DESKTOP, PHONE] {
-        let step = format!("{name} at {width} px");
-        browser.set_viewport(width, height).await;
-        browser.assert_no_horizontal_overflow(&step).await;
-        browser.assert_no_console_errors(&step).await;
-        browser.screenshot(&format!("{name}-{width}")).await;
-    }
-}
 
 async fn main_text(browser: &Browser) -> String {
     browser.find(Locator::Css("main")).await.expect("a page").text().await.expect("text")
@@ -73,23 +61,23 @@ async fn an_owner_invites_a_colleague_who_sets_a_password_and_lands_signed_in() 
     browser.click_and_wait_for_next_page("form.form button[type=submit]").await;
 
     browser.goto(&format!("{}/members", server.url)).await.expect("the members page loads");
-    check_at_both_widths(&mut browser, "members").await;
+    browser.check_at_both_widths("members").await;
     browser.fill("#invite-email", INVITEE).await;
     browser.click_and_wait_for_next_page("form#invite button[type=submit]").await;
     let page = main_text(&browser).await;
     assert!(page.contains("Pending invitations") && page.contains(INVITEE), "the invitation is pending: {page}");
-    check_at_both_widths(&mut browser, "members-invited").await;
+    browser.check_at_both_widths("members-invited").await;
 
     let link = invitation_link(&sink, &server.url).await;
     browser.goto(&link).await.expect("the invitation link opens");
     let page = main_text(&browser).await;
     assert!(page.contains("Join Acme Ltd") && page.contains(OWNER), "workspace and inviter are shown: {page}");
-    check_at_both_widths(&mut browser, "invitation-accept").await;
+    browser.check_at_both_widths("invitation-accept").await;
     browser.fill("#password", "a colleague's own passphrase").await;
     browser.click_and_wait_for_next_page("form.form button[type=submit]").await;
     let home = main_text(&browser).await;
     assert!(home.contains(&format!("Signed in as {INVITEE}")), "the colleague lands signed in: {home}");
-    check_at_both_widths(&mut browser, "invitation-signed-in").await;
+    browser.check_at_both_widths("invitation-signed-in").await;
 
     browser.close().await;
 }

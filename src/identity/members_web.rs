@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use rapport_core::UserId;
@@ -15,11 +15,11 @@ use serde::Deserialize;
 use super::account_web::{Plain, csrf};
 use super::invitation::{self, InvitationPreview, InvitationView, NewInvitation};
 use super::members::{self, MemberError, MemberPatch, MemberView};
-use super::web::{client_info, set_cookie};
+use super::web::{client_info, signed_in};
 use super::{Principal, Role};
 use crate::access::RoleSummary;
 use crate::app::AppState;
-use crate::http::auth::{SESSION_COOKIE, SessionForm};
+use crate::http::auth::SessionForm;
 use crate::http::ratelimit::{self, ClientIp};
 use crate::http::{ApiError, Pages, RequestId};
 use crate::web::{Layout, render};
@@ -265,11 +265,7 @@ async fn accept(
     let (status, error) = match invitation::accept(&state.db, &form.token, &form.password, client).await {
         Ok(session) => {
             let Some(session) = session else { return Ok(Redirect::to("/login").into_response()) };
-            let mut response = Redirect::to("/").into_response();
-            let max_age = super::SESSION_ABSOLUTE.num_seconds();
-            let cookie = set_cookie(&state, SESSION_COOKIE, session.cookie.expose(), max_age);
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-            return Ok(response);
+            return Ok(signed_in(&state, &session, "/"));
         }
         Err(MemberError::LinkInvalid) => return Ok(accept_page(StatusCode::GONE, String::new(), None, None)),
         Err(MemberError::WrongPassword) => (StatusCode::UNAUTHORIZED, "The password is wrong.".to_owned()),

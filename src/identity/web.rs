@@ -95,10 +95,15 @@ async fn login(
     };
     let next =
         if super::two_factor::policy(&state.db, session.workspace_id).await? { "/account/two-factor" } else { "/" };
-    let mut response = Redirect::to(next).into_response();
-    let cookie = set_cookie(&state, SESSION_COOKIE, session.cookie.expose(), super::SESSION_ABSOLUTE.num_seconds());
+    Ok(signed_in(&state, &session, next))
+}
+
+/// A redirect to `to` that hands the browser the cookie of a session just started.
+pub(super) fn signed_in(state: &AppState, session: &super::NewSession, to: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    let cookie = set_cookie(state, SESSION_COOKIE, session.cookie.expose(), super::SESSION_ABSOLUTE.num_seconds());
     response.headers_mut().insert(header::SET_COOKIE, cookie);
-    Ok(response)
+    response
 }
 
 #[derive(Deserialize)]
