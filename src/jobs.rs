@@ -23,7 +23,8 @@ struct Reminder {
 
 pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
     let public_url = config.public_url();
-    let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail)
+    let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail);
+    let registry = crate::identity::verify::register(registry, config.public_url())
         .handle(crate::person::PURGE_JOB, |ctx: JobContext| async move {
             let purged = crate::person::purge_trash(&ctx.db).await?;
             tracing::info!(purged, "purged people kept in the trash past 30 days");

@@ -11,7 +11,6 @@ use browser::{Browser, Server};
 use fantoccini::Locator;
 
 const PHONE: (u32, u32) = (390, 844);
-const DESKTOP: (u32, u32) = (1280, 800);
 const EMAIL: &str = "owner@example.com";
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -21,17 +20,6 @@ fn code(secret: &str, steps: u64) -> String {
     let totp = totp_rs::Builder::new().with_secret(secret).build().expect("a valid key");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
     totp.generate(now + steps * 30).to_string()
-}
-
-/// Checks the current page at both widths and saves a screenshot of each, ending at the phone.
-async fn check_at_both_widths(browser: &mut Browser, name: &str) {
-    for (width, height) in [DESKTOP, PHONE] {
-        let step = format!("{name} at {width} px");
-        browser.set_viewport(width, height).await;
-        browser.assert_no_horizontal_overflow(&step).await;
-        browser.assert_no_console_errors(&step).await;
-        browser.screenshot(&format!("{name}-{width}")).await;
-    }
 }
 
 async fn heading(browser: &Browser) -> String {
@@ -75,17 +63,17 @@ async fn an_owner_turns_on_two_factor_and_signs_in_with_a_code_at_phone_and_desk
         .text()
         .await
         .expect("the key has text");
-    check_at_both_widths(&mut browser, "two-factor-enrol").await;
+    browser.check_at_both_widths("two-factor-enrol").await;
 
     browser.fill("#code", &code(&secret, 0)).await;
     browser.click_and_wait_for_next_page("form[action='/account/two-factor/enable'] button").await;
     let codes = browser.find_all(Locator::Css("[data-recovery-codes] li")).await.expect("recovery codes are listed");
     assert_eq!(codes.len(), 10, "ten recovery codes are shown");
-    check_at_both_widths(&mut browser, "two-factor-recovery-codes").await;
+    browser.check_at_both_widths("two-factor-recovery-codes").await;
 
     for page in ["sessions", "tokens", "password"] {
         browser.goto(&format!("{}/account/{page}", server.url)).await.expect("the account page loads");
-        check_at_both_widths(&mut browser, &format!("account-{page}")).await;
+        browser.check_at_both_widths(&format!("account-{page}")).await;
         if page == "sessions" {
             let list =
                 browser.find(Locator::Css(".rows")).await.expect("sessions are listed").text().await.expect("text");
@@ -97,14 +85,14 @@ async fn an_owner_turns_on_two_factor_and_signs_in_with_a_code_at_phone_and_desk
     browser.click_and_wait_for_next_page("form[action='/logout'] button").await;
     sign_in(&browser, &server).await;
     assert_eq!(heading(&browser).await, "Two-factor check", "the password alone no longer signs in");
-    check_at_both_widths(&mut browser, "two-factor-challenge").await;
+    browser.check_at_both_widths("two-factor-challenge").await;
 
     // The code used to enrol is spent; the next one, within the accepted skew, is not.
     browser.fill("#code", &code(&secret, 1)).await;
     browser.click_and_wait_for_next_page("form.form button[type=submit]").await;
     let home = browser.find(Locator::Css("main")).await.expect("a page").text().await.expect("text");
     assert!(home.contains("Signed in as owner@example.com"), "password and code sign in: {home}");
-    check_at_both_widths(&mut browser, "two-factor-signed-in").await;
+    browser.check_at_both_widths("two-factor-signed-in").await;
 
     browser.close().await;
 }

@@ -52,6 +52,8 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     )
     .await
     .unwrap();
+    let invited = identity::invitation::NewInvitation::parse("invited@alpha.example", "member", Some(role)).unwrap();
+    identity::invitation::invite(app.db(), &owner, invited, "http://alpha.example", None).await.unwrap();
     let team = access::create_team(app.db(), &owner, name("North"), None).await.unwrap();
     access::add_to_team(app.db(), &owner, team, a.owner_id, None).await.unwrap();
     let person = serde_json::json!({"first_name": "Alma", "email": "alma@alpha.example"});

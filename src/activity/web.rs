@@ -144,6 +144,10 @@ struct TasksPage {
 
 async fn my_tasks(State(state): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
     let tasks = service::tasks(&state.db, &principal, None, false).await?;
-    let page = TasksPage { layout: Layout::for_caller("My tasks", &principal), tasks, csrf_token: crate::web::csrf_token(&principal) };
+    let page = TasksPage {
+        layout: Layout::for_caller("My tasks", &principal),
+        tasks,
+        csrf_token: crate::web::csrf_token(&principal),
+    };
     Ok(render(StatusCode::OK, &page))
 }

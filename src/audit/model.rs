@@ -71,6 +71,12 @@ actions! {
     PermissionChanged => "permission_changed",
     TwoFactorEnabled => "two_factor_enabled",
     TwoFactorDisabled => "two_factor_disabled",
+    InvitationCreated => "invitation_created",
+    InvitationResent => "invitation_resent",
+    InvitationRevoked => "invitation_revoked",
+    InvitationAccepted => "invitation_accepted",
+    MemberDeactivated => "member_deactivated",
+    MemberReactivated => "member_reactivated",
 }
 
 /// One change to record, in the transaction that makes it.

@@ -292,10 +292,12 @@ async fn record_link(
 async fn live_person(db: &Db, principal: &Principal, person: PersonId) -> Result<(), CompanyError> {
     match crate::person::get(db, principal, person).await {
         Ok(found) if found.deleted_at.is_none() => Ok(()),
-        Ok(_) | Err(crate::person::PersonError::NotFound | crate::person::PersonError::Forbidden(_)) => Err(CompanyError::Invalid(FieldErrors::from([(
-            "person_id".into(),
-            vec!["is not a person of this workspace".into()],
-        )]))),
+        Ok(_) | Err(crate::person::PersonError::NotFound | crate::person::PersonError::Forbidden(_)) => {
+            Err(CompanyError::Invalid(FieldErrors::from([(
+                "person_id".into(),
+                vec!["is not a person of this workspace".into()],
+            )])))
+        }
         Err(crate::person::PersonError::Db(err)) => Err(err.into()),
         Err(other) => Err(CompanyError::Db(DbError::Unavailable(other.to_string()))),
     }

@@ -44,6 +44,7 @@ pub fn pages() -> Pages {
         .merge(crate::workspace::web::router())
         .merge(crate::identity::web::router())
         .merge(crate::identity::account_web::router())
+        .merge(crate::identity::members_web::router())
         .merge(crate::tracking::web::router())
         .merge(crate::person::web::router())
         .merge(crate::company::web::router())

@@ -20,6 +20,7 @@ use crate::app::AppState;
     tags(
         (name = "system", description = "Health, readiness and version"),
         (name = "identity", description = "The caller, sessions and API tokens"),
+        (name = "members", description = "The workspace's members and invitations (owners and admins)"),
         (name = "workspace", description = "The workspace's settings"),
         (name = "events", description = "Tracking sources and stored behaviour events"),
         (name = "collection", description = "Segment-compatible event collection, authenticated by a source's write key"),
@@ -51,6 +52,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(version))
         .merge(crate::identity::api::router())
         .merge(crate::identity::account_api::router())
+        .merge(crate::identity::members_api::router())
         .merge(crate::tracking::api::router())
         .merge(crate::audit::api::router())
         .merge(crate::person::api::router())

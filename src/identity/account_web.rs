@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::account::{self, AccountError, NewToken, SessionView, TokenView};
 use super::two_factor::{self, TwoFactorError};
 use super::web::{PENDING_COOKIE, client_info, set_cookie};
-use super::{AuthError, Credential, Principal, SCOPED_MODULES};
+use super::{AuthError, Principal, SCOPED_MODULES};
 use crate::app::AppState;
 use crate::http::auth::{SessionForm, cookie_value, session_cookie_value};
 use crate::http::{ApiError, Pages};
@@ -35,20 +35,14 @@ pub fn router() -> Pages {
         .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
 
-fn csrf(principal: &Principal) -> String {
-    match &principal.credential {
-        Credential::Session { csrf_token } => csrf_token.expose().clone(),
-        Credential::Token { .. } => String::new(),
-    }
-}
-
+/// The CSRF token a page's forms carry.
 fn current_cookie(headers: &HeaderMap) -> Result<String, ApiError> {
     session_cookie_value(headers).ok_or(ApiError::Unauthorized)
 }
 
 /// Forms with nothing but the CSRF token.
 #[derive(Deserialize)]
-struct Plain {
+pub(super) struct Plain {
     csrf_token: String,
 }
 
@@ -156,8 +150,8 @@ async fn two_factor_page(
         None
     };
     Ok(TwoFactorPage {
-        layout: Layout::new("Two-factor authentication"),
-        csrf_token: csrf(principal),
+        layout: Layout::for_caller("Two-factor authentication", principal),
+        csrf_token: crate::web::csrf_token(principal),
         enabled: status.enabled,
         unused_recovery_codes: status.unused_recovery_codes,
         enrolment,
@@ -245,6 +239,7 @@ struct SessionsPage {
     layout: Layout,
     csrf_token: String,
     sessions: Vec<SessionView>,
+    email_verified: bool,
 }
 
 async fn show_sessions(
@@ -253,7 +248,13 @@ async fn show_sessions(
     principal: Principal,
 ) -> Result<Response, ApiError> {
     let sessions = account::my_sessions(&state.db, &principal, &current_cookie(&headers)?).await?;
-    let page = SessionsPage { layout: Layout::new("Your sessions"), csrf_token: csrf(&principal), sessions };
+    let email_verified = super::verify::is_verified(&state.db, principal.user_id).await?;
+    let page = SessionsPage {
+        layout: Layout::for_caller("Your sessions", &principal),
+        csrf_token: crate::web::csrf_token(&principal),
+        sessions,
+        email_verified,
+    };
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -290,8 +291,12 @@ struct PasswordPage {
 }
 
 async fn show_password(principal: Principal) -> Response {
-    let page =
-        PasswordPage { layout: Layout::new("Change password"), csrf_token: csrf(&principal), error: None, done: false };
+    let page = PasswordPage {
+        layout: Layout::for_caller("Change password", &principal),
+        csrf_token: crate::web::csrf_token(&principal),
+        error: None,
+        done: false,
+    };
     render(StatusCode::OK, &page)
 }
 
@@ -317,7 +322,12 @@ async fn change_password(
         }
         Err(other) => return Err(other.into()),
     };
-    let page = PasswordPage { layout: Layout::new("Change password"), csrf_token: csrf(&principal), error, done };
+    let page = PasswordPage {
+        layout: Layout::for_caller("Change password", &principal),
+        csrf_token: crate::web::csrf_token(&principal),
+        error,
+        done,
+    };
     Ok(render(status, &page))
 }
 
@@ -344,8 +354,8 @@ async fn tokens_page(
     error: Option<String>,
 ) -> Result<TokensPage, ApiError> {
     Ok(TokensPage {
-        layout: Layout::new("API tokens"),
-        csrf_token: csrf(principal),
+        layout: Layout::for_caller("API tokens", principal),
+        csrf_token: crate::web::csrf_token(principal),
         tokens: account::my_tokens(&state.db, principal).await?,
         modules: SCOPED_MODULES,
         created,
@@ -418,7 +428,15 @@ async fn revoke_token(
     Ok(Redirect::to("/account/tokens").into_response())
 }
 
-crate::http::auth::csrf_protected!(Plain, EnableForm, DisableForm, PolicyForm, RevokeSessionForm, PasswordForm, TokenForm);
+crate::http::auth::csrf_protected!(
+    Plain,
+    EnableForm,
+    DisableForm,
+    PolicyForm,
+    RevokeSessionForm,
+    PasswordForm,
+    TokenForm
+);
 
 impl From<TwoFactorError> for ApiError {
     fn from(err: TwoFactorError) -> Self {

@@ -1,6 +1,7 @@
 //! Identity's JSON API: who the caller is.
 
 use axum::Json;
+use axum::extract::State;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,6 +27,9 @@ pub struct Me {
 pub struct MeUser {
     pub id: i64,
     pub email: String,
+    /// The user opened a verification link sent to this address, or accepted an invitation
+    /// sent to it.
+    pub email_verified: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -50,7 +54,8 @@ pub struct MeToken {
     security(("bearer" = [])),
     responses((status = 200, body = Me), (status = 401, body = crate::http::ErrorBody))
 )]
-async fn me(principal: Principal) -> Result<Json<Me>, ApiError> {
+async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<Me>, ApiError> {
+    let email_verified = super::verify::is_verified(&state.db, principal.user_id).await?;
     let token = match &principal.credential {
         Credential::Token { id, name, scopes } => {
             Some(MeToken { id: *id, name: name.clone(), scopes: scopes.iter().cloned().map(String::from).collect() })
@@ -58,7 +63,7 @@ async fn me(principal: Principal) -> Result<Json<Me>, ApiError> {
         Credential::Session { .. } => None,
     };
     Ok(Json(Me {
-        user: MeUser { id: principal.user_id.get(), email: principal.email.clone() },
+        user: MeUser { id: principal.user_id.get(), email: principal.email.clone(), email_verified },
         workspace: MeWorkspace { id: principal.workspace_id.get(), name: principal.workspace_name.clone() },
         role: principal.role,
         token,

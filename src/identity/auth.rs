@@ -99,7 +99,7 @@ impl Principal {
 }
 
 /// Appends to the security log of `workspace` about a user's account or credential.
-async fn security_event(
+pub(super) async fn security_event(
     tx: &mut Tx,
     workspace: WorkspaceId,
     actor: &Actor,
@@ -227,7 +227,16 @@ pub struct ClientInfo {
 /// Starts a session for `user` in their first workspace. A new random id every time, so a
 /// session id planted before login is worthless afterwards.
 pub async fn start_session(db: &Db, user: UserId, client: ClientInfo) -> Result<NewSession, AuthError> {
-    let workspace = first_workspace(db, user).await?;
+    start_session_in(db, user, first_workspace(db, user).await?, client).await
+}
+
+/// Starts a session for `user` in `workspace`, which the caller knows them to be a member of.
+pub(super) async fn start_session_in(
+    db: &Db,
+    user: UserId,
+    workspace: WorkspaceId,
+    client: ClientInfo,
+) -> Result<NewSession, AuthError> {
     let cookie = secret::generate(SESSION_PREFIX, workspace).map_err(|e| DbError::Unavailable(e.to_string()))?;
     let csrf = secret::generate("csrf", workspace).map_err(|e| DbError::Unavailable(e.to_string()))?;
     let id_hash = secret::hash(&cookie);

@@ -7,9 +7,20 @@ use sha2::{Digest, Sha256};
 
 /// `PREFIX_WORKSPACE_RANDOM`, e.g. `rpt_12_9f…`.
 pub(crate) fn generate(prefix: &str, workspace: WorkspaceId) -> Result<String, getrandom::Error> {
+    random(&format!("{prefix}_{workspace}"))
+}
+
+/// `PREFIX_RANDOM`: a secret that belongs to no workspace, such as a link sent to a user.
+pub(crate) fn random(prefix: &str) -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
-    Ok(format!("{prefix}_{workspace}_{}", hex::encode(bytes)))
+    Ok(format!("{prefix}_{}", hex::encode(bytes)))
+}
+
+/// The link an email carries to `path` with `token`, on the address the installation is
+/// reached at.
+pub(crate) fn emailed_link(public_url: &str, path: &str, token: &str) -> String {
+    format!("{}{path}?token={token}", public_url.trim_end_matches('/'))
 }
 
 /// The workspace a presented secret claims, if it has the right shape; its hash is then looked

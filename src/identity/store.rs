@@ -57,10 +57,11 @@ pub(super) async fn login_row_by_id(db: &Db, user: UserId) -> Result<Option<Logi
     Ok(row)
 }
 
-/// The workspaces a user belongs to with their role, oldest membership first.
+/// The workspaces a user belongs to and is not deactivated in, with their role, oldest first.
 pub(super) async fn memberships(db: &Db, user: UserId) -> Result<Vec<(WorkspaceId, String)>, DbError> {
     let rows = sql!(db.exec(), c => sqlx::query_as(
-        "SELECT workspace_id, role FROM memberships WHERE user_id = $1 ORDER BY created_at, workspace_id"
+        "SELECT workspace_id, role FROM memberships WHERE user_id = $1 AND deactivated_at IS NULL
+         ORDER BY created_at, workspace_id"
     ).bind(user).fetch_all(c).await)?;
     Ok(rows)
 }
@@ -105,7 +106,7 @@ pub(super) struct CredentialRow {
     pub must_enrol_two_factor: bool,
 }
 
-/// A live session: not revoked, within both expiries, its user active and still a member.
+/// A live session: not revoked, within both expiries, its user active and still an active member.
 pub(super) async fn live_session(
     db: &Db,
     workspace: WorkspaceId,
@@ -122,7 +123,7 @@ pub(super) async fn live_session(
          JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
          JOIN workspaces w ON w.id = s.workspace_id
          WHERE s.workspace_id = $1 AND s.id_hash = $2 AND s.revoked_at IS NULL
-           AND s.expires_at > $3 AND s.idle_expires_at > $3 AND u.status = 'active'"
+           AND s.expires_at > $3 AND s.idle_expires_at > $3 AND u.status = 'active' AND m.deactivated_at IS NULL"
     ).bind(workspace).bind(id_hash).bind(now).fetch_optional(c).await)?;
     Ok(row)
 }
@@ -175,7 +176,7 @@ pub(super) async fn insert_token(tx: &mut Tx, token: &NewToken<'_>) -> Result<i6
     Ok(id)
 }
 
-/// A live token: not revoked, not expired, its user active and still a member.
+/// A live token: not revoked, not expired, its user active and still an active member.
 pub(super) async fn live_token(
     db: &Db,
     workspace: WorkspaceId,
@@ -192,7 +193,7 @@ pub(super) async fn live_token(
          JOIN memberships m ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id
          JOIN workspaces w ON w.id = t.workspace_id
          WHERE t.workspace_id = $1 AND t.secret_hash = $2 AND t.revoked_at IS NULL
-           AND (t.expires_at IS NULL OR t.expires_at > $3) AND u.status = 'active'"
+           AND (t.expires_at IS NULL OR t.expires_at > $3) AND u.status = 'active' AND m.deactivated_at IS NULL"
     ).bind(workspace).bind(secret_hash).bind(now).fetch_optional(c).await)?;
     Ok(row)
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{AuthError, ClientInfo, Principal};
 use crate::app::AppState;
-use crate::http::auth::{CsrfProtected, SESSION_COOKIE, SessionForm, session_cookie_value};
+use crate::http::auth::{SESSION_COOKIE, SessionForm, session_cookie_value};
 use crate::http::ratelimit::{self, ClientIp};
 use crate::http::{ApiError, Pages, RequestId};
 use crate::web::{Layout, render};
@@ -20,6 +20,7 @@ pub fn router() -> Pages {
         .route("/login", get(show_login).post(login))
         .route("/logout", post(logout))
         .merge(super::reset::web::router())
+        .merge(super::verify::web::router())
 }
 
 #[derive(Template)]
@@ -94,10 +95,15 @@ async fn login(
     };
     let next =
         if super::two_factor::policy(&state.db, session.workspace_id).await? { "/account/two-factor" } else { "/" };
-    let mut response = Redirect::to(next).into_response();
-    let cookie = set_cookie(&state, SESSION_COOKIE, session.cookie.expose(), super::SESSION_ABSOLUTE.num_seconds());
+    Ok(signed_in(&state, &session, next))
+}
+
+/// A redirect to `to` that hands the browser the cookie of a session just started.
+pub(super) fn signed_in(state: &AppState, session: &super::NewSession, to: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    let cookie = set_cookie(state, SESSION_COOKIE, session.cookie.expose(), super::SESSION_ABSOLUTE.num_seconds());
     response.headers_mut().insert(header::SET_COOKIE, cookie);
-    Ok(response)
+    response
 }
 
 #[derive(Deserialize)]
@@ -105,11 +111,7 @@ struct LogoutForm {
     csrf_token: String,
 }
 
-impl CsrfProtected for LogoutForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(LogoutForm);
 
 async fn logout(
     State(state): State<AppState>,

@@ -36,6 +36,7 @@ pub struct Nav {
     pub companies: bool,
     /// Everyone signed in has tasks.
     pub tasks: bool,
+    pub members: bool,
     pub settings: bool,
     pub roles: bool,
     pub audit: bool,
@@ -48,6 +49,7 @@ impl Nav {
             people: principal.can("people", crate::identity::Action::Read).is_some(),
             companies: principal.can("companies", crate::identity::Action::Read).is_some(),
             tasks: true,
+            members: admin,
             settings: admin,
             roles: admin,
             audit: crate::audit::web::may_open(principal),
@@ -62,7 +64,15 @@ impl Layout {
             css: asset_url("app.css"),
             js: asset_url("app.js"),
             icon: asset_url("icon.svg"),
-            nav: Nav { people: true, companies: true, tasks: false, settings: false, roles: false, audit: false },
+            nav: Nav {
+                people: true,
+                companies: true,
+                tasks: false,
+                members: false,
+                settings: false,
+                roles: false,
+                audit: false,
+            },
         }
     }
 

@@ -107,7 +107,7 @@ pub async fn setup_token_valid(db: &Db, token: &str) -> Result<bool, DbError> {
 }
 
 /// Creates the first workspace, spending the setup token in the same transaction so that two
-/// concurrent submissions cannot both succeed.
+/// concurrent submissions cannot both succeed, and has the owner's address verified by email.
 pub async fn complete_setup(db: &Db, token: &str, new: NewWorkspace) -> Result<Created, WorkspaceError> {
     if !setup_token_valid(db, token).await? {
         return Err(WorkspaceError::SetupTokenInvalid);
@@ -119,7 +119,9 @@ pub async fn complete_setup(db: &Db, token: &str, new: NewWorkspace) -> Result<C
             if !store::take_setup_token(tx, &token_digest).await? {
                 return Err(WorkspaceError::SetupTokenInvalid);
             }
-            insert_with_owner(tx, &new, &hash, "system:setup").await
+            let created = insert_with_owner(tx, &new, &hash, "system:setup").await?;
+            identity::verify::enqueue_verification(tx, created.owner_id).await?;
+            Ok(created)
         })
     })
     .await

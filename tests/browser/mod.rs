@@ -278,6 +278,18 @@ impl Browser {
         self.client.current_url().await.map_or_else(|err| format!("(unknown page: {err})"), |url| url.to_string())
     }
 
+    /// Checks the current page at a desktop's width and a phone's (390 px) for sideways
+    /// overflow and console errors, saving a screenshot of each; ends at the phone's width.
+    pub async fn check_at_both_widths(&mut self, name: &str) {
+        for (width, height) in [(1280, 800), (390, 844)] {
+            let step = format!("{name} at {width} px");
+            self.set_viewport(width, height).await;
+            self.assert_no_horizontal_overflow(&step).await;
+            self.assert_no_console_errors(&step).await;
+            self.screenshot(&format!("{name}-{width}")).await;
+        }
+    }
+
     /// Ends the session, stops chromedriver and removes the profile.
     pub async fn close(mut self) {
         self.client.clone().close().await.expect("the WebDriver session closes");

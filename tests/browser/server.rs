@@ -27,7 +27,13 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// As [`Self::start`], with extra environment (`RAPPORT_MAIL__SMTP_HOST` …).
+    pub async fn start_with(env: &[(&str, &str)]) -> Self {
         let mut binary = Binary::new();
+        binary.env.extend(env.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())));
         let database: Option<Box<dyn std::any::Any>> =
             if std::env::var_os(rapport_test_db::TEST_DATABASE_URL).is_some_and(|url| !url.is_empty()) {
                 let (options, guard) = rapport_test_db::TestDb::unopened().await;

@@ -100,3 +100,30 @@ pub fn link(message: &str, prefix: &str) -> String {
     let start = message.find(prefix).unwrap_or_else(|| panic!("no link {prefix} in {message}"));
     message[start..].split(|c: char| c.is_whitespace() || c == '"' || c == '<').next().unwrap().to_owned()
 }
+
+/// Where the links in test mail point.
+pub const PUBLIC_URL: &str = "http://rapport.test";
+
+/// An application whose mail goes to `sink`, with links under [`PUBLIC_URL`].
+pub async fn app_with_mail(sink: &SmtpSink) -> super::TestApp {
+    super::TestApp::configured(|config| {
+        config.public_url = Some(PUBLIC_URL.into());
+        config.mail.smtp_host = "127.0.0.1".into();
+        config.mail.smtp_port = sink.port;
+        config.mail.tls = rapport::config::MailTls::None;
+    })
+    .await
+}
+
+/// Runs the pending jobs and returns the one new message to `address` since `before` messages.
+pub async fn next_message_to(app: &super::TestApp, sink: &SmtpSink, address: &str, before: usize) -> String {
+    app.run_pending_jobs().await;
+    let messages = sink.messages_to(address);
+    assert_eq!(messages.len(), before + 1, "one new message to {address}");
+    messages.last().unwrap().clone()
+}
+
+/// The path and query of a link in test mail.
+pub fn path_of(link: &str) -> &str {
+    link.strip_prefix(PUBLIC_URL).unwrap_or_else(|| panic!("{link} is not under {PUBLIC_URL}"))
+}

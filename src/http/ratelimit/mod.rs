@@ -1,7 +1,8 @@
-//! Per-IP limits on the endpoints that invite guessing (sign-in, password reset): each client
-//! address may call each of them a fixed number of times per window, counted in the database so
-//! that every instance behind a load balancer shares the count. Over the limit a request is
-//! answered 429 with `Retry-After` before any password is evaluated.
+//! Per-IP limits on the endpoints that invite guessing or send mail (sign-in, password reset,
+//! accepting invitations, verification links): each client address may call each of them a
+//! fixed number of times per window, counted in the database so that every instance behind a
+//! load balancer shares the count. Over the limit a request is answered 429 with `Retry-After`
+//! before any password is evaluated.
 //!
 //! The client address is the TCP peer. `X-Forwarded-For` is believed only when the peer is
 //! listed in `http.trusted_proxies`, and then only its last address not itself a trusted proxy:
@@ -33,6 +34,8 @@ pub struct Limit {
 
 pub const LOGIN: Limit = Limit { scope: "login", max: 10, window: Duration::minutes(5) };
 pub const PASSWORD_RESET: Limit = Limit { scope: "password_reset", max: 5, window: Duration::minutes(15) };
+/// Asking for another email-verification link: each one sends mail.
+pub const EMAIL_VERIFICATION: Limit = Limit { scope: "email_verification", max: 5, window: Duration::minutes(15) };
 
 /// The address a request comes from, as far as it can be trusted; `None` for in-process callers
 /// that have no TCP peer.

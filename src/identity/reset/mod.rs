@@ -20,7 +20,7 @@ use crate::mail::{self, MailError, Message};
 
 /// How long a reset link works.
 pub const RESET_VALID: Duration = Duration::hours(1);
-const TOKEN_PREFIX: &str = "rpr_";
+const TOKEN_PREFIX: &str = "rpr";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResetError {
@@ -54,8 +54,8 @@ struct ResetHtml<'a> {
 pub async fn request_reset(db: &Db, email: &str, public_url: &str) -> Result<(), ResetError> {
     let Ok(email) = Email::parse(email) else { return Ok(()) };
     let Some(user) = store::active_user(db, &email.canonical()).await? else { return Ok(()) };
-    let token = generate_token()?;
-    let link = format!("{}/password/reset?token={token}", public_url.trim_end_matches('/'));
+    let token = super::secret::random(TOKEN_PREFIX).map_err(|e| DbError::Unavailable(e.to_string()))?;
+    let link = super::secret::emailed_link(public_url, "/password/reset", &token);
     let minutes = RESET_VALID.num_minutes();
     let message = Message::render(
         &email,
@@ -99,10 +99,4 @@ pub async fn reset_password(db: &Db, token: &str, password: &Password) -> Result
         })
     })
     .await
-}
-
-fn generate_token() -> Result<String, DbError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| DbError::Unavailable(e.to_string()))?;
-    Ok(format!("{TOKEN_PREFIX}{}", hex::encode(bytes)))
 }
