@@ -50,7 +50,8 @@ pub enum Command {
     },
     /// Print the version.
     Version,
-    /// Generate a realistic shop's customer data (CSV and Segment NDJSON) from a seed.
+    /// Generate a realistic shop's customer data from a seed: CSV and Segment NDJSON files, or
+    /// straight into a workspace with --workspace.
     Gen(crate::r#gen::GenArgs),
     /// Run a benchmark scenario on SQLite or PostgreSQL (`rapport bench list` names them).
     Bench(crate::bench::BenchArgs),
@@ -196,6 +197,7 @@ async fn dispatch(command: Command, config: Config) -> ExitCode {
         Command::Admin(admin) => run_admin(admin, &config).await,
         Command::Backup { file } => return crate::app::backup(&config, &file).await,
         Command::Restore { file, force } => return crate::app::restore(&config, &file, force).await,
+        Command::Gen(args) if args.workspace.is_some() => gen_into(&args, &config).await,
         Command::Gen(args) => tokio::task::spawn_blocking(move || crate::r#gen::run(&args))
             .await
             .unwrap_or_else(|err| Err(anyhow::anyhow!("the generator panicked: {err}"))),
@@ -209,6 +211,15 @@ async fn dispatch(command: Command, config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn gen_into(args: &crate::r#gen::GenArgs, config: &Config) -> anyhow::Result<()> {
+    let _lock = crate::app::DataLock::shared(config)?;
+    let db = Db::connect(&config.db_options()).await?;
+    let workspace = rapport_core::WorkspaceId::new(args.workspace.unwrap_or_default());
+    let result = crate::r#gen::run_into(args, &db, workspace).await;
+    db.close().await;
+    result
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {

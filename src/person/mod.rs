@@ -11,8 +11,8 @@ pub mod web;
 
 pub use model::{LifecycleStage, NewPerson, Person, PersonInput, TimelineEntry, changes, fields};
 pub use service::{
-    COUNT_CAP, Created, ListQuery, Page, PersonError, TRASH_KEEP, create, delete, get, list, purge_trash, restore,
-    update,
+    COUNT_CAP, Created, ListQuery, Page, PersonError, TRASH_KEEP, count_all, create, delete, external_ids, get,
+    insert_many, list, purge_trash, restore, update,
 };
 
 /// The recurring job that empties the trash of people kept longer than [`TRASH_KEEP`].
