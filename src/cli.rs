@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server and API (and background jobs unless jobs.run_in_serve is false).
-    Serve,
+    Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Run background jobs only, without the web server.
@@ -55,6 +55,14 @@ pub enum Command {
     Gen(crate::r#gen::GenArgs),
     /// Run a benchmark scenario on SQLite or PostgreSQL (`rapport bench list` names them).
     Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// On an installation without any workspace, first create "Demo shop" with sample data and
+    /// print its owner's password once.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,7 +189,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(dispatch(cli.command.unwrap_or(Command::Serve), config))
+    runtime.block_on(dispatch(cli.command.unwrap_or(Command::Serve(ServeArgs::default())), config))
 }
 
 fn config_failure(err: &ConfigError) -> ExitCode {
@@ -191,7 +199,7 @@ fn config_failure(err: &ConfigError) -> ExitCode {
 
 async fn dispatch(command: Command, config: Config) -> ExitCode {
     let outcome = match command {
-        Command::Serve => crate::app::serve(config).await,
+        Command::Serve(args) => crate::app::serve(config, args.demo).await,
         Command::Worker => crate::app::work(config).await,
         Command::Migrate => migrate(&config).await,
         Command::Admin(admin) => run_admin(admin, &config).await,

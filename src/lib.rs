@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod r#gen;
 pub mod http;
 pub mod identity;
