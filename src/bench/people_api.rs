@@ -136,7 +136,11 @@ where
     let mut connections = Vec::with_capacity(CONNECTIONS);
     for connection in 0..CONNECTIONS {
         let next = next_for(connection, requests.clone());
-        connections.push(HttpRequests::connect(server.address, next).await.context("connecting to the server")?);
+        let mut requests = HttpRequests::connect(server.address, next).await.context("connecting to the server")?;
+        // The server opens database connections on demand: one request per connection first, so
+        // that a short warm-up does not end before every connection has answered once.
+        requests.run().await?;
+        connections.push(requests);
     }
     let sample = drive(cx.scale.period(), connections).await;
     let peak_rss = server.peak_rss();
@@ -183,11 +187,15 @@ impl Raw {
                     .busy_timeout(std::time::Duration::from_secs(5))
                     .disable_statement_logging();
                 let size = if writes { 1 } else { connections };
-                Ok(Self::Sqlite(SqlitePoolOptions::new().max_connections(size).connect_with(options).await?))
+                let pool = SqlitePoolOptions::new().max_connections(size).connect_with(options).await?;
+                open_all(&pool, size).await?;
+                Ok(Self::Sqlite(pool))
             }
             Backend::Postgres => {
                 let options = PgConnectOptions::from_str(&cx.target.database_url())?.disable_statement_logging();
-                Ok(Self::Postgres(PgPoolOptions::new().max_connections(connections).connect_with(options).await?))
+                let pool = PgPoolOptions::new().max_connections(connections).connect_with(options).await?;
+                open_all(&pool, connections).await?;
+                Ok(Self::Postgres(pool))
             }
         }
     }
@@ -212,4 +220,11 @@ impl Raw {
         self.close().await;
         sample
     }
+}
+
+/// Opens every connection of `pool` before the measurement, as a long-running program has.
+async fn open_all<DB: sqlx::Database>(pool: &sqlx::Pool<DB>, size: u32) -> anyhow::Result<()> {
+    let held = futures::future::try_join_all((0..size).map(|_| pool.acquire())).await?;
+    drop(held);
+    Ok(())
 }
