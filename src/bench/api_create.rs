@@ -12,7 +12,7 @@ use serde_json::json;
 use sqlx::types::Json;
 
 use super::load::Operation;
-use super::people_api::{self, CONNECTIONS, Raw};
+use super::people_api::{self, CONNECTIONS, Raw, on_raw};
 use super::report::Report;
 use super::{Context, Scenario};
 
@@ -75,34 +75,18 @@ impl Operation for RawInsert {
         let tags = Json(json!(["benchmark"]));
         async move {
             let now = chrono::Utc::now();
-            match raw {
-                Raw::Sqlite(pool) => {
-                    sqlx::query(INSERT)
-                        .bind(workspace)
-                        .bind("Bench")
-                        .bind(&last_name)
-                        .bind(&email)
-                        .bind(&emails)
-                        .bind("lead")
-                        .bind(&tags)
-                        .bind(now)
-                        .execute(&pool)
-                        .await?;
-                }
-                Raw::Postgres(pool) => {
-                    sqlx::query(INSERT)
-                        .bind(workspace)
-                        .bind("Bench")
-                        .bind(&last_name)
-                        .bind(&email)
-                        .bind(&emails)
-                        .bind("lead")
-                        .bind(&tags)
-                        .bind(now)
-                        .execute(&pool)
-                        .await?;
-                }
-            }
+            on_raw!(raw, pool => sqlx::query(INSERT)
+                .bind(workspace)
+                .bind("Bench")
+                .bind(&last_name)
+                .bind(&email)
+                .bind(&emails)
+                .bind("lead")
+                .bind(&tags)
+                .bind(now)
+                .execute(&pool)
+                .await
+                .map(|_| ()))?;
             Ok(())
         }
     }

@@ -8,7 +8,7 @@ use hyper::Method;
 use sqlx::Row as _;
 
 use super::load::Operation;
-use super::people_api::{self, COLUMNS, CONNECTIONS, Prepared, Raw};
+use super::people_api::{self, COLUMNS, CONNECTIONS, Prepared, Raw, on_raw};
 use super::report::Report;
 use super::{Context, Scenario};
 
@@ -58,14 +58,7 @@ impl Operation for PointSelect {
             (self.raw.clone(), self.prepared.workspace, self.prepared.id(self.connection, self.n));
         async move {
             let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM people WHERE workspace_id = $1 AND id = $2"));
-            let found = match raw {
-                Raw::Sqlite(pool) => {
-                    sqlx::query(sql).bind(workspace).bind(id).fetch_optional(&pool).await?.map(|r| r.len())
-                }
-                Raw::Postgres(pool) => {
-                    sqlx::query(sql).bind(workspace).bind(id).fetch_optional(&pool).await?.map(|r| r.len())
-                }
-            };
+            let found = on_raw!(raw, pool => sqlx::query(sql).bind(workspace).bind(id).fetch_optional(&pool).await?.map(|r| r.len()));
             anyhow::ensure!(found.is_some(), "person {id} is missing");
             Ok(())
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use hyper::Method;
 
 use super::load::Operation;
-use super::people_api::{self, COLUMNS, CONNECTIONS, Prepared, Raw};
+use super::people_api::{self, COLUMNS, CONNECTIONS, Prepared, Raw, on_raw};
 use super::report::Report;
 use super::{Context, Scenario};
 
@@ -71,16 +71,10 @@ impl Operation for ListQueries {
             ));
             let count = "SELECT count(*) FROM (SELECT 1 FROM people WHERE workspace_id = $1 AND deleted_at IS NULL \
                          AND lifecycle_stage = $2 LIMIT $3) AS capped";
-            let counted: i64 = match raw {
-                Raw::Sqlite(pool) => {
-                    sqlx::query(page).bind(workspace).bind(stage).bind(cursor).bind(PAGE + 1).fetch_all(&pool).await?;
-                    sqlx::query_scalar(count).bind(workspace).bind(stage).bind(COUNT_CAP).fetch_one(&pool).await?
-                }
-                Raw::Postgres(pool) => {
-                    sqlx::query(page).bind(workspace).bind(stage).bind(cursor).bind(PAGE + 1).fetch_all(&pool).await?;
-                    sqlx::query_scalar(count).bind(workspace).bind(stage).bind(COUNT_CAP).fetch_one(&pool).await?
-                }
-            };
+            let counted: i64 = on_raw!(raw, pool => {
+                sqlx::query(page).bind(workspace).bind(stage).bind(cursor).bind(PAGE + 1).fetch_all(&pool).await?;
+                sqlx::query_scalar(count).bind(workspace).bind(stage).bind(COUNT_CAP).fetch_one(&pool).await?
+            });
             anyhow::ensure!(counted > 0, "no {stage} in the workspace");
             Ok(())
         }

@@ -166,6 +166,18 @@ pub fn report(
     Report::new(cx, scenario, vec![Run::against(measured, baseline)], 0)
 }
 
+/// Expands `$body` once per engine with `$pool` bound to the raw pool, as `rapport_db::sql!`
+/// does for `Db`: the same SQL runs on both.
+macro_rules! on_raw {
+    ($raw:expr, $pool:ident => $body:expr) => {
+        match $raw {
+            $crate::bench::people_api::Raw::Sqlite($pool) => $body,
+            $crate::bench::people_api::Raw::Postgres($pool) => $body,
+        }
+    };
+}
+pub(super) use on_raw;
+
 /// The raw database, opened as a program without Rapport would: SQLite in WAL mode with
 /// `synchronous=FULL` (one connection when writing, since SQLite has one writer; a pool when
 /// reading), PostgreSQL through a pool as large as the concurrency.

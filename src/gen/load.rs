@@ -9,6 +9,7 @@
 //! row arrived, the funnel has a shop's shape, and every event's user is a stored person.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -48,73 +49,65 @@ pub struct Loaded {
 /// standard error.
 pub fn load(runtime: &Handle, db: &Db, workspace: WorkspaceId, world: &World, show: bool) -> anyhow::Result<Loaded> {
     let region = runtime.block_on(crate::profile::phone_region(db, workspace)).context("reading the workspace")?;
-    let mut loaded = Loaded::default();
     let chunks = world.people.div_ceil(behaviour::PEOPLE_PER_CHUNK);
-
-    let started = Instant::now();
-    let bar = progress_bar(show, "people", world.people);
-    let mut batch = Vec::with_capacity(ROWS_PER_TRANSACTION);
-    let write_people = |batch: Vec<NewPerson>| -> anyhow::Result<u64> {
-        runtime.block_on(crate::person::insert_many(db, workspace, batch)).context("inserting people")
+    let dropped = AtomicU64::new(0);
+    let people = |chunk| {
+        let people: Vec<(NewPerson, bool)> =
+            super::people_of_chunk(world, chunk).iter().map(|p| checked(p, region)).collect::<Result<_, _>>()?;
+        dropped.fetch_add(people.iter().filter(|(_, dropped)| *dropped).count() as u64, Ordering::Relaxed);
+        Ok(people.into_iter().map(|(person, _)| person).collect())
     };
-    in_order(
-        chunks,
-        |chunk| super::people_of_chunk(world, chunk).iter().map(|p| checked(p, region)).collect(),
-        |people: Vec<(NewPerson, bool)>| {
-            bar.inc(people.len() as u64);
-            loaded.phones_dropped += people.iter().filter(|(_, dropped)| *dropped).count() as u64;
-            batch.extend(people.into_iter().map(|(person, _)| person));
-            if batch.len() >= ROWS_PER_TRANSACTION {
-                loaded.people += write_people(std::mem::take(&mut batch))?;
-            }
-            Ok(())
-        },
-    )?;
-    loaded.people += write_people(batch)?;
-    loaded.people_seconds = finish(&bar, show, "people", loaded.people, started);
-
+    let (people, people_seconds) = phase(show, "people", world.people, chunks, people, |batch| {
+        runtime.block_on(crate::person::insert_many(db, workspace, batch)).context("inserting people")
+    })?;
+    let mut loaded =
+        Loaded { people, people_seconds, phones_dropped: dropped.load(Ordering::Relaxed), ..Loaded::default() };
     if world.events == 0 {
         return Ok(loaded);
     }
-    let started = Instant::now();
+
     let source = runtime.block_on(crate::tracking::create_source(db, workspace, SOURCE_NAME))?;
     let source = SourceRef { workspace, id: source.id };
-    let bar = progress_bar(show, "events", world.events);
-    let mut batch = Vec::with_capacity(ROWS_PER_TRANSACTION);
-    let write_events = |batch: Vec<Message>| -> anyhow::Result<u64> {
-        let sent = batch.len() as u64;
+    let events = |chunk| events_of_chunk(world, chunk);
+    (loaded.events, loaded.events_seconds) = phase(show, "events", world.events, chunks, events, |batch| {
+        let sent = batch.len();
         let ingested = runtime.block_on(crate::tracking::ingest(db, source, batch)).context("inserting events")?;
         anyhow::ensure!(ingested.duplicates == 0, "{} of {sent} events were loaded before", ingested.duplicates);
         Ok(ingested.stored)
-    };
-    in_order(
-        chunks,
-        |chunk| events_of_chunk(world, chunk),
-        |events: Vec<Message>| {
-            bar.inc(events.len() as u64);
-            batch.extend(events);
-            if batch.len() >= ROWS_PER_TRANSACTION {
-                loaded.events += write_events(std::mem::take(&mut batch))?;
-            }
-            Ok(())
-        },
-    )?;
-    loaded.events += write_events(batch)?;
-    loaded.events_seconds = finish(&bar, show, "events", loaded.events, started);
+    })?;
     Ok(loaded)
 }
 
-fn progress_bar(show: bool, label: &str, total: u64) -> ProgressBar {
-    if show { progress(label, total) } else { ProgressBar::hidden() }
-}
-
-fn finish(bar: &ProgressBar, show: bool, label: &str, rows: u64, started: Instant) -> f64 {
+/// One object's phase: `build` makes each chunk's rows on the generator threads, `write` stores
+/// them [`ROWS_PER_TRANSACTION`] at a time on this one. Returns the rows written and the seconds
+/// it took.
+fn phase<T: Send>(
+    show: bool,
+    label: &str,
+    total: u64,
+    chunks: u64,
+    build: impl Fn(u64) -> anyhow::Result<Vec<T>> + Sync,
+    mut write: impl FnMut(Vec<T>) -> anyhow::Result<u64>,
+) -> anyhow::Result<(u64, f64)> {
+    let started = Instant::now();
+    let bar = if show { progress(label, total) } else { ProgressBar::hidden() };
+    let mut batch = Vec::with_capacity(ROWS_PER_TRANSACTION);
+    let mut written = 0;
+    in_order(chunks, build, |rows: Vec<T>| {
+        bar.inc(rows.len() as u64);
+        batch.extend(rows);
+        if batch.len() >= ROWS_PER_TRANSACTION {
+            written += write(std::mem::take(&mut batch))?;
+        }
+        Ok(())
+    })?;
+    written += write(batch)?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     if show {
-        eprintln!("{label:>8}: {rows} rows in {seconds:.1} s ({:.0} rows/s)", rows as f64 / seconds.max(1e-9));
+        eprintln!("{label:>8}: {written} rows in {seconds:.1} s ({:.0} rows/s)", written as f64 / seconds.max(1e-9));
     }
-    seconds
+    Ok((written, seconds))
 }
 
 /// A generated person as the people module takes them, checked as any other input is. The
