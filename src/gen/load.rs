@@ -22,7 +22,7 @@ use super::World;
 use super::behaviour;
 use super::people::Person;
 use super::pipeline::{in_order, progress};
-use crate::person::{LifecycleStage, NewPerson, PersonInput};
+use crate::person::{LifecycleStage, NewPerson, PersonError, PersonInput};
 use crate::profile::AddressInput;
 use crate::tracking::{Message, MessageType, SourceRef};
 
@@ -58,7 +58,12 @@ pub fn load(runtime: &Handle, db: &Db, workspace: WorkspaceId, world: &World, sh
         Ok(people.into_iter().map(|(person, _)| person).collect())
     };
     let (people, people_seconds) = phase(show, "people", world.people, chunks, people, |batch| {
-        runtime.block_on(crate::person::insert_many(db, workspace, batch)).context("inserting people")
+        runtime.block_on(crate::person::insert_many(db, workspace, batch)).map_err(|err| match err {
+            PersonError::Invalid(fields) => {
+                anyhow::anyhow!("inserting people: {fields:?}; was this data set loaded into the workspace before?")
+            }
+            other => anyhow::Error::new(other).context("inserting people"),
+        })
     })?;
     let mut loaded =
         Loaded { people, people_seconds, phones_dropped: dropped.load(Ordering::Relaxed), ..Loaded::default() };
