@@ -165,8 +165,8 @@ async fn submit(
     let email = new.owner_email.to_string();
     match service::complete_setup(&state.db, &form.token, new).await {
         Ok(created) => {
-            // Inline: the sample loads in well under two seconds (docs/benchmarks.md), less
-            // than a job's round trip would make the owner wait for a filled workspace.
+            // Inline: the sample loads in about two seconds on SQLite and five on PostgreSQL
+            // (docs/benchmarks.md); a job would leave the owner in an empty workspace as long.
             let sample_people = match form.sample_data {
                 Some(_) => Some(
                     crate::r#gen::load_sample(&state.db, created.workspace_id)
