@@ -52,11 +52,14 @@ pub fn init_tracing(log: &LogConfig) {
 
 /// Runs the web server (and, unless disabled, the background worker) until SIGINT or SIGTERM,
 /// then stops accepting connections, lets in-flight requests and jobs finish, and closes the
-/// database.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// database. With `demo`, an installation without a workspace first gets the demo workspace.
+pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let _lock = DataLock::shared(&config)?;
     let db = Db::connect(&config.db_options()).await.context("opening the database")?;
     tokio::task::spawn_blocking(rapport_core::Phone::warm).await?;
+    if demo {
+        crate::demo::prepare(&db).await.context("preparing the demo workspace")?;
+    }
     let waker = Waker::new();
     let state = AppState::new(db.clone(), Arc::new(config.clone()), waker.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server and API (and background jobs unless jobs.run_in_serve is false).
-    Serve,
+    Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Run background jobs only, without the web server.
@@ -50,10 +50,19 @@ pub enum Command {
     },
     /// Print the version.
     Version,
-    /// Generate a realistic shop's customer data (CSV and Segment NDJSON) from a seed.
+    /// Generate a realistic shop's customer data from a seed: CSV and Segment NDJSON files, or
+    /// straight into a workspace with --workspace.
     Gen(crate::r#gen::GenArgs),
     /// Run a benchmark scenario on SQLite or PostgreSQL (`rapport bench list` names them).
     Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// On an installation without any workspace, first create "Demo shop" with sample data and
+    /// print its owner's password once.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,7 +189,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(dispatch(cli.command.unwrap_or(Command::Serve), config))
+    runtime.block_on(dispatch(cli.command.unwrap_or(Command::Serve(ServeArgs::default())), config))
 }
 
 fn config_failure(err: &ConfigError) -> ExitCode {
@@ -190,12 +199,13 @@ fn config_failure(err: &ConfigError) -> ExitCode {
 
 async fn dispatch(command: Command, config: Config) -> ExitCode {
     let outcome = match command {
-        Command::Serve => crate::app::serve(config).await,
+        Command::Serve(args) => crate::app::serve(config, args.demo).await,
         Command::Worker => crate::app::work(config).await,
         Command::Migrate => migrate(&config).await,
         Command::Admin(admin) => run_admin(admin, &config).await,
         Command::Backup { file } => return crate::app::backup(&config, &file).await,
         Command::Restore { file, force } => return crate::app::restore(&config, &file, force).await,
+        Command::Gen(args) if args.workspace.is_some() => gen_into(&args, &config).await,
         Command::Gen(args) => tokio::task::spawn_blocking(move || crate::r#gen::run(&args))
             .await
             .unwrap_or_else(|err| Err(anyhow::anyhow!("the generator panicked: {err}"))),
@@ -209,6 +219,15 @@ async fn dispatch(command: Command, config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn gen_into(args: &crate::r#gen::GenArgs, config: &Config) -> anyhow::Result<()> {
+    let _lock = crate::app::DataLock::shared(config)?;
+    let db = Db::connect(&config.db_options()).await?;
+    let workspace = rapport_core::WorkspaceId::new(args.workspace.unwrap_or_default());
+    let result = crate::r#gen::run_into(args, &db, workspace).await;
+    db.close().await;
+    result
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@ pub mod bench;
 pub mod cli;
 pub mod company;
 pub mod config;
+pub mod demo;
 pub mod r#gen;
 pub mod http;
 pub mod identity;

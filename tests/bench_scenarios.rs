@@ -14,7 +14,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 /// Every scenario `rapport bench list` must name; a new scenario adds its test below.
-const SCENARIOS: [&str; 4] = ["write-durable", "api-health", "import-raw", "ingest"];
+const SCENARIOS: [&str; 7] =
+    ["write-durable", "api-health", "import-raw", "ingest", "api-get", "api-list", "api-create"];
 
 fn rapport(args: &[&str], dir: &Path) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rapport"));
@@ -173,6 +174,32 @@ fn ingest_at_tiny_scale_stores_every_acknowledged_event() {
         assert_eq!((report["unit"].as_str(), report["concurrency"].as_u64()), (Some("events"), Some(16)), "{backend}");
         assert!(report["operations"].as_u64().is_some_and(|n| n >= 100 && n % 100 == 0), "{backend}: {report}");
     }
+}
+
+/// A people API scenario's report: the real server against its raw-database baseline.
+fn assert_people_api_report(scenario: &str, unit: &str) {
+    for (backend, report) in bench_tiny(scenario) {
+        assert_eq!(report["system"], "rapport serve", "{scenario} on {backend}");
+        assert_eq!((report["unit"].as_str(), report["concurrency"].as_u64()), (Some(unit), Some(32)), "{backend}");
+        assert!(report["label"].as_str().unwrap().contains("1000 people"), "{backend}: {}", report["label"]);
+        assert!(report["baseline"].is_object(), "{scenario} on {backend}: the raw figure beside it");
+        assert!(report["peak_rss_bytes"].as_u64().is_some_and(|b| b > 0), "{backend}: the server's memory");
+    }
+}
+
+#[test]
+fn api_get_at_tiny_scale_reads_people_by_id_beside_a_raw_point_select() {
+    assert_people_api_report("api-get", "requests");
+}
+
+#[test]
+fn api_list_at_tiny_scale_lists_filtered_pages_beside_the_raw_queries() {
+    assert_people_api_report("api-list", "requests");
+}
+
+#[test]
+fn api_create_at_tiny_scale_creates_people_beside_raw_inserts() {
+    assert_people_api_report("api-create", "requests");
 }
 
 #[test]

@@ -17,15 +17,8 @@ fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// A `Binary` on PostgreSQL when the tests run against it (each with a fresh database).
 async fn binary() -> (Binary, Option<impl Drop>) {
-    let mut binary = Binary::new();
-    if std::env::var(rapport_test_db::TEST_DATABASE_URL).is_ok_and(|v| !v.is_empty()) {
-        let (options, guard) = rapport_test_db::TestDb::unopened().await;
-        binary.env.push(("RAPPORT_DATABASE_URL".into(), options.url.expose().clone()));
-        return (binary, Some(guard));
-    }
-    (binary, None)
+    Binary::on_test_database().await
 }
 
 #[tokio::test]

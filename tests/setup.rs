@@ -100,3 +100,35 @@ async fn once_a_workspace_exists_no_new_setup_token_is_issued() {
     app.with_workspace("Acme", "owner@example.com").await;
     assert!(rapport::workspace::start_setup(app.db()).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn ticking_load_sample_data_fills_the_new_workspace_with_people_and_their_events() {
+    let (app, token) = app_with_token().await;
+    let page = app.get(&format!("/setup?token={token}")).await.text();
+    assert!(page.contains("name=\"sample_data\""), "the form offers sample data");
+    let mut form = valid_form(&token);
+    form.push(("sample_data", "on"));
+    let started = std::time::Instant::now();
+    let response = app.post_form("/setup", &form).await;
+    let took = started.elapsed();
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert!(response.text().contains("2000 made-up customers"), "the page says what was loaded");
+    eprintln!("setup with sample data answered in {:.2} s", took.as_secs_f64());
+    assert_eq!(app.count("people").await, rapport::r#gen::SAMPLE_PEOPLE as i64);
+    assert_eq!(app.count("events").await, rapport::r#gen::SAMPLE_EVENTS as i64);
+    let person_rows: i64 = rapport_db::sql!(app.db().exec(), c => sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM audit_rows WHERE entity = 'person') + \
+                (SELECT count(*) FROM domain_events WHERE entity_type = 'person')"
+    ).fetch_one(c).await)
+    .unwrap();
+    assert_eq!(person_rows, 0, "a bulk load writes no audit rows and no domain events");
+}
+
+#[tokio::test]
+async fn without_the_checkbox_the_new_workspace_is_empty() {
+    let (app, token) = app_with_token().await;
+    let response = app.post_form("/setup", &valid_form(&token)).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(!response.text().contains("made-up customers"));
+    assert_eq!(app.count("people").await, 0);
+}

@@ -11,10 +11,14 @@
 //! Benchmarks never run as timed assertions in tests; tests run each scenario at `tiny` scale
 //! only to prove it still works.
 
+mod api_create;
+mod api_get;
 mod api_health;
+mod api_list;
 mod import_raw;
 mod ingest;
 mod load;
+mod people_api;
 mod report;
 mod server;
 pub mod system;
@@ -37,7 +41,15 @@ pub use self::report::Report;
 use self::target::Target;
 
 /// Every scenario, in the order `rapport bench all` runs them.
-const SCENARIOS: &[Scenario] = &[write_durable::SCENARIO, api_health::SCENARIO, import_raw::SCENARIO, ingest::SCENARIO];
+const SCENARIOS: &[Scenario] = &[
+    write_durable::SCENARIO,
+    api_health::SCENARIO,
+    import_raw::SCENARIO,
+    ingest::SCENARIO,
+    api_get::SCENARIO,
+    api_list::SCENARIO,
+    api_create::SCENARIO,
+];
 
 pub const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 

@@ -6,13 +6,17 @@
 //! does not pass. The same seed and sizes give byte-identical files on the same platform. The
 //! benchmark scenarios use it for their data (`write_contacts` for the raw import baseline).
 //!
-//! Boundaries: it knows nothing of Rapport's schema and writes no database; loading the files
-//! is the job of the import and ingest features and their scenarios.
+//! With `--workspace` it loads the same people and events straight into a workspace instead
+//! ([`load`]), through the bulk functions of the person and tracking modules, and checks the
+//! database afterwards; the demo workspace and the API benchmarks use that path with their own
+//! sizes ([`load_sample`], [`load_into`]). Boundaries: it knows nothing of Rapport's schema and
+//! writes no SQL; the modules that own the tables do.
 
 mod behaviour;
 mod calendar;
 mod check;
 mod companies;
+mod load;
 mod people;
 mod pipeline;
 mod products;
@@ -21,13 +25,18 @@ mod words;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::Args;
 
+use rapport_core::WorkspaceId;
+use rapport_db::Db;
+
 use self::calendar::Calendar;
+pub use self::load::{Loaded, SOURCE_NAME};
 use self::people::Person;
 use self::pipeline::{Chunk, Output, csv_buffer, csv_bytes, progress, write_in_order};
 use self::products::Catalogue;
@@ -62,6 +71,10 @@ pub struct GenArgs {
     /// Directory for the files (created if missing; files of the same name are replaced).
     #[arg(long, value_name = "DIR", default_value = "rapport-gen")]
     pub out: PathBuf,
+    /// Load people and events into this workspace (by id) of the configured database instead
+    /// of writing files.
+    #[arg(long, value_name = "ID", conflicts_with = "out")]
+    pub workspace: Option<i64>,
 }
 
 /// The fixed parameters and shared tables every row is derived from.
@@ -122,6 +135,61 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
         }
         anyhow::bail!("sanity check failed: {} problems", findings.failures.len())
     }
+}
+
+/// `rapport gen --workspace ID`: loads the data set into the workspace, then prints the check
+/// made on the database and fails if it does not pass.
+pub async fn run_into(args: &GenArgs, db: &Db, workspace: WorkspaceId) -> anyhow::Result<()> {
+    if args.events > 0 && args.people == 0 {
+        anyhow::bail!("events need people: give --people");
+    }
+    crate::workspace::settings(db, workspace).await.with_context(|| format!("workspace {workspace}"))?;
+    let world = Arc::new(World::new(args.seed, args.people, args.companies, args.products, args.events, args.end));
+    let loaded = load_world(db, workspace, Arc::clone(&world), true).await?;
+    println!(
+        "loaded {} people in {:.1} s ({} invalid phone numbers left out) and {} events in {:.1} s",
+        loaded.people, loaded.people_seconds, loaded.phones_dropped, loaded.events, loaded.events_seconds
+    );
+    let found = load::verify(db, workspace, &world).await?;
+    found.print();
+    if found.failures.is_empty() {
+        println!("sanity check passed");
+        Ok(())
+    } else {
+        for failure in &found.failures {
+            eprintln!("  {failure}");
+        }
+        anyhow::bail!("sanity check failed: {} problems", found.failures.len())
+    }
+}
+
+/// People in the sample data of a demo workspace.
+pub const SAMPLE_PEOPLE: u64 = 2_000;
+/// Behaviour events of the sample data, over the two years before today.
+pub const SAMPLE_EVENTS: u64 = 40_000;
+
+/// Loads the demo shop's sample data into `workspace`: [`SAMPLE_PEOPLE`] people and two years
+/// of their events, ending today.
+pub async fn load_sample(db: &Db, workspace: WorkspaceId) -> anyhow::Result<Loaded> {
+    let end = chrono::Utc::now().date_naive() + chrono::Days::new(1);
+    let world = World::new(7, SAMPLE_PEOPLE, SAMPLE_PEOPLE / 20, 120, SAMPLE_EVENTS, end);
+    load_world(db, workspace, Arc::new(world), false).await
+}
+
+/// Loads `people` people and `events` events (seed 42) into `workspace` without progress
+/// output, as the benchmarks prepare their data.
+pub async fn load_into(db: &Db, workspace: WorkspaceId, people: u64, events: u64) -> anyhow::Result<Loaded> {
+    let end = NaiveDate::parse_from_str(DEFAULT_END, "%Y-%m-%d")?;
+    let world = World::new(42, people, (people / 50).max(1), 200, events, end);
+    load_world(db, workspace, Arc::new(world), false).await
+}
+
+async fn load_world(db: &Db, workspace: WorkspaceId, world: Arc<World>, show: bool) -> anyhow::Result<Loaded> {
+    let runtime = tokio::runtime::Handle::current();
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || load::load(&runtime, &db, workspace, &world, show))
+        .await
+        .context("the loader panicked")?
 }
 
 /// Writes every file; returns each file's name and size in bytes.

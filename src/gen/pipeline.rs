@@ -1,8 +1,8 @@
-//! Writing large files from many threads in constant memory: work is cut into numbered chunks,
-//! every core generates chunks into byte buffers, and the calling thread writes them to the
-//! output files strictly in chunk order. Workers may run at most a small window of chunks ahead
-//! of the writer, so memory stays bounded however many rows are asked for, and the bytes do not
-//! depend on the number of threads.
+//! Producing large data sets from many threads in constant memory: work is cut into numbered
+//! chunks, every core generates chunks, and the calling thread consumes them strictly in chunk
+//! order (writing byte buffers to the output files, or rows to the database). Workers may run at
+//! most a small window of chunks ahead of the consumer, so memory stays bounded however many
+//! rows are asked for, and the result does not depend on the number of threads.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -65,24 +65,42 @@ pub fn write_in_order<W>(outputs: &mut [Output], chunks: u64, bar: &ProgressBar,
 where
     W: Fn(u64) -> io::Result<Chunk> + Sync,
 {
+    in_order(chunks, work, |chunk: Chunk| {
+        for (output, buffer) in outputs.iter_mut().zip(&chunk.buffers) {
+            output.write(buffer)?;
+        }
+        bar.inc(chunk.rows);
+        Ok(())
+    })
+}
+
+/// Runs `work` for chunks `0..chunks` on every core and hands each result to `consume` on the
+/// calling thread, strictly in chunk order. The first error from either side stops the run.
+pub fn in_order<T, E, W, C>(chunks: u64, work: W, mut consume: C) -> Result<(), E>
+where
+    T: Send,
+    E: Send,
+    W: Fn(u64) -> Result<T, E> + Sync,
+    C: FnMut(T) -> Result<(), E>,
+{
     let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     let window = threads as u64 * 4;
     let next = AtomicU64::new(0);
-    // How many chunks the writer has finished; `u64::MAX` tells workers to stop.
-    let written = Mutex::new(0u64);
+    // How many chunks the consumer has finished; `u64::MAX` tells workers to stop.
+    let consumed = Mutex::new(0u64);
     let advanced = Condvar::new();
     std::thread::scope(|scope| {
-        let (sender, receiver) = mpsc::sync_channel::<io::Result<(u64, Chunk)>>(window as usize);
+        let (sender, receiver) = mpsc::sync_channel::<Result<(u64, T), E>>(window as usize);
         for _ in 0..threads {
             let sender = sender.clone();
-            let (next, written, advanced, work) = (&next, &written, &advanced, &work);
+            let (next, consumed, advanced, work) = (&next, &consumed, &advanced, &work);
             scope.spawn(move || {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     if index >= chunks {
                         return;
                     }
-                    let mut done = written.lock().unwrap_or_else(PoisonError::into_inner);
+                    let mut done = consumed.lock().unwrap_or_else(PoisonError::into_inner);
                     while *done != u64::MAX && index >= *done + window {
                         done = advanced.wait(done).unwrap_or_else(PoisonError::into_inner);
                     }
@@ -90,43 +108,39 @@ where
                         return;
                     }
                     drop(done);
-                    if sender.send(work(index).map(|chunk| (index, chunk))).is_err() {
+                    if sender.send(work(index).map(|result| (index, result))).is_err() {
                         return;
                     }
                 }
             });
         }
         drop(sender);
-        let result = collect(outputs, receiver, bar, |count| {
-            *written.lock().unwrap_or_else(PoisonError::into_inner) = count;
+        let result = collect(receiver, &mut consume, |count| {
+            *consumed.lock().unwrap_or_else(PoisonError::into_inner) = count;
             advanced.notify_all();
         });
         if result.is_err() {
-            *written.lock().unwrap_or_else(PoisonError::into_inner) = u64::MAX;
+            *consumed.lock().unwrap_or_else(PoisonError::into_inner) = u64::MAX;
             advanced.notify_all();
         }
         result
     })
 }
 
-fn collect(
-    outputs: &mut [Output],
-    receiver: mpsc::Receiver<io::Result<(u64, Chunk)>>,
-    bar: &ProgressBar,
-    on_written: impl Fn(u64),
-) -> io::Result<()> {
+fn collect<T, E>(
+    receiver: mpsc::Receiver<Result<(u64, T), E>>,
+    consume: &mut impl FnMut(T) -> Result<(), E>,
+    on_consumed: impl Fn(u64),
+) -> Result<(), E> {
     let mut pending = BTreeMap::new();
     let mut expected = 0;
     for received in receiver {
-        let (index, chunk) = received?;
-        pending.insert(index, chunk);
-        while let Some(chunk) = pending.remove(&expected) {
-            for (output, buffer) in outputs.iter_mut().zip(&chunk.buffers) {
-                output.write(buffer)?;
-            }
-            bar.inc(chunk.rows);
+        let (index, result) = received?;
+        pending.insert(index, result);
+        while let Some(result) = pending.remove(&expected) {
+            consume(result)?;
             expected += 1;
-            on_written(expected);
+            on_consumed(expected);
         }
     }
     Ok(())

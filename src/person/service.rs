@@ -439,3 +439,25 @@ async fn record_change(
     rapport_jobs::record_event(tx, &event).await?;
     Ok(())
 }
+
+/// Stores many checked people in one transaction, for loading generated data. It records no
+/// domain events and no audit rows: a bulk load is a restore of data that exists elsewhere, not
+/// a series of user actions, and a million timeline entries saying "created by the loader"
+/// would bury the real history. The people table has no derived search table to keep current.
+pub async fn insert_many(db: &Db, workspace: WorkspaceId, people: Vec<NewPerson>) -> Result<u64, PersonError> {
+    let inserted = db
+        .write(move |tx| Box::pin(async move { store::insert_many(tx, workspace, &people, Utc::now()).await }))
+        .await
+        .map_err(|e| taken(e, "people"))?;
+    Ok(inserted)
+}
+
+/// How many people a workspace holds, the trash included.
+pub async fn count_all(db: &Db, workspace: WorkspaceId) -> Result<i64, PersonError> {
+    Ok(store::count_all(db, workspace).await?)
+}
+
+/// Every external id in a workspace, for checking that what references people finds them.
+pub async fn external_ids(db: &Db, workspace: WorkspaceId) -> Result<Vec<String>, PersonError> {
+    Ok(store::external_ids(db, workspace).await?)
+}

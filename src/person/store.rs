@@ -171,6 +171,61 @@ pub(super) async fn insert(
     Ok(id)
 }
 
+/// Rows per INSERT of [`insert_many`]: 25 values a row stays well under SQLite's limit of
+/// 32,766 bound values.
+const PEOPLE_PER_INSERT: usize = 500;
+
+/// Inserts many people with multi-row statements; every chunk of the same size reuses one
+/// prepared statement. Returns how many were inserted.
+pub(super) async fn insert_many(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    people: &[NewPerson],
+    now: Timestamp,
+) -> Result<u64, DbError> {
+    let mut inserted = 0;
+    for chunk in people.chunks(PEOPLE_PER_INSERT) {
+        let inputs: Vec<_> = chunk.iter().map(NewPerson::to_input).collect();
+        inserted += sql!(tx.exec(), c => {
+            let mut insert = sqlx::QueryBuilder::new(format!(
+                "INSERT INTO people (workspace_id, {}, created_at, updated_at) ",
+                FIELD_COLUMNS.join(", ")
+            ));
+            insert.push_values(chunk.iter().zip(&inputs), |mut row, (person, input)| {
+                let a = &input.address;
+                row.push_bind(workspace)
+                    .push_bind(input.first_name.clone())
+                    .push_bind(input.last_name.clone())
+                    .push_bind(person.primary_email().map(|e| e.as_str().to_owned()))
+                    .push_bind(person.primary_email().map(|e| e.canonical()))
+                    .push_bind(person.primary_phone().map(|p| p.as_e164().to_owned()))
+                    .push_bind(Json(input.emails.clone()))
+                    .push_bind(Json(input.phones.clone()))
+                    .push_bind(person.birthday)
+                    .push_bind(a.street.clone())
+                    .push_bind(a.street2.clone())
+                    .push_bind(a.city.clone())
+                    .push_bind(a.region.clone())
+                    .push_bind(a.postal_code.clone())
+                    .push_bind(a.country.clone())
+                    .push_bind(input.language.clone())
+                    .push_bind(input.time_zone.clone())
+                    .push_bind(input.currency.clone())
+                    .push_bind(input.lifecycle_stage.clone())
+                    .push_bind(input.owner)
+                    .push_bind(input.source.clone())
+                    .push_bind(Json(input.tags.clone()))
+                    .push_bind(Json(input.social.clone()))
+                    .push_bind(input.external_id.clone())
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            insert.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(inserted)
+}
+
 /// Replaces every field and moves the version on.
 pub(super) async fn update(
     tx: &mut Tx,
@@ -309,4 +364,19 @@ pub(super) async fn events(
          ORDER BY id DESC LIMIT $4"
     ).bind(workspace).bind(id).bind(before).bind(limit).fetch_all(c).await)?;
     Ok(rows)
+}
+
+/// How many people the workspace holds, the trash included.
+pub(super) async fn count_all(db: &Db, workspace: WorkspaceId) -> Result<i64, DbError> {
+    let n = sql!(db.exec(), c => sqlx::query_scalar("SELECT count(*) FROM people WHERE workspace_id = $1")
+        .bind(workspace).fetch_one(c).await)?;
+    Ok(n)
+}
+
+/// Every external id set in the workspace.
+pub(super) async fn external_ids(db: &Db, workspace: WorkspaceId) -> Result<Vec<String>, DbError> {
+    let ids = sql!(db.exec(), c => sqlx::query_scalar(
+        "SELECT external_id FROM people WHERE workspace_id = $1 AND external_id IS NOT NULL"
+    ).bind(workspace).fetch_all(c).await)?;
+    Ok(ids)
 }

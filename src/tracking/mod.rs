@@ -13,6 +13,6 @@ pub mod web;
 pub use budget::EventBudget;
 pub use model::{MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, Message, MessageType, Payload, Rejection, parse};
 pub use service::{
-    CreatedSource, Event, EventFilter, Ingested, Source, SourceRef, TrackingError, create_source, events, ingest,
-    source_for_key, sources,
+    CreatedSource, Event, EventCount, EventFilter, Ingested, Source, SourceRef, TrackingError, census, create_source,
+    events, ingest, source_for_key, sources, user_ids,
 };

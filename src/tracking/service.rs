@@ -146,3 +146,22 @@ pub async fn events(db: &Db, workspace: WorkspaceId, filter: &EventFilter) -> Re
         })
         .collect())
 }
+
+/// How many events of one type and name a workspace holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventCount {
+    pub kind: String,
+    pub name: Option<String>,
+    pub count: i64,
+}
+
+/// A workspace's events counted by type and name, for checking a load.
+pub async fn census(db: &Db, workspace: WorkspaceId) -> Result<Vec<EventCount>, TrackingError> {
+    let rows = store::census(db, workspace).await?;
+    Ok(rows.into_iter().map(|(kind, name, count)| EventCount { kind, name, count }).collect())
+}
+
+/// Every distinct user id a workspace's events name.
+pub async fn user_ids(db: &Db, workspace: WorkspaceId) -> Result<Vec<String>, TrackingError> {
+    Ok(store::user_ids(db, workspace).await?)
+}

@@ -121,3 +121,19 @@ pub(super) async fn events(db: &Db, workspace: WorkspaceId, query: &EventQuery<'
     .fetch_all(c).await)?;
     Ok(rows)
 }
+
+/// How many events of each type and name the workspace holds.
+pub(super) async fn census(db: &Db, workspace: WorkspaceId) -> Result<Vec<(String, Option<String>, i64)>, DbError> {
+    let rows = sql!(db.exec(), c => sqlx::query_as(
+        "SELECT type, name, count(*) FROM events WHERE workspace_id = $1 GROUP BY type, name ORDER BY type, name"
+    ).bind(workspace).fetch_all(c).await)?;
+    Ok(rows)
+}
+
+/// Every distinct user id events name in the workspace.
+pub(super) async fn user_ids(db: &Db, workspace: WorkspaceId) -> Result<Vec<String>, DbError> {
+    let ids = sql!(db.exec(), c => sqlx::query_scalar(
+        "SELECT DISTINCT user_id FROM events WHERE workspace_id = $1 AND user_id IS NOT NULL"
+    ).bind(workspace).fetch_all(c).await)?;
+    Ok(ids)
+}

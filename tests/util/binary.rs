@@ -18,11 +18,25 @@ pub struct Server {
     pub child: Child,
     pub url: String,
     pub setup_link: Option<String>,
+    /// Every line printed on standard output up to the address.
+    pub printed: Vec<String>,
 }
 
 impl Binary {
     pub fn new() -> Self {
         Self { data_dir: tempfile::tempdir().unwrap(), env: Vec::new() }
+    }
+
+    /// A `Binary` on PostgreSQL when the tests run against it (each with a fresh database, kept
+    /// while the guard lives), else on SQLite in its data directory.
+    pub async fn on_test_database() -> (Self, Option<impl Drop>) {
+        let mut binary = Self::new();
+        if std::env::var(rapport_test_db::TEST_DATABASE_URL).is_ok_and(|v| !v.is_empty()) {
+            let (options, guard) = rapport_test_db::TestDb::unopened().await;
+            binary.env.push(("RAPPORT_DATABASE_URL".into(), options.url.expose().clone()));
+            return (binary, Some(guard));
+        }
+        (binary, None)
     }
 
     pub fn path() -> PathBuf {
@@ -68,19 +82,26 @@ impl Binary {
 
     /// Starts `rapport serve` and waits (with a deadline) until it prints its address.
     pub async fn serve(&self) -> Server {
+        self.serve_with(&[]).await
+    }
+
+    /// The same with extra arguments to `serve`, such as `--demo`.
+    pub async fn serve_with(&self, args: &[&str]) -> Server {
         let mut command = self.command();
-        command.arg("serve").stdout(Stdio::piped()).stderr(Stdio::inherit());
+        command.arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let mut setup_link = None;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut printed = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         let url = loop {
             let line = tokio::time::timeout_at(deadline, lines.next_line())
                 .await
                 .expect("the server prints its address in time")
                 .unwrap();
             let line = line.expect("the server exited before it was ready");
+            printed.push(line.clone());
             if let Some(rest) = line.trim().strip_prefix("in a browser:") {
                 setup_link = Some(rest.trim().to_owned());
             }
@@ -89,7 +110,7 @@ impl Binary {
             }
         };
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Server { child, url, setup_link }
+        Server { child, url, setup_link, printed }
     }
 }
 
