@@ -222,6 +222,12 @@ async fn a_company_page_adds_a_note_and_a_task_and_the_task_is_done_from_my_task
         page.contains("Renewal in March") && page.contains("Prepare renewal") && page.contains("2026-12-20 10:30"),
         "{page}"
     );
+    let ada = person(&app, &acme.owner).await.to_string();
+    let on_person =
+        [("csrf_token", csrf.as_str()), ("target_type", "person"), ("target_id", &ada), ("body", "Likes trains")];
+    let posted = app.post_form_as(&cookie, "/notes/new", &on_person).await;
+    assert_eq!(posted.header("location"), format!("/people/{ada}#note-2"));
+    assert!(app.get_as(&cookie, &format!("/people/{ada}")).await.text().contains("Likes trains"));
 
     let tasks = app.get_as(&cookie, "/tasks").await.text();
     let task_id = tasks.split("id=\"task-").nth(1).unwrap().split('"').next().unwrap().to_owned();
@@ -242,5 +248,5 @@ async fn a_company_page_adds_a_note_and_a_task_and_the_task_is_done_from_my_task
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.count("notes").await, 1);
+    assert_eq!(app.count("notes").await, 2);
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::model::{Person, PersonInput, TimelineEntry, governing_field};
+use super::model::{Person, PersonInput, TimelineEntry};
 use super::service::{self, Created, ListQuery, MODULE, PersonError};
 use crate::access::FieldAccess;
 use crate::app::AppState;
@@ -21,7 +21,7 @@ use crate::audit::Cursor;
 use crate::audit::api::AuditPage;
 use crate::http::{ApiError, ErrorBody};
 use crate::identity::{Action, Principal};
-use crate::profile::{FieldDef, primary};
+use crate::profile::{FieldDef, parse_etag, primary, projected, written_fields};
 
 /// The object name field rules use.
 pub(super) const OBJECT: &str = "person";
@@ -69,27 +69,6 @@ fn view(person: &Person) -> PersonView {
 
 fn view_json(person: &Person) -> Value {
     serde_json::to_value(view(person)).unwrap_or(Value::Null)
-}
-
-/// What the caller's role may see of an API answer: hidden fields are simply absent.
-fn projected(access: &FieldAccess, mut value: Value) -> Value {
-    if let Value::Object(map) = &mut value {
-        access.project(map);
-        map.retain(|key, _| access.visible(governing_field(key)));
-    }
-    value
-}
-
-/// The vocabulary names a JSON body writes: top-level keys, `address.*` inside `address`, and
-/// the primary behind a list of emails or phones.
-fn written_fields(body: &Value) -> Vec<String> {
-    let Some(map) = body.as_object() else { return Vec::new() };
-    map.iter()
-        .flat_map(|(key, value)| match (key.as_str(), value) {
-            ("address", Value::Object(inner)) => inner.keys().map(|sub| format!("address.{sub}")).collect(),
-            _ => vec![key.clone(), governing_field(key).to_owned()],
-        })
-        .collect()
 }
 
 async fn field_access(state: &AppState, principal: &Principal) -> Result<FieldAccess, ApiError> {
@@ -201,10 +180,6 @@ async fn update(
     };
     let person = service::update(&state.db, &principal, id, patch, expected).await?;
     Ok(with_etag(StatusCode::OK, &person, &access))
-}
-
-fn parse_etag(value: &HeaderValue) -> Option<i64> {
-    value.to_str().ok()?.trim().trim_start_matches("W/").trim_matches('"').parse().ok()
 }
 
 /// Moves a person to the trash; restorable for 30 days.

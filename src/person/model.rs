@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::http::FieldErrors;
-pub use crate::profile::governing_field;
 use crate::profile::{
     Address, AddressInput, FieldDef, FieldKind, Labelled, LabelledInput, Parsed, diff, flat_values, merge_patch,
     parse_emails, parse_phones, primary, tags, text, web_url,
 };
+pub use crate::profile::{TimelineEntry, governing_field};
 
 /// Where a person stands with the business.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,20 +230,6 @@ impl Person {
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)
     }
-}
-
-/// One entry of a person's timeline: a change recorded as a domain event.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct TimelineEntry {
-    pub id: i64,
-    /// `person.created`, `person.updated`, `person.deleted`, `person.restored`.
-    pub kind: String,
-    /// `user:ID` or `token:ID:user:ID`.
-    pub actor: String,
-    /// The fields that changed, by vocabulary name, with old and new values.
-    pub changes: Vec<FieldChange>,
-    #[schema(value_type = String, format = DateTime)]
-    pub occurred_at: Timestamp,
 }
 
 /// A language tag's shape (BCP 47 primary subtag with an optional region or script), not a

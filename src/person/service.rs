@@ -7,12 +7,11 @@
 //! one; a readable person outside the update or delete reach is [`PersonError::Forbidden`].
 
 use crate::access::{FieldAccess, OwnerFilter};
-use crate::audit::{AuditAction, AuditEntry, AuditRow, Cursor};
-use chrono::{Duration, Utc};
+use crate::audit::{AuditAction, AuditRow, Cursor};
+use chrono::Utc;
 use rapport_core::{Actor, FieldChange, PersonId, UserId, WorkspaceId};
 use rapport_db::{Db, DbError, Tx};
-use rapport_jobs::NewDomainEvent;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::model::{NewPerson, Person, PersonInput, TimelineEntry, changes, governing_field};
 use super::store;
@@ -22,12 +21,10 @@ use crate::profile::{self, Replay};
 
 /// The module name permissions are granted on.
 pub(super) const MODULE: &str = "people";
+/// The entity name audit rows and domain events use.
+const ENTITY: &str = "person";
 
-/// How long a trashed person can be restored before the purge job deletes them.
-pub const TRASH_KEEP: Duration = Duration::days(30);
-
-/// Counts stop here: beyond it a list says "10000+" rather than scan everything.
-pub const COUNT_CAP: i64 = 10_000;
+pub use crate::profile::{COUNT_CAP, TRASH_KEEP};
 
 const ROUTE_CREATE: &str = "POST /api/v1/people";
 
@@ -327,20 +324,9 @@ pub async fn list(db: &Db, principal: &Principal, query: &ListQuery) -> Result<P
     };
     let limit = query.limit.clamp(1, 200);
     let mut people = store::page(db, workspace, &filter, query.after, limit + 1).await?;
-    let next = cut_page(&mut people, limit, |p| p.id);
+    let next = profile::cut_page(&mut people, limit, |p| p.id);
     let count = store::count(db, workspace, &filter, COUNT_CAP + 1).await?;
     Ok(Page { people, next, count })
-}
-
-/// Trims a page fetched with one extra row to `limit` and answers the cursor of the next page,
-/// if the extra row showed there is one.
-fn cut_page<T, C>(rows: &mut Vec<T>, limit: i64, cursor: impl Fn(&T) -> C) -> Option<C> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    if rows.len() <= limit {
-        return None;
-    }
-    rows.truncate(limit);
-    rows.last().map(cursor)
 }
 
 /// Drops the changes of fields the caller's role may not see.
@@ -359,29 +345,10 @@ pub async fn timeline(
     (before, limit): (Option<i64>, i64),
 ) -> Result<(Vec<TimelineEntry>, Option<i64>), PersonError> {
     get(db, principal, id).await?;
-    let workspace = principal.workspace_id;
-    let limit = limit.clamp(1, 200);
-    let mut rows = store::events(db, workspace, id, before, limit + 1).await?;
-    let next = cut_page(&mut rows, limit, |e| e.id);
-    let entries = rows
-        .into_iter()
-        .map(|row| TimelineEntry {
-            id: row.id,
-            kind: row.kind,
-            actor: row.actor,
-            changes: row
-                .payload
-                .0
-                .get("changes")
-                .and_then(|c| serde_json::from_value(c.clone()).ok())
-                .unwrap_or_default(),
-            occurred_at: row.occurred_at,
-        })
-        .map(|mut entry: TimelineEntry| {
-            visible_changes(access, &mut entry.changes);
-            entry
-        })
-        .collect();
+    let (mut entries, next) = profile::timeline(db, principal.workspace_id, (ENTITY, id.get()), before, limit).await?;
+    for entry in &mut entries {
+        visible_changes(access, &mut entry.changes);
+    }
     Ok((entries, next))
 }
 
@@ -406,8 +373,7 @@ pub async fn history(
     Ok(page)
 }
 
-/// The one place a person's change leaves the transaction: as a row of the audit trail and as a
-/// domain event (timeline, webhooks, segments), both committed with the change or not at all.
+/// A person's change leaves the transaction as an audit row and a `person.*` domain event.
 async fn record_change(
     tx: &mut Tx,
     workspace: WorkspaceId,
@@ -416,28 +382,7 @@ async fn record_change(
     action: AuditAction,
     changes: &[FieldChange],
 ) -> Result<(), PersonError> {
-    let entry =
-        AuditEntry { workspace, actor, request_id: None, entity: "person", entity_id: id.get(), action, changes };
-    crate::audit::record(tx, &entry).await?;
-    let happened = match action {
-        AuditAction::Create => "created",
-        AuditAction::Update => "updated",
-        AuditAction::Delete => "deleted",
-        AuditAction::Restore => "restored",
-        AuditAction::Purge => "purged",
-        other => other.as_str(),
-    };
-    let event = NewDomainEvent {
-        workspace_id: workspace,
-        kind: format!("person.{happened}"),
-        entity_type: "person".into(),
-        entity_id: id.get(),
-        payload: json!({ "changes": changes }),
-        actor: actor.to_string(),
-        request_id: None,
-    };
-    rapport_jobs::record_event(tx, &event).await?;
-    Ok(())
+    Ok(profile::record_change(tx, workspace, actor, (ENTITY, id.get()), action, changes).await?)
 }
 
 /// Stores many checked people in one transaction, for loading generated data. It records no

@@ -340,32 +340,6 @@ pub(super) async fn count(db: &Db, workspace: WorkspaceId, filter: &Filter<'_>, 
     Ok(n)
 }
 
-/// One entry of a person's timeline: a domain event recorded by a change to them.
-#[derive(sqlx::FromRow)]
-pub(super) struct EventRow {
-    pub id: i64,
-    pub kind: String,
-    pub actor: String,
-    pub payload: Json<serde_json::Value>,
-    pub occurred_at: Timestamp,
-}
-
-/// A person's events, newest first, before the cursor event id.
-pub(super) async fn events(
-    db: &Db,
-    workspace: WorkspaceId,
-    id: PersonId,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<EventRow>, DbError> {
-    let rows = sql!(db.exec(), c => sqlx::query_as(
-        "SELECT id, kind, actor, payload, occurred_at FROM domain_events \
-         WHERE workspace_id = $1 AND entity_type = 'person' AND entity_id = $2 AND ($3 IS NULL OR id < $3) \
-         ORDER BY id DESC LIMIT $4"
-    ).bind(workspace).bind(id).bind(before).bind(limit).fetch_all(c).await)?;
-    Ok(rows)
-}
-
 /// How many people the workspace holds, the trash included.
 pub(super) async fn count_all(db: &Db, workspace: WorkspaceId) -> Result<i64, DbError> {
     let n = sql!(db.exec(), c => sqlx::query_scalar("SELECT count(*) FROM people WHERE workspace_id = $1")

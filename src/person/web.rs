@@ -407,6 +407,8 @@ struct DetailPage {
     csrf_token: String,
     permitted: service::Permitted,
     tab: Tab,
+    /// Notes and tasks, shown beside the details.
+    activities: Option<crate::activity::web::Activities>,
 }
 
 /// A person's page around one tab: the name, the trash notice and the buttons the caller's
@@ -419,6 +421,13 @@ async fn person_page(
     tab: Tab,
 ) -> Result<Response, ApiError> {
     let name = display_name(person, access);
+    let activities = match tab {
+        Tab::Details(_) => {
+            let target = crate::activity::Target::Person(person.id.get());
+            Some(crate::activity::web::activities(state, principal, target).await?)
+        }
+        Tab::History { .. } => None,
+    };
     let page = DetailPage {
         layout: Layout::for_caller(name.clone(), principal),
         id: person.id,
@@ -427,6 +436,7 @@ async fn person_page(
         csrf_token: csrf_token(principal),
         permitted: service::permitted(&state.db, principal, person).await?,
         tab,
+        activities,
     };
     Ok(render(StatusCode::OK, &page))
 }
