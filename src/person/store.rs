@@ -289,10 +289,14 @@ fn filter_sql(backend: Backend, filter: &Filter<'_>, first_owner: usize) -> Stri
         let placeholders: Vec<String> = (first_owner..first_owner + owners.len()).map(|n| format!("${n}")).collect();
         format!(" AND owner_id IN ({})", placeholders.join(", "))
     });
-    format!(
-        "workspace_id = $1 AND (deleted_at IS NOT NULL) = $2 AND ($3 IS NULL OR lifecycle_stage = $3) \
-         AND ($4 IS NULL OR owner_id = $4) AND ($5 IS NULL OR {tag}){reach}"
-    )
+    // An absent filter is written as `$n IS NULL` (always true) rather than folded into an
+    // `OR`: a planner cannot use an index on a column tested as `($n IS NULL OR col = $n)`, and
+    // would sort the whole workspace for every page.
+    let stage = if filter.lifecycle_stage.is_some() { "lifecycle_stage = $3" } else { "$3 IS NULL" };
+    let owner = if filter.owner.is_some() { "owner_id = $4" } else { "$4 IS NULL" };
+    let tag = if filter.tag.is_some() { tag } else { "$5 IS NULL" };
+    let trash = if filter.trash { "deleted_at IS NOT NULL AND $2" } else { "deleted_at IS NULL AND NOT $2" };
+    format!("workspace_id = $1 AND {trash} AND {stage} AND {owner} AND {tag}{reach}")
 }
 
 /// Binds a [`Filter`]'s `$1`–`$5`, then `$6`, `$7` as given (`extra`), then the reach's owners.
@@ -321,8 +325,9 @@ pub(super) async fn page(
     limit: i64,
 ) -> Result<Vec<Person>, DbError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM people WHERE {} AND ($6 IS NULL OR id < $6) ORDER BY id DESC LIMIT $7",
-        filter_sql(db.backend(), filter, 8)
+        "SELECT {COLUMNS} FROM people WHERE {} AND {} ORDER BY id DESC LIMIT $7",
+        filter_sql(db.backend(), filter, 8),
+        if after.is_some() { "id < $6" } else { "$6 IS NULL" }
     );
     let rows: Vec<Row> = sql!(db.exec(), c => bind_filter!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), workspace, filter, after, limit)
         .fetch_all(c).await)?;

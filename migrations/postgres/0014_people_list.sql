@@ -1,0 +1,3 @@
+-- The people list pages newest first by id, filtered by lifecycle stage or not: indexes that
+-- serve both orders without sorting the workspace.
+CREATE INDEX people_stage ON people (workspace_id, lifecycle_stage, id);
