@@ -91,9 +91,9 @@ async fn audit(
 /// The first words of a note's text, for its timeline entry.
 fn excerpt(body: &str) -> String {
     let text = ammonia::Builder::empty().clean(&body.replace('<', " <")).to_string();
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let short: String = words.join(" ").chars().take(120).collect();
-    if short.len() < words.join(" ").len() { format!("{short}…") } else { short }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let short: String = text.chars().take(120).collect();
+    if short.len() < text.len() { format!("{short}…") } else { short }
 }
 
 pub async fn add_note(db: &Db, principal: &Principal, target: Target, raw: &str) -> Result<Note, ActivityError> {

@@ -351,13 +351,8 @@ async fn list(
         limit: params.limit.unwrap_or(50),
     };
     let page = service::list(&state.db, &principal, &query).await?;
-    let count = if page.count > service::COUNT_CAP {
-        Value::from(format!("{}+", service::COUNT_CAP))
-    } else {
-        Value::from(page.count)
-    };
     let data = page.people.iter().map(|person| projected(&access, view_json(person))).collect();
-    Ok(Json(PersonList { data, next: page.next, count }))
+    Ok(Json(PersonList { data, next: page.next, count: crate::profile::shown_count(page.count) }))
 }
 
 /// The field vocabulary of people: the names the API, CSV and import use.

@@ -478,8 +478,7 @@ async fn list(
         limit: 50,
     };
     let page = service::list(&state.db, &principal, &query).await?;
-    let count =
-        if page.count > service::COUNT_CAP { format!("{}+", service::COUNT_CAP) } else { page.count.to_string() };
+    let count = crate::profile::count_text(page.count);
     let rows = page
         .people
         .iter()
@@ -511,34 +510,10 @@ async fn detail(
 ) -> Result<Response, ApiError> {
     let access = field_access(&state, &principal).await?;
     let person = service::get(&state.db, &principal, id).await?;
-    let values = serde_json::to_value(&person.fields).unwrap_or_default();
-    let shown = fields()
-        .iter()
-        .filter(|def| shows(&access, def.key))
-        .filter_map(|def| {
-            let value = match def.key {
-                "email" => primary(&person.fields.emails).map(serde_json::Value::from),
-                "phone" => primary(&person.fields.phones).map(serde_json::Value::from),
-                key => key.split('.').try_fold(&values, |v, part| v.get(part)).cloned(),
-            }?;
-            let text = match value {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Array(items) if !items.is_empty() => items
-                    .iter()
-                    .map(|i| i.get("value").unwrap_or(i).as_str().map_or_else(|| i.to_string(), str::to_owned))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                serde_json::Value::Object(map) if !map.is_empty() => map
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                serde_json::Value::Number(n) => n.to_string(),
-                _ => return None,
-            };
-            Some((def.label, text))
-        })
-        .collect();
+    let mut values = serde_json::to_value(&person.fields).unwrap_or_default();
+    values["email"] = primary(&person.fields.emails).into();
+    values["phone"] = primary(&person.fields.phones).into();
+    let shown = crate::profile::page::shown_fields(fields(), &values, &access);
     person_page(&state, &principal, &person, &access, Tab::Details(shown)).await
 }
 
