@@ -220,9 +220,16 @@ async fn pages_follow_the_cursor_newest_first_and_filter_by_lifecycle_stage() {
     let names =
         |page: &Value| page["data"].as_array().unwrap().iter().map(|p| p["first_name"].clone()).collect::<Vec<_>>();
     assert_eq!(names(&first), [json!("P4"), json!("P3")]);
-    let second = call(&app, &ada, Method::GET, &format!("/api/v1/people?limit=2&cursor={}", first["next"]), None, &[])
-        .await
-        .json();
+    let second = call(
+        &app,
+        &ada,
+        Method::GET,
+        &format!("/api/v1/people?limit=2&cursor={}", first["next"].as_str().unwrap()),
+        None,
+        &[],
+    )
+    .await
+    .json();
     assert_eq!(names(&second), [json!("P2"), json!("P1")]);
     let leads = call(&app, &ada, Method::GET, "/api/v1/people?lifecycle_stage=lead", None, &[]).await.json();
     assert_eq!((leads["count"].clone(), names(&leads).len()), (json!(3), 3));

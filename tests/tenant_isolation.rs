@@ -56,11 +56,18 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     identity::invitation::invite(app.db(), &owner, invited, "http://alpha.example", None).await.unwrap();
     let team = access::create_team(app.db(), &owner, name("North"), None).await.unwrap();
     access::add_to_team(app.db(), &owner, team, a.owner_id, None).await.unwrap();
-    let person = serde_json::json!({"first_name": "Alma", "email": "alma@alpha.example"});
+    let tier =
+        serde_json::from_value(serde_json::json!({"key": "tier", "kind": "select", "options": ["gold"]})).unwrap();
+    rapport::field::create(app.db(), &owner, rapport::field::Object::Person, tier).await.unwrap();
+    let person = serde_json::json!({"first_name": "Alma", "email": "alma@alpha.example", "tier": "gold"});
     let input = serde_json::from_value(person).unwrap();
     let seeded = |_: &rapport::person::Person| serde_json::Value::Null;
     let created = rapport::person::create(app.db(), &owner, &input, Some("seed".into()), seeded);
     let rapport::person::Created::New(person) = created.await.unwrap() else { unreachable!("a fresh key") };
+    let rules = access::field_access(app.db(), &owner, "person").await.unwrap();
+    let view = serde_json::json!({"name": "Gold", "filter": {"field": "tier", "op": "is", "value": "gold"}});
+    let view = serde_json::from_value(view).unwrap();
+    rapport::view::create(app.db(), &owner, (&rapport::person::LIST_TABLE, &rules), view).await.unwrap();
     let company = serde_json::from_value(serde_json::json!({"name": "Alpha Ltd", "domain": "alpha.example"})).unwrap();
     let listed = |_: &rapport::company::Company| serde_json::Value::Null;
     let actor = owner.actor();

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::model::{Company, CompanyInput, Link};
-use super::service::{self, CompanyError, Created, ListQuery};
+use super::service::{self, CompanyError, Created};
 use crate::access::FieldAccess;
 use crate::app::AppState;
 use crate::http::{ApiError, ErrorBody};
@@ -272,8 +272,12 @@ pub struct ListParams {
     pub owner: Option<i64>,
     /// Companies carrying this tag.
     pub tag: Option<String>,
+    /// A filter tree as JSON, as people lists take it; see `docs/list-views.md`.
+    pub filter: Option<String>,
+    /// A field key, `-` in front for descending: `name`, `-updated_at`.
+    pub sort: Option<String>,
     /// The `next` of the previous page.
-    pub cursor: Option<CompanyId>,
+    pub cursor: Option<String>,
     /// 1–200, default 50.
     pub limit: Option<i64>,
 }
@@ -284,7 +288,7 @@ pub struct CompanyList {
     #[schema(value_type = Vec<CompanyView>)]
     pub data: Vec<Value>,
     /// Pass as `cursor` for the next page; absent on the last.
-    pub next: Option<CompanyId>,
+    pub next: Option<String>,
     /// Exact up to 10000, then the string `"10000+"`.
     #[schema(value_type = Object)]
     pub count: Value,
@@ -306,15 +310,27 @@ async fn list(
 ) -> Result<Json<CompanyList>, ApiError> {
     allow(&principal, false)?;
     let access = field_access(&state, &principal).await?;
-    let query = ListQuery {
+    let mut shorthands = Vec::new();
+    if let Some(domain) = params.domain.filter(|d| !d.trim().is_empty()) {
+        let normal = super::model::domain(domain.trim()).unwrap_or(domain);
+        shorthands.push(("domain", "is", Value::from(normal)));
+    }
+    if let Some(owner) = params.owner {
+        shorthands.push(("owner", "is", Value::from(owner)));
+    }
+    if let Some(tag) = params.tag.filter(|t| !t.trim().is_empty()) {
+        shorthands.push(("tags", "has_any", Value::from(vec![tag])));
+    }
+    let filter = crate::view::query_filter(params.filter.as_deref(), shorthands)
+        .map_err(|problem| ApiError::field(&problem.path, problem.message))?;
+    let spec = crate::view::ListSpec {
         trash: params.trash,
-        domain: params.domain,
-        owner: params.owner,
-        tag: params.tag,
-        after: params.cursor,
+        filter,
+        sort: params.sort,
+        cursor: params.cursor,
         limit: params.limit.unwrap_or(50),
     };
-    let page = service::list(&state.db, principal.workspace_id, &query).await?;
+    let page = service::list(&state.db, &principal, &access, &spec).await?;
     let data = page.companies.iter().map(|company| projected(&access, view_json(company))).collect();
     Ok(Json(CompanyList { data, next: page.next, count: shown_count(page.count) }))
 }

@@ -13,9 +13,10 @@ pub mod web;
 
 pub use model::{Company, CompanyInput, Link, NewCompany, fields};
 pub use service::{
-    CompanyError, Created, ListQuery, Page, companies_of, create, delete, get, link, list, people, purge_trash,
-    restore, unlink, update,
+    CompanyError, Created, Page, companies_of, create, delete, get, link, list, people, purge_trash, restore, unlink,
+    update,
 };
+pub use store::LIST_TABLE;
 
 /// The recurring job that empties the trash of companies kept longer than the trash keeps them.
 pub const PURGE_JOB: &str = "company.purge_trash";

@@ -8,6 +8,7 @@ use rapport_core::{CompanyId, Email, FieldChange, PersonId, Phone, Timestamp, Us
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::field::Stored;
 use crate::http::FieldErrors;
 use crate::person::LifecycleStage;
 use crate::profile::{
@@ -18,7 +19,6 @@ use crate::profile::{
 /// A company as written by a client: every field optional but the name. `email` and `phone`
 /// name the primary ones; `emails` and `phones` list them all.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CompanyInput {
     pub name: Option<String>,
     /// The company's web domain (`example.com`); a URL is reduced to its host.
@@ -45,6 +45,11 @@ pub struct CompanyInput {
     pub social: BTreeMap<String, String>,
     /// The id another system knows this company by; unique in the workspace.
     pub external_id: Option<String>,
+    /// The workspace's custom fields by key (`GET /api/v1/custom-fields?object=company`); any
+    /// other key is refused.
+    #[serde(flatten)]
+    #[schema(additional_properties)]
+    pub custom: BTreeMap<String, Value>,
 }
 
 /// A company whose every field was checked, ready to store.
@@ -63,6 +68,8 @@ pub struct NewCompany {
     pub tags: Vec<String>,
     pub social: BTreeMap<String, url::Url>,
     pub external_id: Option<String>,
+    /// Custom values by field id, checked by the service against the workspace's fields.
+    pub custom: Stored,
 }
 
 impl NewCompany {
@@ -98,11 +105,13 @@ impl NewCompany {
                 })
                 .collect(),
             external_id: text(input.external_id.as_deref()),
+            custom: Stored::new(),
         };
         parsed.finish(company)
     }
 
-    /// The normalised input this company reads back as.
+    /// The normalised input this company reads back as, custom values aside: they read back by
+    /// key only through the workspace's definitions (`crate::field::named`).
     pub fn to_input(&self) -> CompanyInput {
         CompanyInput {
             name: Some(self.name.clone()),
@@ -120,6 +129,7 @@ impl NewCompany {
             tags: self.tags.clone(),
             social: self.social.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
             external_id: self.external_id.clone(),
+            custom: BTreeMap::new(),
         }
     }
 
@@ -173,7 +183,10 @@ pub(super) fn domain(raw: &str) -> Result<String, &'static str> {
 #[derive(Clone, Debug)]
 pub struct Company {
     pub id: CompanyId,
+    /// The fields by vocabulary name, custom values by key once named by the service.
     pub fields: CompanyInput,
+    /// Custom values as stored, by field id, retired fields' included.
+    pub custom: Stored,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

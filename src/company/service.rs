@@ -9,10 +9,13 @@ use serde_json::{Value, json};
 
 use super::model::{Company, CompanyInput, Link, NewCompany, changes};
 use super::store;
+use crate::access::FieldAccess;
 use crate::audit::AuditAction;
+use crate::field::{self, CustomField, Object, Stored, ValueContext};
 use crate::http::FieldErrors;
 use crate::identity::Principal;
-use crate::profile::{self, COUNT_CAP, Replay, TRASH_KEEP, cut_page, record_change, text};
+use crate::profile::{self, Replay, TRASH_KEEP, record_change, text};
+use crate::view::{ListSpec, ViewError};
 
 const ROUTE_CREATE: &str = "POST /api/v1/companies";
 const ENTITY: &str = "company";
@@ -56,15 +59,19 @@ pub async fn create(
     if let Some(replayed) = replayed(db, workspace, key.as_deref()).await? {
         return Ok(Created::Replayed(replayed));
     }
-    let region = profile::phone_region(db, workspace).await?;
-    let new = NewCompany::parse(input, region).map_err(CompanyError::Invalid)?;
+    let ctx = field::context(db, workspace).await?;
+    let defs = field::definitions(db, workspace, Object::Company).await?;
+    let new = parse(input, &defs, None, ctx)?;
     let actor = actor.clone();
     let retry_key = key.clone();
     let written = db
         .write(move |tx| {
             Box::pin(async move {
                 let id = store::insert(tx, workspace, &new, Utc::now()).await.map_err(taken)?;
-                let company = store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?;
+                field::index(tx, workspace, (Object::Company, id.get()), &defs, &new.custom)
+                    .await?
+                    .map_err(CompanyError::Invalid)?;
+                let company = named(store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?, &defs);
                 let changed = changes(None, Some(&company.fields));
                 record_change(tx, workspace, &actor, (ENTITY, id.get()), AuditAction::Create, &changed).await?;
                 if let Some(key) = key {
@@ -106,7 +113,29 @@ fn taken(err: DbError) -> CompanyError {
 }
 
 pub async fn get(db: &Db, workspace: WorkspaceId, id: CompanyId) -> Result<Company, CompanyError> {
-    store::find(db, workspace, id).await?.ok_or(CompanyError::NotFound)
+    let company = store::find(db, workspace, id).await?.ok_or(CompanyError::NotFound)?;
+    Ok(named(company, &field::definitions(db, workspace, Object::Company).await?))
+}
+
+/// The company with its custom values by key, as callers read them.
+fn named(mut company: Company, defs: &[CustomField]) -> Company {
+    company.fields.custom = field::named(defs, &company.custom);
+    company
+}
+
+/// Checks a company's built-in and custom fields together, so one answer names every bad
+/// field; `before` is the stored custom values an update starts from.
+fn parse(
+    input: &CompanyInput,
+    defs: &[CustomField],
+    before: Option<&Stored>,
+    ctx: ValueContext,
+) -> Result<NewCompany, CompanyError> {
+    let custom = field::checked(defs, &input.custom, before, ctx);
+    let (mut new, custom) =
+        field::together(NewCompany::parse(input, ctx.region), custom).map_err(CompanyError::Invalid)?;
+    new.custom = custom;
+    Ok(new)
 }
 
 async fn live(tx: &mut Tx, workspace: WorkspaceId, id: CompanyId) -> Result<Company, CompanyError> {
@@ -123,26 +152,33 @@ pub async fn update(
     patch: Value,
     expected_version: Option<i64>,
 ) -> Result<Company, CompanyError> {
-    let region = profile::phone_region(db, workspace).await?;
+    let ctx = field::context(db, workspace).await?;
+    let defs = field::definitions(db, workspace, Object::Company).await?;
     let actor = actor.clone();
     db.write(move |tx| {
         Box::pin(async move {
-            let before = live(tx, workspace, id).await?;
+            let before = named(live(tx, workspace, id).await?, &defs);
             if expected_version.is_some_and(|v| v != before.version) {
                 return Err(CompanyError::Stale);
             }
-            let merged = before
+            let mut merged = before
                 .fields
                 .merged(&patch)
                 .map_err(|e| CompanyError::Invalid(FieldErrors::from([("body".into(), vec![e.to_string()])])))?;
-            let new = NewCompany::parse(&merged, region).map_err(CompanyError::Invalid)?;
-            let changed = changes(Some(&before.fields), Some(&new.to_input()));
+            merged.custom = field::changed_values(&before.fields.custom, &merged.custom);
+            let new = parse(&merged, &defs, Some(&before.custom), ctx)?;
+            let mut after = new.to_input();
+            after.custom = field::named(&defs, &new.custom);
+            let changed = changes(Some(&before.fields), Some(&after));
             if changed.is_empty() {
                 return Ok(before);
             }
             store::update(tx, workspace, id, &new, Utc::now()).await.map_err(taken)?;
+            field::index(tx, workspace, (Object::Company, id.get()), &defs, &new.custom)
+                .await?
+                .map_err(CompanyError::Invalid)?;
             record_change(tx, workspace, &actor, (ENTITY, id.get()), AuditAction::Update, &changed).await?;
-            store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)
+            Ok(named(store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?, &defs))
         })
     })
     .await
@@ -164,16 +200,17 @@ pub async fn delete(db: &Db, workspace: WorkspaceId, actor: &Actor, id: CompanyI
 /// Takes a company out of the trash, within [`TRASH_KEEP`].
 pub async fn restore(db: &Db, workspace: WorkspaceId, actor: &Actor, id: CompanyId) -> Result<Company, CompanyError> {
     let actor = actor.clone();
+    let defs = field::definitions(db, workspace, Object::Company).await?;
     db.write(move |tx| {
         Box::pin(async move {
-            let company = store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?;
+            let company = named(store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?, &defs);
             let Some(deleted_at) = company.deleted_at else { return Ok(company) };
             if deleted_at < Utc::now() - TRASH_KEEP {
                 return Err(CompanyError::Expired);
             }
             store::set_deleted(tx, workspace, id, None, Utc::now()).await?;
             record_change(tx, workspace, &actor, (ENTITY, id.get()), AuditAction::Restore, &[]).await?;
-            store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)
+            Ok(named(store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?, &defs))
         })
     })
     .await
@@ -186,6 +223,7 @@ pub async fn purge_trash(db: &Db) -> Result<usize, CompanyError> {
             let purged = store::purge(tx, Utc::now() - TRASH_KEEP).await?;
             let actor = Actor::System("company.purge".into());
             for (workspace, id) in &purged {
+                field::unindex(tx, *workspace, (Object::Company, id.get())).await?;
                 record_change(tx, *workspace, &actor, (ENTITY, id.get()), AuditAction::Purge, &[]).await?;
             }
             Ok(purged.len())
@@ -194,34 +232,29 @@ pub async fn purge_trash(db: &Db) -> Result<usize, CompanyError> {
     .await
 }
 
-/// A page of companies, newest first, and the count (capped at [`COUNT_CAP`]).
+/// A page of companies in the list's order, and the count (capped at [`COUNT_CAP`]).
 pub struct Page {
     pub companies: Vec<Company>,
-    pub next: Option<CompanyId>,
+    /// The cursor of the next page.
+    pub next: Option<String>,
     pub count: i64,
 }
 
-pub struct ListQuery {
-    pub trash: bool,
-    /// Companies at this domain, compared after the normalisation a write applies (a domain
-    /// that cannot be one matches nothing).
-    pub domain: Option<String>,
-    /// A user id.
-    pub owner: Option<i64>,
-    pub tag: Option<String>,
-    pub after: Option<CompanyId>,
-    pub limit: i64,
-}
-
-pub async fn list(db: &Db, workspace: WorkspaceId, query: &ListQuery) -> Result<Page, CompanyError> {
-    let domain = query.domain.as_deref().map(|raw| super::model::domain(raw.trim()).unwrap_or_else(|_| raw.to_owned()));
-    let filter =
-        store::Filter { trash: query.trash, domain: domain.as_deref(), owner: query.owner, tag: query.tag.as_deref() };
-    let limit = query.limit.clamp(1, 200);
-    let mut companies = store::page(db, workspace, &filter, query.after, limit + 1).await?;
-    let next = cut_page(&mut companies, limit, |c| c.id);
-    let count = store::count(db, workspace, &filter, COUNT_CAP + 1).await?;
-    Ok(Page { companies, next, count })
+/// The companies the list spec selects (filter, sort, cursor); fields hidden from the caller
+/// cannot be filtered or sorted on.
+pub async fn list(db: &Db, principal: &Principal, access: &FieldAccess, spec: &ListSpec) -> Result<Page, CompanyError> {
+    let workspace = principal.workspace_id;
+    let listed =
+        crate::view::page(db, principal, (&store::LIST_TABLE, access), None, spec).await.map_err(|err| match err {
+            ViewError::Invalid(problem) => {
+                CompanyError::Invalid(FieldErrors::from([(problem.path, vec![problem.message])]))
+            }
+            ViewError::Db(err) => CompanyError::Db(err),
+            ViewError::NotFound | ViewError::Forbidden(_) => CompanyError::NotFound,
+        })?;
+    let defs = field::definitions(db, workspace, Object::Company).await?;
+    let companies = store::by_ids(db, workspace, &listed.ids).await?.into_iter().map(|c| named(c, &defs)).collect();
+    Ok(Page { companies, next: listed.next, count: listed.count })
 }
 
 /// Links a person to a company with an optional title, or changes the title of the link. Both

@@ -2,14 +2,16 @@
 //! statement is scoped by `workspace_id`.
 
 use rapport_core::{CompanyId, PersonId, Timestamp, WorkspaceId};
-use rapport_db::{Backend, Db, DbError, Tx, sql};
+use rapport_db::{Db, DbError, Tx, sql};
 use sqlx::types::Json;
 
 use super::model::{Company, CompanyInput, Link, NewCompany};
+use crate::field::Object;
 use crate::profile::{AddressInput, LabelledInput};
+use crate::view::{Column, FieldType, Table};
 
 const COLUMNS: &str = "id, name, domain, emails, phones, street, street2, city, region, postal_code, country, \
-     industry, employees, lifecycle_stage, owner_id, source, tags, social, external_id, version, created_at, \
+     industry, employees, lifecycle_stage, owner_id, source, tags, social, external_id, custom, version, created_at, \
      updated_at, deleted_at";
 
 #[derive(sqlx::FromRow)]
@@ -33,6 +35,7 @@ struct Row {
     tags: Json<Vec<String>>,
     social: Json<std::collections::BTreeMap<String, String>>,
     external_id: Option<String>,
+    custom: Json<crate::field::Stored>,
     version: i64,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -66,7 +69,9 @@ impl From<Row> for Company {
                 tags: row.tags.0,
                 social: row.social.0,
                 external_id: row.external_id,
+                custom: std::collections::BTreeMap::new(),
             },
+            custom: row.custom.0,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -114,11 +119,12 @@ macro_rules! bind_company {
             .bind(Json(&$input.tags))
             .bind(Json(&$input.social))
             .bind(&$input.external_id)
+            .bind(Json(&$company.custom))
             .bind($now)
     }};
 }
 
-const FIELD_COLUMNS: [&str; 18] = [
+const FIELD_COLUMNS: [&str; 19] = [
     "name",
     "domain",
     "emails",
@@ -137,6 +143,7 @@ const FIELD_COLUMNS: [&str; 18] = [
     "tags",
     "social",
     "external_id",
+    "custom",
 ];
 
 pub(super) async fn insert(
@@ -145,9 +152,9 @@ pub(super) async fn insert(
     company: &NewCompany,
     now: Timestamp,
 ) -> Result<CompanyId, DbError> {
-    let params: Vec<String> = (2..=19).map(|n| format!("${n}")).collect();
+    let params: Vec<String> = (2..=20).map(|n| format!("${n}")).collect();
     let sql = format!(
-        "INSERT INTO companies (workspace_id, {}, created_at, updated_at) VALUES ($1, {}, $20, $20) RETURNING id",
+        "INSERT INTO companies (workspace_id, {}, created_at, updated_at) VALUES ($1, {}, $21, $21) RETURNING id",
         FIELD_COLUMNS.join(", "),
         params.join(", ")
     );
@@ -167,7 +174,7 @@ pub(super) async fn update(
 ) -> Result<(), DbError> {
     let sets: Vec<String> = FIELD_COLUMNS.iter().zip(2..).map(|(column, n)| format!("{column} = ${n}")).collect();
     let sql = format!(
-        "UPDATE companies SET {}, updated_at = $20, version = version + 1 WHERE workspace_id = $1 AND id = $21",
+        "UPDATE companies SET {}, updated_at = $21, version = version + 1 WHERE workspace_id = $1 AND id = $22",
         sets.join(", ")
     );
     let input = company.to_input();
@@ -198,53 +205,46 @@ pub(super) async fn purge(tx: &mut Tx, cutoff: Timestamp) -> Result<Vec<(Workspa
     Ok(rows)
 }
 
-/// Which companies a list shows; `None` fields do not filter.
-pub(super) struct Filter<'a> {
-    pub trash: bool,
-    pub domain: Option<&'a str>,
-    pub owner: Option<i64>,
-    pub tag: Option<&'a str>,
-}
+/// What company lists filter and sort on, by vocabulary key.
+pub static LIST_TABLE: Table = Table {
+    name: "companies",
+    object: Object::Company,
+    columns: &[
+        Column { key: "name", column: "name", kind: FieldType::Text, sortable: true },
+        Column { key: "domain", column: "domain", kind: FieldType::Text, sortable: false },
+        Column { key: "address.city", column: "city", kind: FieldType::Text, sortable: false },
+        Column { key: "address.region", column: "region", kind: FieldType::Text, sortable: false },
+        Column { key: "address.country", column: "country", kind: FieldType::Choice, sortable: false },
+        Column { key: "industry", column: "industry", kind: FieldType::Text, sortable: false },
+        Column { key: "employees", column: "employees", kind: FieldType::Number, sortable: false },
+        Column { key: "lifecycle_stage", column: "lifecycle_stage", kind: FieldType::Choice, sortable: false },
+        Column { key: "owner", column: "owner_id", kind: FieldType::User, sortable: false },
+        Column { key: "source", column: "source", kind: FieldType::Text, sortable: false },
+        Column { key: "tags", column: "tags", kind: FieldType::Tags, sortable: false },
+        Column { key: "external_id", column: "external_id", kind: FieldType::Text, sortable: false },
+        Column { key: "created_at", column: "created_at", kind: FieldType::DateTime, sortable: false },
+        Column { key: "updated_at", column: "updated_at", kind: FieldType::DateTime, sortable: true },
+    ],
+};
 
-/// The conditions of [`Filter`] on `$1`–`$5`. Only the tag test differs: SQLite looks inside
-/// the JSON list with `json_each`, PostgreSQL asks `jsonb` containment.
-fn filter_sql(backend: Backend) -> String {
-    let tag = match backend {
-        Backend::Sqlite => "EXISTS (SELECT 1 FROM json_each(companies.tags) WHERE json_each.value = $5)",
-        Backend::Postgres => "tags @> jsonb_build_array($5::text)",
-    };
-    format!(
-        "workspace_id = $1 AND (deleted_at IS NOT NULL) = $2 AND ($3 IS NULL OR domain = $3) \
-         AND ($4 IS NULL OR owner_id = $4) AND ($5 IS NULL OR {tag})"
-    )
-}
-
-/// One page of matching companies, newest first, after the cursor id.
-pub(super) async fn page(
-    db: &Db,
-    workspace: WorkspaceId,
-    filter: &Filter<'_>,
-    after: Option<CompanyId>,
-    limit: i64,
-) -> Result<Vec<Company>, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM companies WHERE {} AND ($6 IS NULL OR id < $6) ORDER BY id DESC LIMIT $7",
-        filter_sql(db.backend())
-    );
-    let rows: Vec<Row> = sql!(db.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(workspace).bind(filter.trash).bind(filter.domain).bind(filter.owner).bind(filter.tag)
-        .bind(after).bind(limit).fetch_all(c).await)?;
-    Ok(rows.into_iter().map(Company::from).collect())
-}
-
-/// How many companies match, counted no further than `cap`.
-pub(super) async fn count(db: &Db, workspace: WorkspaceId, filter: &Filter<'_>, cap: i64) -> Result<i64, DbError> {
-    let sql =
-        format!("SELECT count(*) FROM (SELECT 1 FROM companies WHERE {} LIMIT $6) AS capped", filter_sql(db.backend()));
-    let n = sql!(db.exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(workspace).bind(filter.trash).bind(filter.domain).bind(filter.owner).bind(filter.tag)
-        .bind(cap).fetch_one(c).await)?;
-    Ok(n)
+/// The companies with these ids, in the order given (a list page's order).
+pub(super) async fn by_ids(db: &Db, workspace: WorkspaceId, ids: &[i64]) -> Result<Vec<Company>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Row> = sql!(db.exec(), c => {
+        let mut select = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM companies WHERE workspace_id = "));
+        select.push_bind(workspace).push(" AND id IN (");
+        let mut list = select.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        select.push(")");
+        select.build_query_as().fetch_all(c).await
+    })?;
+    let mut companies: Vec<Company> = rows.into_iter().map(Company::from).collect();
+    companies.sort_by_key(|c| ids.iter().position(|id| *id == c.id.get()));
+    Ok(companies)
 }
 
 /// Links a person to a company, or changes the title of an existing link.

@@ -11,7 +11,7 @@ use rapport_core::CompanyId;
 use serde::Deserialize;
 
 use super::model::{CompanyInput, Link, fields};
-use super::service::{self, CompanyError, Created, ListQuery};
+use super::service::{self, CompanyError, Created};
 use crate::app::AppState;
 use crate::http::auth::{CsrfProtected, SessionForm};
 use crate::http::{ApiError, FieldErrors, Pages};
@@ -140,7 +140,8 @@ async fn submit(
 struct ListParams {
     #[serde(default)]
     tag: String,
-    cursor: Option<CompanyId>,
+    #[serde(default)]
+    cursor: String,
 }
 
 struct Row {
@@ -156,7 +157,7 @@ struct ListPage {
     layout: Layout,
     rows: Vec<Row>,
     count: String,
-    next: Option<CompanyId>,
+    next: Option<String>,
     tag_filter: String,
 }
 
@@ -168,15 +169,9 @@ async fn list(
     allow(&principal, false)?;
     let access = crate::access::field_access(&state.db, &principal, "company").await?;
     let tag = params.tag.trim();
-    let query = ListQuery {
-        trash: false,
-        domain: None,
-        owner: None,
-        tag: (!tag.is_empty()).then(|| tag.to_owned()),
-        after: params.cursor,
-        limit: 50,
-    };
-    let page = service::list(&state.db, principal.workspace_id, &query).await?;
+    let filter = (!tag.is_empty()).then(|| serde_json::json!({"field": "tags", "op": "has_any", "value": [tag]}));
+    let spec = crate::view::ListSpec { filter, cursor: Some(params.cursor.clone()), limit: 50, ..Default::default() };
+    let page = service::list(&state.db, &principal, &access, &spec).await?;
     let shows = |key: &str| access.visible(governing_field(key));
     let rows = page
         .companies

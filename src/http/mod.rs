@@ -47,6 +47,7 @@ pub fn pages() -> Pages {
         .merge(crate::identity::members_web::router())
         .merge(crate::tracking::web::router())
         .merge(crate::person::web::router())
+        .merge(crate::field::web::router())
         .merge(crate::company::web::router())
         .merge(crate::activity::web::router())
         .merge(crate::audit::web::router())

@@ -56,6 +56,8 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::tracking::api::router())
         .merge(crate::audit::api::router())
         .merge(crate::person::api::router())
+        .merge(crate::field::api::router())
+        .merge(crate::view::api::router())
         .merge(crate::company::api::router())
         .merge(crate::activity::api::router())
         .merge(crate::workspace::api::router());

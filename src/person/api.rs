@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::model::{Person, PersonInput, TimelineEntry};
-use super::service::{self, Created, ListQuery, MODULE, PersonError};
+use super::service::{self, Created, MODULE, PersonError};
 use crate::access::FieldAccess;
 use crate::app::AppState;
 use crate::audit::Cursor;
@@ -308,10 +308,41 @@ pub struct ListParams {
     pub owner: Option<i64>,
     /// People carrying this tag.
     pub tag: Option<String>,
+    /// A filter tree as JSON: `{"and": [{"field": "address.city", "op": "is", "value": "Paris"}]}`;
+    /// see `docs/list-views.md` for the operators of each field type.
+    pub filter: Option<String>,
+    /// A field key, `-` in front for descending: `last_name`, `-updated_at`; newest first by
+    /// default.
+    pub sort: Option<String>,
     /// The `next` of the previous page.
-    pub cursor: Option<PersonId>,
+    pub cursor: Option<String>,
     /// 1–200, default 50.
     pub limit: Option<i64>,
+}
+
+impl ListParams {
+    /// The list spec these parameters ask for, the shorthands joined to the filter tree.
+    pub fn spec(self) -> Result<crate::view::ListSpec, ApiError> {
+        let mut shorthands = Vec::new();
+        if let Some(stage) = self.lifecycle_stage.filter(|s| !s.trim().is_empty()) {
+            shorthands.push(("lifecycle_stage", "is", Value::from(stage)));
+        }
+        if let Some(owner) = self.owner {
+            shorthands.push(("owner", "is", Value::from(owner)));
+        }
+        if let Some(tag) = self.tag.filter(|s| !s.trim().is_empty()) {
+            shorthands.push(("tags", "has_any", Value::from(vec![tag])));
+        }
+        let filter = crate::view::query_filter(self.filter.as_deref(), shorthands)
+            .map_err(|problem| ApiError::field(&problem.path, problem.message))?;
+        Ok(crate::view::ListSpec {
+            trash: self.trash,
+            filter,
+            sort: self.sort,
+            cursor: self.cursor,
+            limit: self.limit.unwrap_or(50),
+        })
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -320,7 +351,7 @@ pub struct PersonList {
     #[schema(value_type = Vec<PersonView>)]
     pub data: Vec<Value>,
     /// Pass as `cursor` for the next page; absent on the last.
-    pub next: Option<PersonId>,
+    pub next: Option<String>,
     /// Exact up to 10000, then the string `"10000+"`.
     #[schema(value_type = Object)]
     pub count: Value,
@@ -342,15 +373,7 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Json<PersonList>, ApiError> {
     let access = field_access(&state, &principal).await?;
-    let query = ListQuery {
-        trash: params.trash,
-        lifecycle_stage: params.lifecycle_stage,
-        owner: params.owner,
-        tag: params.tag,
-        after: params.cursor,
-        limit: params.limit.unwrap_or(50),
-    };
-    let page = service::list(&state.db, &principal, &query).await?;
+    let page = service::list(&state.db, &principal, &access, &params.spec()?).await?;
     let data = page.people.iter().map(|person| projected(&access, view_json(person))).collect();
     Ok(Json(PersonList { data, next: page.next, count: crate::profile::shown_count(page.count) }))
 }

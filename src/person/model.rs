@@ -9,6 +9,7 @@ use rapport_core::{CountryCode, CurrencyCode, Email, FieldChange, PersonId, Phon
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::field::Stored;
 use crate::http::FieldErrors;
 use crate::profile::{
     Address, AddressInput, FieldDef, FieldKind, Labelled, LabelledInput, Parsed, diff, flat_values, merge_patch,
@@ -56,7 +57,6 @@ impl LifecycleStage {
 /// A person as written by a client: every field optional, names from the shared vocabulary.
 /// `email` and `phone` name the primary ones; `emails` and `phones` list them all.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PersonInput {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -87,6 +87,11 @@ pub struct PersonInput {
     pub social: BTreeMap<String, String>,
     /// The id another system knows this person by; unique in the workspace.
     pub external_id: Option<String>,
+    /// The workspace's custom fields by key (`GET /api/v1/custom-fields?object=person`); any
+    /// other key is refused.
+    #[serde(flatten)]
+    #[schema(additional_properties)]
+    pub custom: BTreeMap<String, Value>,
 }
 
 /// A person whose every field was checked, ready to store.
@@ -107,6 +112,8 @@ pub struct NewPerson {
     pub tags: Vec<String>,
     pub social: BTreeMap<String, url::Url>,
     pub external_id: Option<String>,
+    /// Custom values by field id, checked by the service against the workspace's fields.
+    pub custom: Stored,
 }
 
 impl NewPerson {
@@ -151,11 +158,13 @@ impl NewPerson {
                 })
                 .collect(),
             external_id: text(input.external_id.as_deref()),
+            custom: Stored::new(),
         };
         parsed.finish(person)
     }
 
-    /// The normalised input this person reads back as.
+    /// The normalised input this person reads back as, custom values aside: they read back by
+    /// key only through the workspace's definitions (`crate::field::named`).
     pub fn to_input(&self) -> PersonInput {
         PersonInput {
             first_name: self.first_name.clone(),
@@ -175,6 +184,7 @@ impl NewPerson {
             tags: self.tags.clone(),
             social: self.social.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
             external_id: self.external_id.clone(),
+            custom: BTreeMap::new(),
         }
     }
 
@@ -218,7 +228,10 @@ pub fn changes(old: Option<&PersonInput>, new: Option<&PersonInput>) -> Vec<Fiel
 #[derive(Clone, Debug)]
 pub struct Person {
     pub id: PersonId,
+    /// The fields by vocabulary name, custom values by key once named by the service.
     pub fields: PersonInput,
+    /// Custom values as stored, by field id, retired fields' included.
+    pub custom: Stored,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -15,9 +15,11 @@ use serde_json::Value;
 
 use super::model::{NewPerson, Person, PersonInput, TimelineEntry, changes, governing_field};
 use super::store;
+use crate::field::{self, CustomField, Object, Stored, ValueContext};
 use crate::http::FieldErrors;
 use crate::identity::{Action, Principal};
 use crate::profile::{self, Replay};
+use crate::view::{ListSpec, ViewError};
 
 /// The module name permissions are granted on.
 pub(super) const MODULE: &str = "people";
@@ -75,8 +77,9 @@ pub async fn create(
         return Ok(Created::Replayed(replayed));
     }
     let change = crate::access::record_filter(db, principal, MODULE, Action::Update).await?;
-    let region = profile::phone_region(db, workspace).await?;
-    let mut new = NewPerson::parse(input, region).map_err(PersonError::Invalid)?;
+    let ctx = field::context(db, workspace).await?;
+    let defs = field::definitions(db, workspace, Object::Person).await?;
+    let mut new = parse(input, &defs, None, ctx)?;
     if new.owner.is_none() && change != Some(OwnerFilter::Any) {
         new.owner = Some(principal.user_id);
     }
@@ -90,7 +93,10 @@ pub async fn create(
             Box::pin(async move {
                 let now = Utc::now();
                 let id = store::insert(tx, workspace, &new, now).await.map_err(|e| taken(e, "people"))?;
-                let person = store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?;
+                field::index(tx, workspace, (Object::Person, id.get()), &defs, &new.custom)
+                    .await?
+                    .map_err(PersonError::Invalid)?;
+                let person = named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, &defs);
                 record_change(tx, workspace, &actor, id, AuditAction::Create, &changes(None, Some(&person.fields)))
                     .await?;
                 if let Some(key) = key {
@@ -174,7 +180,32 @@ pub async fn permitted(db: &Db, principal: &Principal, person: &Person) -> Resul
 /// A person the caller may read, in the trash or not.
 pub async fn get(db: &Db, principal: &Principal, id: PersonId) -> Result<Person, PersonError> {
     let read = filter(db, principal, Action::Read, "your role may not read people").await?;
-    store::find(db, principal.workspace_id, id).await?.filter(|p| read.covers(owner_of(p))).ok_or(PersonError::NotFound)
+    let person = store::find(db, principal.workspace_id, id)
+        .await?
+        .filter(|p| read.covers(owner_of(p)))
+        .ok_or(PersonError::NotFound)?;
+    Ok(named(person, &field::definitions(db, principal.workspace_id, Object::Person).await?))
+}
+
+/// The person with their custom values by key, as callers read them.
+fn named(mut person: Person, defs: &[CustomField]) -> Person {
+    person.fields.custom = field::named(defs, &person.custom);
+    person
+}
+
+/// Checks a person's built-in and custom fields together, so one answer names every bad
+/// field; `before` is the stored custom values an update starts from.
+fn parse(
+    input: &PersonInput,
+    defs: &[CustomField],
+    before: Option<&Stored>,
+    ctx: ValueContext,
+) -> Result<NewPerson, PersonError> {
+    let custom = field::checked(defs, &input.custom, before, ctx);
+    let (mut new, custom) =
+        field::together(NewPerson::parse(input, ctx.region), custom).map_err(PersonError::Invalid)?;
+    new.custom = custom;
+    Ok(new)
 }
 
 /// The reach of a change (`action`) and of reading, checked on the row the write holds: a
@@ -209,27 +240,34 @@ pub async fn update(
 ) -> Result<Person, PersonError> {
     let reach = WriteReach::of(db, principal, Action::Update, "you may change only people within your reach").await?;
     let workspace = principal.workspace_id;
-    let region = profile::phone_region(db, workspace).await?;
+    let ctx = field::context(db, workspace).await?;
+    let defs = field::definitions(db, workspace, Object::Person).await?;
     let (actor, principal) = (principal.actor(), principal.clone());
     db.write(move |tx| {
         Box::pin(async move {
             let before = live(tx, workspace, id).await?;
-            let before = reach.check(Some(before))?;
+            let before = named(reach.check(Some(before))?, &defs);
             if expected_version.is_some_and(|v| v != before.version) {
                 return Err(PersonError::Stale);
             }
-            let merged = before.fields.merged(&patch).map_err(|e| invalid_body(&e))?;
-            let new = NewPerson::parse(&merged, region).map_err(PersonError::Invalid)?;
+            let mut merged = before.fields.merged(&patch).map_err(|e| invalid_body(&e))?;
+            merged.custom = field::changed_values(&before.fields.custom, &merged.custom);
+            let new = parse(&merged, &defs, Some(&before.custom), ctx)?;
             if new.owner != owner_of(&before) && !owner_allowed(&principal, Some(&reach.change), new.owner) {
                 return Err(PersonError::OwnerOutOfReach);
             }
-            let changed = changes(Some(&before.fields), Some(&new.to_input()));
+            let mut after = new.to_input();
+            after.custom = field::named(&defs, &new.custom);
+            let changed = changes(Some(&before.fields), Some(&after));
             if changed.is_empty() {
                 return Ok(before);
             }
             store::update(tx, workspace, id, &new, Utc::now()).await.map_err(|e| taken(e, "people"))?;
+            field::index(tx, workspace, (Object::Person, id.get()), &defs, &new.custom)
+                .await?
+                .map_err(PersonError::Invalid)?;
             record_change(tx, workspace, &actor, id, AuditAction::Update, &changed).await?;
-            store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)
+            Ok(named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, &defs))
         })
     })
     .await
@@ -262,16 +300,17 @@ pub async fn delete(db: &Db, principal: &Principal, id: PersonId) -> Result<(), 
 pub async fn restore(db: &Db, principal: &Principal, id: PersonId) -> Result<Person, PersonError> {
     let reach = WriteReach::of(db, principal, Action::Delete, "you may restore only people within your reach").await?;
     let (workspace, actor) = (principal.workspace_id, principal.actor());
+    let defs = field::definitions(db, workspace, Object::Person).await?;
     db.write(move |tx| {
         Box::pin(async move {
-            let person = reach.check(store::find_in(tx, workspace, id).await?)?;
+            let person = named(reach.check(store::find_in(tx, workspace, id).await?)?, &defs);
             let Some(deleted_at) = person.deleted_at else { return Ok(person) };
             if deleted_at < Utc::now() - TRASH_KEEP {
                 return Err(PersonError::Expired);
             }
             store::set_deleted(tx, workspace, id, None, Utc::now()).await?;
             record_change(tx, workspace, &actor, id, AuditAction::Restore, &[]).await?;
-            store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)
+            Ok(named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, &defs))
         })
     })
     .await
@@ -283,6 +322,7 @@ pub async fn purge_trash(db: &Db) -> Result<usize, PersonError> {
         Box::pin(async move {
             let purged = store::purge(tx, Utc::now() - TRASH_KEEP).await?;
             for (workspace, id) in &purged {
+                field::unindex(tx, *workspace, (Object::Person, id.get())).await?;
                 record_change(tx, *workspace, &Actor::System("person.purge".into()), *id, AuditAction::Purge, &[])
                     .await?;
             }
@@ -292,41 +332,34 @@ pub async fn purge_trash(db: &Db) -> Result<usize, PersonError> {
     .await
 }
 
-/// A page of people, newest first, and the count (capped at [`COUNT_CAP`]).
+/// A page of people in the list's order, and the count (capped at [`COUNT_CAP`]).
 pub struct Page {
     pub people: Vec<Person>,
-    pub next: Option<PersonId>,
+    /// The cursor of the next page.
+    pub next: Option<String>,
     pub count: i64,
 }
 
-pub struct ListQuery {
-    pub trash: bool,
-    pub lifecycle_stage: Option<String>,
-    /// A user id.
-    pub owner: Option<i64>,
-    /// People carrying this tag.
-    pub tag: Option<String>,
-    pub after: Option<PersonId>,
-    pub limit: i64,
-}
-
-/// The people the caller may read that match `query`; the reach is a condition of the query
-/// itself, so pages and counts never include what the caller cannot see.
-pub async fn list(db: &Db, principal: &Principal, query: &ListQuery) -> Result<Page, PersonError> {
+/// The people the caller may read that the list spec selects (filter, sort, cursor); the
+/// reach is a condition of the query itself, so pages and counts never include what the
+/// caller cannot see, and fields hidden from the caller cannot be filtered or sorted on.
+pub async fn list(db: &Db, principal: &Principal, access: &FieldAccess, spec: &ListSpec) -> Result<Page, PersonError> {
     let read = filter(db, principal, Action::Read, "your role may not read people").await?;
     let workspace = principal.workspace_id;
-    let filter = store::Filter {
-        trash: query.trash,
-        lifecycle_stage: query.lifecycle_stage.as_deref(),
-        owner: query.owner,
-        tag: query.tag.as_deref(),
-        owners: read.owners(),
-    };
-    let limit = query.limit.clamp(1, 200);
-    let mut people = store::page(db, workspace, &filter, query.after, limit + 1).await?;
-    let next = profile::cut_page(&mut people, limit, |p| p.id);
-    let count = store::count(db, workspace, &filter, COUNT_CAP + 1).await?;
-    Ok(Page { people, next, count })
+    let listed =
+        crate::view::page(db, principal, (&store::LIST_TABLE, access), read.owners(), spec).await.map_err(|err| {
+            match err {
+                ViewError::Invalid(problem) => {
+                    PersonError::Invalid(FieldErrors::from([(problem.path, vec![problem.message])]))
+                }
+                ViewError::Db(err) => PersonError::Db(err),
+                ViewError::NotFound => PersonError::NotFound,
+                ViewError::Forbidden(why) => PersonError::Forbidden(why),
+            }
+        })?;
+    let defs = field::definitions(db, workspace, Object::Person).await?;
+    let people = store::by_ids(db, workspace, &listed.ids).await?.into_iter().map(|p| named(p, &defs)).collect();
+    Ok(Page { people, next: listed.next, count: listed.count })
 }
 
 /// Drops the changes of fields the caller's role may not see.

@@ -1,16 +1,18 @@
 //! The person module's SQL. Every statement is scoped by `workspace_id`.
 
 use chrono::NaiveDate;
-use rapport_core::{PersonId, Timestamp, UserId, WorkspaceId};
-use rapport_db::{Backend, Db, DbError, Tx, sql};
+use rapport_core::{PersonId, Timestamp, WorkspaceId};
+use rapport_db::{Db, DbError, Tx, sql};
 use sqlx::types::Json;
 
 use super::model::{NewPerson, Person, PersonInput};
+use crate::field::Object;
 use crate::profile::{AddressInput, LabelledInput};
+use crate::view::{Column, FieldType, Table};
 
 const COLUMNS: &str = "id, first_name, last_name, emails, phones, birthday, street, street2, city, region, postal_code, \
-     country, language, time_zone, currency, lifecycle_stage, owner_id, source, tags, social, external_id, version, \
-     created_at, updated_at, deleted_at";
+     country, language, time_zone, currency, lifecycle_stage, owner_id, source, tags, social, external_id, custom, \
+     version, created_at, updated_at, deleted_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -35,6 +37,7 @@ struct Row {
     tags: Json<Vec<String>>,
     social: Json<std::collections::BTreeMap<String, String>>,
     external_id: Option<String>,
+    custom: Json<crate::field::Stored>,
     version: i64,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -70,7 +73,9 @@ impl From<Row> for Person {
                 tags: row.tags.0,
                 social: row.social.0,
                 external_id: row.external_id,
+                custom: std::collections::BTreeMap::new(),
             },
+            custom: row.custom.0,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -93,8 +98,8 @@ pub(super) async fn find_in(tx: &mut Tx, workspace: WorkspaceId, id: PersonId) -
     Ok(row.map(Person::from))
 }
 
-/// Binds `$1` the workspace, `$2`–`$24` the person's fields in [`FIELD_COLUMNS`] order and
-/// `$25` the time, for both the insert and the update.
+/// Binds `$1` the workspace, `$2`–`$25` the person's fields in [`FIELD_COLUMNS`] order and
+/// `$26` the time, for both the insert and the update.
 macro_rules! bind_person {
     ($query:expr, $workspace:expr, $person:expr, $input:expr, $now:expr) => {{
         let a = &$input.address;
@@ -123,11 +128,12 @@ macro_rules! bind_person {
             .bind(Json(&$input.tags))
             .bind(Json(&$input.social))
             .bind(&$input.external_id)
+            .bind(Json(&$person.custom))
             .bind($now)
     }};
 }
 
-const FIELD_COLUMNS: [&str; 23] = [
+const FIELD_COLUMNS: [&str; 24] = [
     "first_name",
     "last_name",
     "email",
@@ -151,6 +157,7 @@ const FIELD_COLUMNS: [&str; 23] = [
     "tags",
     "social",
     "external_id",
+    "custom",
 ];
 
 pub(super) async fn insert(
@@ -159,9 +166,9 @@ pub(super) async fn insert(
     person: &NewPerson,
     now: Timestamp,
 ) -> Result<PersonId, DbError> {
-    let params: Vec<String> = (2..=24).map(|n| format!("${n}")).collect();
+    let params: Vec<String> = (2..=25).map(|n| format!("${n}")).collect();
     let sql = format!(
-        "INSERT INTO people (workspace_id, {}, created_at, updated_at) VALUES ($1, {}, $25, $25) RETURNING id",
+        "INSERT INTO people (workspace_id, {}, created_at, updated_at) VALUES ($1, {}, $26, $26) RETURNING id",
         FIELD_COLUMNS.join(", "),
         params.join(", ")
     );
@@ -171,7 +178,7 @@ pub(super) async fn insert(
     Ok(id)
 }
 
-/// Rows per INSERT of [`insert_many`]: 25 values a row stays well under SQLite's limit of
+/// Rows per INSERT of [`insert_many`]: 26 values a row stays well under SQLite's limit of
 /// 32,766 bound values.
 const PEOPLE_PER_INSERT: usize = 500;
 
@@ -217,6 +224,7 @@ pub(super) async fn insert_many(
                     .push_bind(Json(input.tags.clone()))
                     .push_bind(Json(input.social.clone()))
                     .push_bind(input.external_id.clone())
+                    .push_bind(Json(person.custom.clone()))
                     .push_bind(now)
                     .push_bind(now);
             });
@@ -236,7 +244,7 @@ pub(super) async fn update(
 ) -> Result<(), DbError> {
     let sets: Vec<String> = FIELD_COLUMNS.iter().zip(2..).map(|(column, n)| format!("{column} = ${n}")).collect();
     let sql = format!(
-        "UPDATE people SET {}, updated_at = $25, version = version + 1 WHERE workspace_id = $1 AND id = $26",
+        "UPDATE people SET {}, updated_at = $26, version = version + 1 WHERE workspace_id = $1 AND id = $27",
         sets.join(", ")
     );
     let input = person.to_input();
@@ -267,82 +275,52 @@ pub(super) async fn purge(tx: &mut Tx, cutoff: Timestamp) -> Result<Vec<(Workspa
     Ok(rows)
 }
 
-/// Which people a list shows; `None` fields do not filter.
-pub(super) struct Filter<'a> {
-    pub trash: bool,
-    pub lifecycle_stage: Option<&'a str>,
-    pub owner: Option<i64>,
-    pub tag: Option<&'a str>,
-    /// The caller's reach: only people owned by one of these members (`people_owner` index).
-    pub owners: Option<&'a [UserId]>,
-}
+/// What people lists filter and sort on, by vocabulary key.
+pub static LIST_TABLE: Table = Table {
+    name: "people",
+    object: Object::Person,
+    columns: &[
+        Column { key: "first_name", column: "first_name", kind: FieldType::Text, sortable: true },
+        Column { key: "last_name", column: "last_name", kind: FieldType::Text, sortable: true },
+        Column { key: "email", column: "email_canonical", kind: FieldType::Text, sortable: false },
+        Column { key: "phone", column: "phone", kind: FieldType::Text, sortable: false },
+        Column { key: "birthday", column: "birthday", kind: FieldType::Date, sortable: false },
+        Column { key: "address.street", column: "street", kind: FieldType::Text, sortable: false },
+        Column { key: "address.city", column: "city", kind: FieldType::Text, sortable: false },
+        Column { key: "address.region", column: "region", kind: FieldType::Text, sortable: false },
+        Column { key: "address.postal_code", column: "postal_code", kind: FieldType::Text, sortable: false },
+        Column { key: "address.country", column: "country", kind: FieldType::Choice, sortable: false },
+        Column { key: "language", column: "language", kind: FieldType::Text, sortable: false },
+        Column { key: "time_zone", column: "time_zone", kind: FieldType::Text, sortable: false },
+        Column { key: "currency", column: "currency", kind: FieldType::Choice, sortable: false },
+        Column { key: "lifecycle_stage", column: "lifecycle_stage", kind: FieldType::Choice, sortable: false },
+        Column { key: "owner", column: "owner_id", kind: FieldType::User, sortable: false },
+        Column { key: "source", column: "source", kind: FieldType::Text, sortable: false },
+        Column { key: "tags", column: "tags", kind: FieldType::Tags, sortable: false },
+        Column { key: "external_id", column: "external_id", kind: FieldType::Text, sortable: false },
+        Column { key: "created_at", column: "created_at", kind: FieldType::DateTime, sortable: false },
+        Column { key: "updated_at", column: "updated_at", kind: FieldType::DateTime, sortable: true },
+    ],
+};
 
-/// The conditions of [`Filter`] on `$1`–`$5`, and the reach's owners from `$first_owner` on.
-/// Only the tag test differs: SQLite looks inside the JSON list with `json_each`, PostgreSQL
-/// asks `jsonb` containment.
-fn filter_sql(backend: Backend, filter: &Filter<'_>, first_owner: usize) -> String {
-    let tag = match backend {
-        Backend::Sqlite => "EXISTS (SELECT 1 FROM json_each(people.tags) WHERE json_each.value = $5)",
-        Backend::Postgres => "tags @> jsonb_build_array($5::text)",
-    };
-    let reach = filter.owners.map_or_else(String::new, |owners| {
-        let placeholders: Vec<String> = (first_owner..first_owner + owners.len()).map(|n| format!("${n}")).collect();
-        format!(" AND owner_id IN ({})", placeholders.join(", "))
-    });
-    // An absent filter is written as `$n IS NULL` (always true) rather than folded into an
-    // `OR`: a planner cannot use an index on a column tested as `($n IS NULL OR col = $n)`, and
-    // would sort the whole workspace for every page.
-    let stage = if filter.lifecycle_stage.is_some() { "lifecycle_stage = $3" } else { "$3 IS NULL" };
-    let owner = if filter.owner.is_some() { "owner_id = $4" } else { "$4 IS NULL" };
-    let tag = if filter.tag.is_some() { tag } else { "$5 IS NULL" };
-    let trash = if filter.trash { "deleted_at IS NOT NULL AND $2" } else { "deleted_at IS NULL AND NOT $2" };
-    format!("workspace_id = $1 AND {trash} AND {stage} AND {owner} AND {tag}{reach}")
-}
-
-/// Binds a [`Filter`]'s `$1`–`$5`, then `$6`, `$7` as given (`extra`), then the reach's owners.
-macro_rules! bind_filter {
-    ($query:expr, $workspace:expr, $filter:expr, $($extra:expr),*) => {{
-        let mut query = $query
-            .bind($workspace)
-            .bind($filter.trash)
-            .bind($filter.lifecycle_stage)
-            .bind($filter.owner)
-            .bind($filter.tag)
-            $(.bind($extra))*;
-        for owner in $filter.owners.unwrap_or_default() {
-            query = query.bind(*owner);
+/// The people with these ids, in the order given (a list page's order).
+pub(super) async fn by_ids(db: &Db, workspace: WorkspaceId, ids: &[i64]) -> Result<Vec<Person>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Row> = sql!(db.exec(), c => {
+        let mut select = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM people WHERE workspace_id = "));
+        select.push_bind(workspace).push(" AND id IN (");
+        let mut list = select.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
         }
-        query
-    }};
-}
-
-/// One page of matching people, newest first, after the cursor id.
-pub(super) async fn page(
-    db: &Db,
-    workspace: WorkspaceId,
-    filter: &Filter<'_>,
-    after: Option<PersonId>,
-    limit: i64,
-) -> Result<Vec<Person>, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM people WHERE {} AND {} ORDER BY id DESC LIMIT $7",
-        filter_sql(db.backend(), filter, 8),
-        if after.is_some() { "id < $6" } else { "$6 IS NULL" }
-    );
-    let rows: Vec<Row> = sql!(db.exec(), c => bind_filter!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), workspace, filter, after, limit)
-        .fetch_all(c).await)?;
-    Ok(rows.into_iter().map(Person::from).collect())
-}
-
-/// How many people match, counted no further than `cap` so no request counts millions.
-pub(super) async fn count(db: &Db, workspace: WorkspaceId, filter: &Filter<'_>, cap: i64) -> Result<i64, DbError> {
-    let sql = format!(
-        "SELECT count(*) FROM (SELECT 1 FROM people WHERE {} LIMIT $6) AS capped",
-        filter_sql(db.backend(), filter, 7)
-    );
-    let n = sql!(db.exec(), c => bind_filter!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())), workspace, filter, cap)
-        .fetch_one(c).await)?;
-    Ok(n)
+        select.push(")");
+        select.build_query_as().fetch_all(c).await
+    })?;
+    let mut people: Vec<Person> = rows.into_iter().map(Person::from).collect();
+    people.sort_by_key(|p| ids.iter().position(|id| *id == p.id.get()));
+    Ok(people)
 }
 
 /// How many people the workspace holds, the trash included.

@@ -57,3 +57,7 @@ define_id!(
     /// A customer organisation.
     CompanyId
 );
+define_id!(
+    /// A workspace's own field on people or companies.
+    FieldId
+);
