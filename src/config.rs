@@ -33,6 +33,20 @@ pub struct Config {
     pub tracking: TrackingConfig,
     pub audit: AuditConfig,
     pub mail: MailConfig,
+    pub attachments: AttachmentsConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttachmentsConfig {
+    /// Largest file that may be attached; larger uploads are answered with 413.
+    pub max_bytes: u64,
+}
+
+impl Default for AttachmentsConfig {
+    fn default() -> Self {
+        Self { max_bytes: 25 * 1024 * 1024 }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -137,6 +151,7 @@ impl Default for Config {
             tracking: TrackingConfig::default(),
             audit: AuditConfig::default(),
             mail: MailConfig::default(),
+            attachments: AttachmentsConfig::default(),
         }
     }
 }
@@ -199,7 +214,7 @@ pub struct ConfigError {
 }
 
 /// Top-level keys; environment variables outside them (e.g. test settings) are not config.
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "listen",
     "data_dir",
     "database_url",
@@ -211,6 +226,7 @@ const KEYS: [&str; 12] = [
     "tracking",
     "audit",
     "mail",
+    "attachments",
     "config",
 ];
 
@@ -258,6 +274,9 @@ impl Config {
                 key: "tracking.events_per_second_per_source".into(),
                 reason: "must be at least 1".into(),
             });
+        }
+        if self.attachments.max_bytes == 0 {
+            return Err(ConfigError { key: "attachments.max_bytes".into(), reason: "must be at least 1".into() });
         }
         if self.jobs.concurrency == 0 {
             return Err(ConfigError { key: "jobs.concurrency".into(), reason: "must be at least 1".into() });

@@ -45,8 +45,17 @@ pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
                 Ok(())
             }
         });
+    let data_dir = config.data_dir.clone();
+    let registry = registry.handle(crate::attachment::SWEEP_JOB, move |ctx: JobContext| {
+        let data_dir = data_dir.clone();
+        async move {
+            let removed = crate::attachment::sweep(&ctx.db, &data_dir).await?;
+            tracing::info!(removed, "swept attachment files no row names");
+            Ok(())
+        }
+    });
     let mut schedules = maintenance::schedules();
-    for job in [crate::person::PURGE_JOB, crate::company::PURGE_JOB] {
+    for job in [crate::person::PURGE_JOB, crate::company::PURGE_JOB, crate::attachment::SWEEP_JOB] {
         schedules.push(Schedule::new(job, Duration::from_secs(3600), move |_| {
             NewJob::new(job, serde_json::Value::Null).queue("maintenance")
         }));
@@ -62,6 +71,9 @@ pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
     };
     Worker::new(db, registry, worker_config)
         .with_scheduler(scheduler)
-        .with_subscribers(crate::activity::subscribe(crate::audit::subscribe(Subscribers::new())))
+        .with_subscribers(crate::attachment::subscribe(
+            crate::activity::subscribe(crate::audit::subscribe(Subscribers::new())),
+            config.data_dir.clone(),
+        ))
         .with_waker(waker)
 }

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod activity;
 pub mod app;
+pub mod attachment;
 pub mod audit;
 pub mod bench;
 pub mod cli;

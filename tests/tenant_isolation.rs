@@ -78,6 +78,10 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     rapport::activity::add_note(app.db(), &owner, target, "Met at the fair").await.unwrap();
     let task = serde_json::from_value(serde_json::json!({"title": "Call back", "assignee": a.owner_id.get()})).unwrap();
     rapport::activity::create_task(app.db(), &owner, Some(target), &task).await.unwrap();
+    let storage = rapport::attachment::Storage::of(&app.state.config);
+    let declared = rapport::attachment::Declared { file_name: Some("a.csv"), content_type: Some("text/csv") };
+    let file = futures::stream::iter([Ok::<_, rapport::attachment::ReceiveError>(axum::body::Bytes::from("a,b\n"))]);
+    rapport::attachment::upload(app.db(), &storage, &owner, target, declared, file).await.unwrap();
     let source = rapport::tracking::create_source(app.db(), a.workspace_id, "website").await.unwrap();
     let source = rapport::tracking::source_for_key(app.db(), source.write_key.expose()).await.unwrap();
     let call = serde_json::json!({"userId": "alpha-1", "event": "Signed Up", "messageId": "alpha-1"});

@@ -203,6 +203,7 @@ struct DetailPage {
     /// Empty when the caller may not read people.
     people: Vec<Link>,
     activities: crate::activity::web::Activities,
+    attachments: crate::attachment::web::Attachments,
 }
 
 async fn detail(
@@ -231,6 +232,12 @@ async fn detail(
         people,
         activities: crate::activity::web::activities(&state, &principal, crate::activity::Target::Company(id.get()))
             .await?,
+        attachments: crate::attachment::web::attachments(
+            &state,
+            &principal,
+            crate::activity::Target::Company(id.get()),
+        )
+        .await?,
     };
     Ok(render(StatusCode::OK, &page))
 }

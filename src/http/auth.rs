@@ -4,7 +4,7 @@
 //! token, either in the `x-csrf-token` header (scripts) or in the `csrf_token` field of a form
 //! read with [`SessionForm`]. Bearer requests carry no ambient credential and are exempt.
 
-use axum::extract::{Form, FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, OptionalFromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
@@ -137,6 +137,29 @@ where
             .await
             .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
         check_csrf(&principal, Some(form.csrf_token()), &parts.headers)?;
+        Ok(Self(principal, form))
+    }
+}
+
+/// A multipart form (a file upload) posted from one of our pages by a signed-in user. Its first
+/// part must be the CSRF token, `csrf_token`, checked before anything else is read; the
+/// handler reads the remaining parts as they stream in.
+pub struct SessionMultipart(pub Principal, pub Multipart);
+
+impl FromRequest<AppState> for SessionMultipart {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let principal = authenticate(&parts, state).await?;
+        let mut form = Multipart::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+        let token = match form.next_field().await {
+            Ok(Some(field)) if field.name() == Some("csrf_token") => field.text().await.ok(),
+            _ => None,
+        };
+        check_csrf(&principal, Some(token.as_deref().unwrap_or_default()), &parts.headers)?;
         Ok(Self(principal, form))
     }
 }

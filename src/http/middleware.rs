@@ -139,6 +139,36 @@ fn default_message(status: StatusCode) -> &'static str {
     }
 }
 
+/// The largest body a request may carry: uploads get the attachment limit plus room for the
+/// form around the file; everything else the HTTP limit. A `Content-Length` over it is refused
+/// at once, and a body that grows past it while streaming fails its reader with a 413.
+#[derive(Clone, Copy)]
+pub(super) struct BodyLimits {
+    body: usize,
+    upload: usize,
+}
+
+impl BodyLimits {
+    pub(super) fn of(config: &crate::config::Config) -> Self {
+        let upload = usize::try_from(config.attachments.max_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
+        Self { body: config.http.body_limit_bytes, upload: upload.max(config.http.body_limit_bytes) }
+    }
+}
+
+pub(super) async fn body_limit(
+    axum::extract::State(limits): axum::extract::State<BodyLimits>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let upload = crate::attachment::is_upload(request.method(), request.uri().path());
+    let limit = if upload { limits.upload } else { limits.body };
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    next.run(request.map(|body| Body::new(http_body_util::Limited::new(body, limit)))).await
+}
+
 pub(super) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     let detail = panic
         .downcast_ref::<String>()

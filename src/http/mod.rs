@@ -22,7 +22,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, StatusCode};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -50,6 +49,7 @@ pub fn pages() -> Pages {
         .merge(crate::field::web::router())
         .merge(crate::company::web::router())
         .merge(crate::activity::web::router())
+        .merge(crate::attachment::web::router())
         .merge(crate::audit::web::router())
         .merge(crate::access::web::router())
 }
@@ -70,7 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::docs(openapi))
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(config.http.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state(middleware::BodyLimits::of(&config), middleware::body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(config.http.request_timeout_secs),

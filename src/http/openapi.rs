@@ -27,7 +27,8 @@ use crate::app::AppState;
         (name = "audit", description = "The audit trail and the security log"),
         (name = "people", description = "Customers: people with their contact details, lifecycle and owner"),
         (name = "companies", description = "Companies people work for, and each person's title there"),
-        (name = "activities", description = "Notes and tasks on people and companies")
+        (name = "activities", description = "Notes and tasks on people and companies"),
+        (name = "attachments", description = "Files attached to people and companies")
     )
 )]
 pub struct ApiDoc;
@@ -60,6 +61,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::view::api::router())
         .merge(crate::company::api::router())
         .merge(crate::activity::api::router())
+        .merge(crate::attachment::api::router())
         .merge(crate::workspace::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }

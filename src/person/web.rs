@@ -542,6 +542,7 @@ struct DetailPage {
     tab: Tab,
     /// Notes and tasks, shown beside the details.
     activities: Option<crate::activity::web::Activities>,
+    attachments: Option<crate::attachment::web::Attachments>,
 }
 
 /// A person's page around one tab: the name, the trash notice and the buttons the caller's
@@ -554,12 +555,13 @@ async fn person_page(
     tab: Tab,
 ) -> Result<Response, ApiError> {
     let name = display_name(person, access);
-    let activities = match tab {
-        Tab::Details(_) => {
-            let target = crate::activity::Target::Person(person.id.get());
-            Some(crate::activity::web::activities(state, principal, target).await?)
-        }
-        Tab::History { .. } => None,
+    let target = crate::activity::Target::Person(person.id.get());
+    let (activities, attachments) = match tab {
+        Tab::Details(_) => (
+            Some(crate::activity::web::activities(state, principal, target).await?),
+            Some(crate::attachment::web::attachments(state, principal, target).await?),
+        ),
+        Tab::History { .. } => (None, None),
     };
     let page = DetailPage {
         layout: Layout::for_caller(name.clone(), principal),
@@ -570,6 +572,7 @@ async fn person_page(
         permitted: service::permitted(&state.db, principal, person).await?,
         tab,
         activities,
+        attachments,
     };
     Ok(render(StatusCode::OK, &page))
 }
