@@ -14,6 +14,7 @@ pub mod cli;
 pub mod company;
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod r#gen;
 pub mod http;
 pub mod identity;

@@ -61,6 +61,9 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     let seeded = |_: &rapport::person::Person| serde_json::Value::Null;
     let created = rapport::person::create(app.db(), &owner, &input, Some("seed".into()), seeded);
     let rapport::person::Created::New(person) = created.await.unwrap() else { unreachable!("a fresh key") };
+    let asked = serde_json::json!({"object": "people", "format": "csv", "filter": {"tag": "vip"}});
+    let export = rapport::export::NewExport::parse(&serde_json::from_value(asked).unwrap()).unwrap();
+    rapport::export::request(app.db(), &owner, export, None).await.unwrap();
     let company = serde_json::from_value(serde_json::json!({"name": "Alpha Ltd", "domain": "alpha.example"})).unwrap();
     let listed = |_: &rapport::company::Company| serde_json::Value::Null;
     let actor = owner.actor();

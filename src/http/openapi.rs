@@ -27,7 +27,8 @@ use crate::app::AppState;
         (name = "audit", description = "The audit trail and the security log"),
         (name = "people", description = "Customers: people with their contact details, lifecycle and owner"),
         (name = "companies", description = "Companies people work for, and each person's title there"),
-        (name = "activities", description = "Notes and tasks on people and companies")
+        (name = "activities", description = "Notes and tasks on people and companies"),
+        (name = "exports", description = "Exports of the people and companies lists, written by a job, downloaded by signed link")
     )
 )]
 pub struct ApiDoc;
@@ -58,6 +59,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::person::api::router())
         .merge(crate::company::api::router())
         .merge(crate::activity::api::router())
+        .merge(crate::export::api::router())
         .merge(crate::workspace::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }

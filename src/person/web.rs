@@ -349,6 +349,8 @@ struct ListPage {
     stages: Vec<(&'static str, bool)>,
     stage_filter: String,
     tag_filter: String,
+    /// Where the Export button leads, for callers who may export.
+    export_href: Option<String>,
 }
 
 /// One row of the history tab: one audit row, its changes as "field: old → new".
@@ -493,6 +495,11 @@ async fn list(
     let html = ListPage {
         layout: Layout::for_caller("People", &principal),
         may_create: principal.can(MODULE, Action::Create).is_some(),
+        export_href: crate::export::web::export_href(
+            &principal,
+            crate::export::Object::People,
+            &[("lifecycle_stage", &params.lifecycle_stage), ("tag", &params.tag)],
+        ),
         rows,
         count,
         next: page.next,
