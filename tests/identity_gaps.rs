@@ -98,9 +98,10 @@ async fn a_secret_stored_in_clear_is_sealed_when_next_read_and_keeps_working() {
     app.db()
         .write(move |tx| {
             Box::pin(async move {
-                rapport_db::sql!(tx.exec(), c => sqlx::query(
+                let inserted = rapport_db::sql!(tx.exec(), c => sqlx::query(
                     "INSERT INTO two_factor (user_id, secret, enabled_at, created_at) VALUES ($1, $2, $3, $3)"
-                ).bind(user).bind(secret).bind(chrono::Utc::now()).execute(c).await.map(|r| r.rows_affected()))
+                ).bind(user).bind(secret).bind(chrono::Utc::now()).execute(c).await.map(|r| r.rows_affected()))?;
+                Ok::<_, rapport_db::DbError>(inserted)
             })
         })
         .await
