@@ -189,7 +189,6 @@ async fn download(
 impl From<ExportError> for ApiError {
     fn from(err: ExportError) -> Self {
         match err {
-            ExportError::Invalid(fields) => Self::Validation(fields),
             ExportError::NotFound => Self::NotFound,
             ExportError::Forbidden(why) => Self::Forbidden(why),
             ExportError::Gone => Self::Gone { code: "export_expired", message: err.to_string() },

@@ -90,7 +90,7 @@ const XLSX_ROWS: u32 = 1_048_576;
 
 /// An open export file.
 pub enum Writer {
-    Csv(csv::Writer<BufWriter<File>>, Vec<&'static str>),
+    Csv(Box<csv::Writer<BufWriter<File>>>, Vec<&'static str>),
     Jsonl(BufWriter<File>),
     Xlsx(Box<Xlsx>),
     Vcard(BufWriter<File>),
@@ -158,7 +158,7 @@ impl Writer {
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(BufWriter::new(File::create(path)?));
                 csv.write_record(&columns)?;
-                Self::Csv(csv, columns)
+                Self::Csv(Box::new(csv), columns)
             }
             Format::Jsonl => Self::Jsonl(BufWriter::new(File::create(path)?)),
             Format::Vcard => Self::Vcard(BufWriter::new(File::create(path)?)),

@@ -21,7 +21,6 @@ use super::store;
 use super::vcard::Org;
 use crate::access::{FieldAccess, OwnerFilter};
 use crate::audit::{AuditAction, AuditEntry};
-use crate::http::FieldErrors;
 use crate::identity::{Action, Credential, Permissions, Principal, Role, Scope};
 use crate::profile::{COUNT_CAP, governing_field, projected};
 
@@ -40,8 +39,6 @@ const SHOWN: i64 = 50;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("some fields are invalid")]
-    Invalid(FieldErrors),
     #[error("no such export")]
     NotFound,
     #[error("{0}")]

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::api::{ExportView, link_key, view};
 use super::model::{ExportRequest, Format, NewExport, Object};
-use super::service::{self, ExportError};
+use super::service;
 use crate::app::AppState;
 use crate::http::auth::SessionForm;
 use crate::http::{ApiError, FieldErrors, Pages, RequestId};
@@ -160,16 +160,9 @@ async fn submit(
         }
         Err(errors) => return Err(ApiError::Validation(errors)),
     };
-    match service::request(&state.db, &principal, new, request_id.as_deref()).await {
-        Ok(_) => {
-            state.waker.wake();
-            Ok(Redirect::to("/exports").into_response())
-        }
-        Err(ExportError::Invalid(errors)) => {
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_page(&principal, &form, &errors)?))
-        }
-        Err(other) => Err(other.into()),
-    }
+    service::request(&state.db, &principal, new, request_id.as_deref()).await?;
+    state.waker.wake();
+    Ok(Redirect::to("/exports").into_response())
 }
 
 #[derive(Template)]
