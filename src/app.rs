@@ -37,6 +37,55 @@ impl AppState {
     }
 }
 
+/// The installation's secret key lives here, inside the data directory, readable by its owner
+/// only; every process of one installation must see the same file.
+const KEY_FILE: &str = "secret.key";
+
+/// A 256-bit key for one `purpose` (`export-link`, `totp`), derived with HMAC-SHA256 from the
+/// installation's secret key, which is 32 random bytes created on first use. Deriving keeps
+/// one purpose's key from ever serving another.
+pub fn installation_key(data_dir: &Path, purpose: &str) -> std::io::Result<[u8; 32]> {
+    use hmac::{KeyInit, Mac};
+    let master = read_or_create_key(&data_dir.join(KEY_FILE))?;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&master).map_err(std::io::Error::other)?;
+    mac.update(purpose.as_bytes());
+    Ok(mac.finalize().into_bytes().into())
+}
+
+fn read_or_create_key(path: &Path) -> std::io::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(key) if key.len() == 32 => return Ok(key),
+        Ok(_) => return Err(std::io::Error::other(format!("{} must hold exactly 32 bytes", path.display()))),
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+        Err(_) => {}
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(std::io::Error::other)?;
+    // Written beside the target and linked into place: linking fails if another process won
+    // the race, and then its key is the one everybody reads.
+    let staging = path.with_extension(format!("new-{}", std::process::id()));
+    {
+        use std::io::Write;
+        let mut options = File::options();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&staging)?;
+        file.write_all(&key)?;
+        file.sync_all()?;
+    }
+    let linked = std::fs::hard_link(&staging, path);
+    std::fs::remove_file(&staging)?;
+    match linked {
+        Ok(()) => Ok(key.to_vec()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(path),
+        Err(err) => Err(err),
+    }
+}
+
 pub fn init_tracing(log: &LogConfig) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.filter));
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -60,14 +109,15 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         crate::demo::prepare(&db).await.context("preparing the demo workspace")?;
     }
-    let waker = Waker::new();
-    let state = AppState::new(db.clone(), Arc::new(config.clone()), waker.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (set `listen` or RAPPORT_LISTEN)", config.listen))?;
     let address = listener.local_addr()?;
+    let config = reachable_at(config, address);
+    let waker = Waker::new();
+    let state = AppState::new(db.clone(), Arc::new(config.clone()), waker.clone());
     let signal = shutdown_signal();
-    announce(&db, &config, address).await?;
+    announce(&db, &config).await?;
 
     let shutdown = CancellationToken::new();
     let worker = config.jobs.run_in_serve.then(|| {
@@ -118,8 +168,23 @@ pub async fn work(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn announce(db: &Db, config: &Config, address: std::net::SocketAddr) -> anyhow::Result<()> {
-    let url = config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+/// The configuration with `public_url` set to the address actually bound when none is
+/// configured: with `listen` on port 0 (or on every interface) the configured address is not
+/// one a link in an email could reach.
+fn reachable_at(mut config: Config, address: std::net::SocketAddr) -> Config {
+    if config.public_url.is_none() {
+        let host = match address.ip() {
+            ip if ip.is_unspecified() => "localhost".to_owned(),
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        config.public_url = Some(format!("http://{host}:{}", address.port()));
+    }
+    config
+}
+
+async fn announce(db: &Db, config: &Config) -> anyhow::Result<()> {
+    let url = config.public_url();
     match config.sqlite_path() {
         Some(path) => println!("Database: SQLite at {}", path.display()),
         None => println!("Database: PostgreSQL"),

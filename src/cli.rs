@@ -277,7 +277,7 @@ async fn create_workspace(db: &Db, args: CreateWorkspaceArgs) -> anyhow::Result<
         owner_email: Email::parse(&args.owner_email).map_err(|e| anyhow::anyhow!("--owner-email {e}"))?,
         owner_password: Password::parse(password)?,
     };
-    let created = workspace::create_with_owner(db, new, "system:cli").await?;
+    let created = workspace::create_with_verified_owner(db, new, "system:cli").await?;
     println!("{}", created.workspace_id);
     Ok(())
 }

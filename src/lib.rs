@@ -15,6 +15,7 @@ pub mod cli;
 pub mod company;
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod field;
 pub mod r#gen;
 pub mod http;

@@ -68,6 +68,9 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     let view = serde_json::json!({"name": "Gold", "filter": {"field": "tier", "op": "is", "value": "gold"}});
     let view = serde_json::from_value(view).unwrap();
     rapport::view::create(app.db(), &owner, (&rapport::person::LIST_TABLE, &rules), view).await.unwrap();
+    let asked = serde_json::json!({"object": "people", "format": "csv", "filter": {"tag": "vip"}});
+    let export = rapport::export::NewExport::parse(&serde_json::from_value(asked).unwrap()).unwrap();
+    rapport::export::request(app.db(), &owner, export, None).await.unwrap();
     let company = serde_json::from_value(serde_json::json!({"name": "Alpha Ltd", "domain": "alpha.example"})).unwrap();
     let listed = |_: &rapport::company::Company| serde_json::Value::Null;
     let actor = owner.actor();

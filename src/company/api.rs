@@ -54,7 +54,7 @@ pub struct CompanyView {
     pub deleted_at: Option<Timestamp>,
 }
 
-fn view_json(company: &Company) -> Value {
+pub(crate) fn view_json(company: &Company) -> Value {
     let mut fields = company.fields.clone();
     fields.email = primary(&fields.emails);
     fields.phone = primary(&fields.phones);

@@ -159,6 +159,8 @@ struct ListPage {
     count: String,
     next: Option<String>,
     tag_filter: String,
+    /// Where the Export button leads, for callers who may export.
+    export_href: Option<String>,
 }
 
 async fn list(
@@ -188,6 +190,11 @@ async fn list(
         rows,
         count: crate::profile::count_text(page.count),
         next: page.next,
+        export_href: crate::export::web::export_href(
+            &principal,
+            crate::export::Object::Companies,
+            &[("tag", &params.tag)],
+        ),
         tag_filter: params.tag,
     };
     Ok(render(StatusCode::OK, &html))

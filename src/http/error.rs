@@ -38,6 +38,9 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A 410: what the request names existed and is gone for good (an expired link).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     #[error("too many attempts; retry later")]
     RateLimited { retry_after_secs: i64 },
     #[error("the service is temporarily unavailable; retry shortly")]
@@ -77,6 +80,7 @@ impl ApiError {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Gone { .. } => StatusCode::GONE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -93,7 +97,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::TooLarge(_) => "payload_too_large",
             Self::PreconditionFailed => "stale_version",
-            Self::Conflict { code, .. } | Self::Denied { code, .. } => code,
+            Self::Conflict { code, .. } | Self::Denied { code, .. } | Self::Gone { code, .. } => code,
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",

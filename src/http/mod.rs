@@ -52,6 +52,7 @@ pub fn pages() -> Pages {
         .merge(crate::attachment::web::router())
         .merge(crate::audit::web::router())
         .merge(crate::access::web::router())
+        .merge(crate::export::web::router())
 }
 
 /// The OpenAPI document of every `/api` route, as served at `/api/v1/openapi.json`.

@@ -28,7 +28,8 @@ use crate::app::AppState;
         (name = "people", description = "Customers: people with their contact details, lifecycle and owner"),
         (name = "companies", description = "Companies people work for, and each person's title there"),
         (name = "activities", description = "Notes and tasks on people and companies"),
-        (name = "attachments", description = "Files attached to people and companies")
+        (name = "attachments", description = "Files attached to people and companies"),
+        (name = "exports", description = "Exports of the people and companies lists, written by a job, downloaded by signed link")
     )
 )]
 pub struct ApiDoc;
@@ -62,6 +63,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::company::api::router())
         .merge(crate::activity::api::router())
         .merge(crate::attachment::api::router())
+        .merge(crate::export::api::router())
         .merge(crate::workspace::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }

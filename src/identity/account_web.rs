@@ -79,6 +79,7 @@ async fn challenge(
     };
     let session = match two_factor::complete_pending_login(
         &state.db,
+        &totp_key(&state)?,
         &pending,
         &form.code,
         client_info(&headers, client_ip, request_id),
@@ -137,7 +138,7 @@ async fn two_factor_page(
     let enrolment = if status.enabled {
         None
     } else {
-        let enrolment = two_factor::start_enrolment(&state.db, principal).await?;
+        let enrolment = two_factor::start_enrolment(&state.db, &totp_key(state)?, principal).await?;
         Some(EnrolmentView {
             uri: enrolment.uri.expose().clone(),
             secret: enrolment.secret.expose().clone(),
@@ -162,6 +163,12 @@ async fn two_factor_page(
     })
 }
 
+/// The key two-factor secrets are sealed with, from the data directory.
+fn totp_key(state: &AppState) -> Result<two_factor::SecretKey, ApiError> {
+    two_factor::SecretKey::of_installation(&state.config.data_dir)
+        .map_err(|e| ApiError::Internal(format!("the two-factor key: {e}")))
+}
+
 async fn show_two_factor(State(state): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
     Ok(render(StatusCode::OK, &two_factor_page(&state, &principal, Vec::new(), None).await?))
 }
@@ -176,7 +183,7 @@ async fn enable(
     State(state): State<AppState>,
     SessionForm(principal, form): SessionForm<EnableForm>,
 ) -> Result<Response, ApiError> {
-    match two_factor::confirm_enrolment(&state.db, &principal, &form.code).await {
+    match two_factor::confirm_enrolment(&state.db, &totp_key(&state)?, &principal, &form.code).await {
         Ok(codes) => {
             let codes = codes.0.into_iter().map(|code| code.expose().clone()).collect();
             let mut principal = principal;
@@ -208,7 +215,7 @@ async fn disable(
     State(state): State<AppState>,
     SessionForm(principal, form): SessionForm<DisableForm>,
 ) -> Result<Response, ApiError> {
-    match two_factor::disable(&state.db, &principal, &form.code, &form.password).await {
+    match two_factor::disable(&state.db, &totp_key(&state)?, &principal, (&form.code, &form.password)).await {
         Ok(()) => Ok(Redirect::to("/account/two-factor").into_response()),
         Err(TwoFactorError::WrongCode) => {
             let page = two_factor_page(&state, &principal, Vec::new(), Some(wrong_code())).await?;

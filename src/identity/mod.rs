@@ -31,6 +31,7 @@ pub(crate) mod secret;
 mod service;
 mod store;
 pub mod two_factor;
+mod two_factor_secret;
 mod two_factor_store;
 pub mod verify;
 pub mod web;

@@ -5,7 +5,8 @@
 //! each step is accepted once: the last spent step is stored and anything not later is refused
 //! as a replay. The ten recovery codes are stored as SHA-256 digests (they are 64 random bits,
 //! so a slow hash buys nothing) and each works once. The TOTP secret itself must stay readable
-//! to verify codes; it lives only in the database and in [`Secret`] wrappers, never in logs.
+//! to verify codes; it is stored sealed with the installation's key ([`SecretKey`], see
+//! `two_factor_secret.rs`), lives in [`Secret`] wrappers, and never reaches a log.
 //!
 //! Not here: the pages (`account_web.rs`) and the throttle of failed attempts, which is the
 //! per-account one of `auth.rs` shared with passwords.
@@ -19,6 +20,7 @@ use totp_rs::{Algorithm, Builder, Totp};
 
 use super::account::event;
 use super::auth::{self, AuthError, ClientInfo, NewSession, Principal};
+pub use super::two_factor_secret::SecretKey;
 use super::{secret, two_factor_store as store};
 
 const ISSUER: &str = "Rapport";
@@ -70,18 +72,19 @@ pub async fn is_enabled(db: &Db, user: UserId) -> Result<bool, DbError> {
 }
 
 /// Starts (or resumes, so that a reload shows the same secret) enrolment for the caller.
-pub async fn start_enrolment(db: &Db, principal: &Principal) -> Result<Enrolment, TwoFactorError> {
+pub async fn start_enrolment(db: &Db, key: &SecretKey, principal: &Principal) -> Result<Enrolment, TwoFactorError> {
     if is_enabled(db, principal.user_id).await? {
         return Err(TwoFactorError::AlreadyEnabled);
     }
     let mut fresh = [0u8; 20];
     getrandom::fill(&mut fresh).map_err(|e| DbError::Unavailable(e.to_string()))?;
-    let fresh = totp_rs::Secret::from(fresh).to_base32();
     let user = principal.user_id;
+    let fresh = key.seal(user, &totp_rs::Secret::from(fresh).to_base32()).map_err(sealing)?;
     let kept = db
         .write(move |tx| Box::pin(async move { store::keep_pending_secret(tx, user, &fresh, Utc::now()).await }))
         .await?;
-    let totp = totp(&kept, &principal.email)?;
+    let kept = opened(db, key, user, &kept).await?;
+    let totp = totp(kept.expose(), &principal.email)?;
     let uri = totp.to_url().map_err(|e| TwoFactorError::Secret(e.to_string()))?;
     let svg = qrcode::QrCode::new(uri.as_bytes())
         .map_err(|e| TwoFactorError::Secret(e.to_string()))?
@@ -89,17 +92,23 @@ pub async fn start_enrolment(db: &Db, principal: &Principal) -> Result<Enrolment
         .min_dimensions(200, 200)
         .build();
     let inline = svg.find("<svg").map_or(svg.as_str(), |start| &svg[start..]).to_owned();
-    Ok(Enrolment { uri: Secret::new(uri), secret: Secret::new(kept), qr_svg: Secret::new(inline) })
+    Ok(Enrolment { uri: Secret::new(uri), secret: kept, qr_svg: Secret::new(inline) })
 }
 
 /// Turns two-factor on once the user proves their authenticator works, and issues fresh
 /// recovery codes.
-pub async fn confirm_enrolment(db: &Db, principal: &Principal, code: &str) -> Result<RecoveryCodes, TwoFactorError> {
+pub async fn confirm_enrolment(
+    db: &Db,
+    key: &SecretKey,
+    principal: &Principal,
+    code: &str,
+) -> Result<RecoveryCodes, TwoFactorError> {
     let row = store::two_factor(db, principal.user_id).await?.ok_or(TwoFactorError::NotEnabled)?;
     if row.enabled_at.is_some() {
         return Err(TwoFactorError::AlreadyEnabled);
     }
-    let step = current_step(&totp(&row.secret, &principal.email)?, code).ok_or(TwoFactorError::WrongCode)?;
+    let secret = opened(db, key, principal.user_id, &row.secret).await?;
+    let step = current_step(&totp(secret.expose(), &principal.email)?, code).ok_or(TwoFactorError::WrongCode)?;
     let codes = generate_recovery_codes()?;
     let hashes: Vec<String> = codes.0.iter().map(|code| digest(code.expose())).collect();
     let (user, event) = (principal.user_id, security_event(principal, "security.two_factor_enabled"));
@@ -118,7 +127,12 @@ pub async fn confirm_enrolment(db: &Db, principal: &Principal, code: &str) -> Re
 }
 
 /// Turns two-factor off, given a current code (or recovery code) or the account password.
-pub async fn disable(db: &Db, principal: &Principal, code: &str, password: &str) -> Result<(), TwoFactorError> {
+pub async fn disable(
+    db: &Db,
+    key: &SecretKey,
+    principal: &Principal,
+    (code, password): (&str, &str),
+) -> Result<(), TwoFactorError> {
     let row = store::two_factor(db, principal.user_id).await?.filter(|row| row.enabled_at.is_some());
     let row = row.ok_or(TwoFactorError::NotEnabled)?;
     let proof = if code.trim().is_empty() {
@@ -127,7 +141,8 @@ pub async fn disable(db: &Db, principal: &Principal, code: &str, password: &str)
         }
         None
     } else {
-        Some(Candidate::of(&totp(&row.secret, &principal.email)?, code))
+        let secret = opened(db, key, principal.user_id, &row.secret).await?;
+        Some(Candidate::of(&totp(secret.expose(), &principal.email)?, code))
     };
     let (user, event) = (principal.user_id, security_event(principal, "security.two_factor_disabled"));
     db.write(move |tx| {
@@ -188,6 +203,7 @@ pub async fn start_pending_login(db: &Db, user: UserId) -> Result<Secret<String>
 /// counts as a failed sign-in for the account's throttle.
 pub async fn complete_pending_login(
     db: &Db,
+    key: &SecretKey,
     pending: &str,
     code: &str,
     client: ClientInfo,
@@ -199,7 +215,9 @@ pub async fn complete_pending_login(
     let throttle = auth::throttle_for(db, user).await?;
     let row = store::two_factor(db, user).await?.filter(|row| row.enabled_at.is_some());
     let row = row.ok_or(AuthError::Unauthenticated)?;
-    let candidate = Candidate::of(&totp(&row.secret, "").map_err(|e| DbError::Unavailable(e.to_string()))?, code);
+    let unusable = |e: TwoFactorError| DbError::Unavailable(e.to_string());
+    let secret = opened(db, key, user, &row.secret).await.map_err(unusable)?;
+    let candidate = Candidate::of(&totp(secret.expose(), "").map_err(unusable)?, code);
     let recovery = matches!(candidate, Candidate::Recovery(_));
     let accepted = db
         .write(move |tx| {
@@ -256,6 +274,21 @@ impl Candidate {
             Self::Invalid => Ok(false),
         }
     }
+}
+
+/// The secret of a stored value; one still stored in clear (from before secrets were sealed)
+/// is sealed in place on the way.
+async fn opened(db: &Db, key: &SecretKey, user: UserId, stored: &str) -> Result<Secret<String>, TwoFactorError> {
+    let opened = key.open(user, stored).map_err(sealing)?;
+    if opened.legacy {
+        let (sealed, stored) = (key.seal(user, opened.secret.expose()).map_err(sealing)?, stored.to_owned());
+        db.write(move |tx| Box::pin(async move { store::reseal(tx, user, &stored, &sealed).await })).await?;
+    }
+    Ok(opened.secret)
+}
+
+fn sealing(err: super::two_factor_secret::SealError) -> TwoFactorError {
+    TwoFactorError::Secret(err.to_string())
 }
 
 fn totp(secret: &str, email: &str) -> Result<Totp, TwoFactorError> {

@@ -35,6 +35,13 @@ pub(super) async fn keep_pending_secret(
     Ok(kept)
 }
 
+/// Replaces a secret stored in clear by its sealed form, unless it changed meanwhile.
+pub(super) async fn reseal(tx: &mut Tx, user: UserId, stored: &str, sealed: &str) -> Result<(), DbError> {
+    sql!(tx.exec(), c => sqlx::query("UPDATE two_factor SET secret = $1 WHERE user_id = $2 AND secret = $3")
+        .bind(sealed).bind(user).bind(stored).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Turns the pending secret on, spending `step`; false when it was already on.
 pub(super) async fn enable(tx: &mut Tx, user: UserId, step: i64, now: Timestamp) -> Result<bool, DbError> {
     let changed = sql!(tx.exec(), c => sqlx::query(

@@ -67,7 +67,7 @@ fn view(person: &Person) -> PersonView {
     }
 }
 
-fn view_json(person: &Person) -> Value {
+pub(crate) fn view_json(person: &Person) -> Value {
     serde_json::to_value(view(person)).unwrap_or(Value::Null)
 }
 

@@ -475,6 +475,8 @@ struct ListPage {
     chosen_columns: String,
     views: Vec<crate::view::SavedView>,
     error: Option<String>,
+    /// Where the Export button leads, for callers who may export.
+    export_href: Option<String>,
 }
 
 impl ListPage {
@@ -694,6 +696,16 @@ async fn list(
         layout: Layout::for_caller("People", &principal),
         csrf_token: csrf_token(&principal),
         may_create: principal.can(MODULE, Action::Create).is_some(),
+        export_href: crate::export::web::export_href(
+            &principal,
+            crate::export::Object::People,
+            &[
+                ("lifecycle_stage", &params.lifecycle_stage),
+                ("tag", &params.tag),
+                ("filter", filter_json.as_deref().unwrap_or_default()),
+                ("sort", &sort),
+            ],
+        ),
         rows,
         count: page.as_ref().map_or_else(|| "0".into(), |page| crate::profile::count_text(page.count)),
         next,

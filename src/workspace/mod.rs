@@ -11,7 +11,7 @@ pub mod web;
 
 pub use model::{Created, NewWorkspace, WorkspaceName};
 pub use service::{
-    SetupToken, WorkspaceError, complete_setup, create_with_owner, needs_setup, settings, setup_token_valid,
-    start_setup, update_settings,
+    SetupToken, WorkspaceError, complete_setup, create_with_owner, create_with_verified_owner, needs_setup, settings,
+    setup_token_valid, start_setup, update_settings,
 };
 pub use settings::{Locale, WorkspaceSettings};

@@ -46,6 +46,26 @@ pub async fn create_with_owner(db: &Db, new: NewWorkspace, actor: &str) -> Resul
     db.write(move |tx| Box::pin(async move { insert_with_owner(tx, &new, &hash, &actor).await })).await
 }
 
+/// The same, and the owner is sent a link to verify their address, as the owner created at
+/// setup is: for workspaces an administrator creates on the command line.
+pub async fn create_with_verified_owner(db: &Db, new: NewWorkspace, actor: &str) -> Result<Created, WorkspaceError> {
+    let hash = identity::hash_password(&new.owner_password).await?;
+    let actor = actor.to_string();
+    db.write(move |tx| Box::pin(async move { insert_with_verified_owner(tx, &new, &hash, &actor).await })).await
+}
+
+/// Inserts the workspace and its owner and enqueues the owner's verification email.
+async fn insert_with_verified_owner(
+    tx: &mut rapport_db::Tx,
+    new: &NewWorkspace,
+    password_hash: &str,
+    actor: &str,
+) -> Result<Created, WorkspaceError> {
+    let created = insert_with_owner(tx, new, password_hash, actor).await?;
+    identity::verify::enqueue_verification(tx, created.owner_id).await?;
+    Ok(created)
+}
+
 async fn insert_with_owner(
     tx: &mut rapport_db::Tx,
     new: &NewWorkspace,
@@ -119,9 +139,7 @@ pub async fn complete_setup(db: &Db, token: &str, new: NewWorkspace) -> Result<C
             if !store::take_setup_token(tx, &token_digest).await? {
                 return Err(WorkspaceError::SetupTokenInvalid);
             }
-            let created = insert_with_owner(tx, &new, &hash, "system:setup").await?;
-            identity::verify::enqueue_verification(tx, created.owner_id).await?;
-            Ok(created)
+            insert_with_verified_owner(tx, &new, &hash, "system:setup").await
         })
     })
     .await
