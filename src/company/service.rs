@@ -244,15 +244,16 @@ pub struct Page {
 /// cannot be filtered or sorted on.
 pub async fn list(db: &Db, principal: &Principal, access: &FieldAccess, spec: &ListSpec) -> Result<Page, CompanyError> {
     let workspace = principal.workspace_id;
-    let listed =
-        crate::view::page(db, principal, (&store::LIST_TABLE, access), None, spec).await.map_err(|err| match err {
+    let defs = field::definitions(db, workspace, Object::Company).await?;
+    let listed = crate::view::page(db, principal, (&store::LIST_TABLE, access, &defs), None, spec).await.map_err(
+        |err| match err {
             ViewError::Invalid(problem) => {
                 CompanyError::Invalid(FieldErrors::from([(problem.path, vec![problem.message])]))
             }
             ViewError::Db(err) => CompanyError::Db(err),
             ViewError::NotFound | ViewError::Forbidden(_) => CompanyError::NotFound,
-        })?;
-    let defs = field::definitions(db, workspace, Object::Company).await?;
+        },
+    )?;
     let companies = store::by_ids(db, workspace, &listed.ids).await?.into_iter().map(|c| named(c, &defs)).collect();
     Ok(Page { companies, next: listed.next, count: listed.count })
 }

@@ -346,18 +346,17 @@ pub struct Page {
 pub async fn list(db: &Db, principal: &Principal, access: &FieldAccess, spec: &ListSpec) -> Result<Page, PersonError> {
     let read = filter(db, principal, Action::Read, "your role may not read people").await?;
     let workspace = principal.workspace_id;
-    let listed =
-        crate::view::page(db, principal, (&store::LIST_TABLE, access), read.owners(), spec).await.map_err(|err| {
-            match err {
-                ViewError::Invalid(problem) => {
-                    PersonError::Invalid(FieldErrors::from([(problem.path, vec![problem.message])]))
-                }
-                ViewError::Db(err) => PersonError::Db(err),
-                ViewError::NotFound => PersonError::NotFound,
-                ViewError::Forbidden(why) => PersonError::Forbidden(why),
-            }
-        })?;
     let defs = field::definitions(db, workspace, Object::Person).await?;
+    let listed = crate::view::page(db, principal, (&store::LIST_TABLE, access, &defs), read.owners(), spec)
+        .await
+        .map_err(|err| match err {
+            ViewError::Invalid(problem) => {
+                PersonError::Invalid(FieldErrors::from([(problem.path, vec![problem.message])]))
+            }
+            ViewError::Db(err) => PersonError::Db(err),
+            ViewError::NotFound => PersonError::NotFound,
+            ViewError::Forbidden(why) => PersonError::Forbidden(why),
+        })?;
     let people = store::by_ids(db, workspace, &listed.ids).await?.into_iter().map(|p| named(p, &defs)).collect();
     Ok(Page { people, next: listed.next, count: listed.count })
 }

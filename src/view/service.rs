@@ -46,26 +46,24 @@ pub struct Listed {
     pub count: i64,
 }
 
-/// The vocabulary a caller filters with: the table's fields and the active custom fields,
-/// less those their role may not see, which filter and sort as if they did not exist.
+/// The vocabulary a caller filters with: the table's fields and the active custom fields
+/// (`custom`, the object's definitions), less those their role may not see, which filter and
+/// sort as if they did not exist.
 async fn vocabulary_for<'a>(
     db: &Db,
     principal: &Principal,
     table: &'a Table,
     access: &FieldAccess,
-    custom: &'a mut Vec<crate::field::CustomField>,
+    custom: &'a [crate::field::CustomField],
 ) -> Result<Vocabulary<'a>, ViewError> {
-    let workspace = principal.workspace_id;
-    *custom = crate::field::definitions(db, workspace, table.object).await?;
-    custom.retain(|f| access.visible(&f.key));
-    let time_zone = match crate::workspace::settings(db, workspace).await {
+    let time_zone = match crate::workspace::settings(db, principal.workspace_id).await {
         Ok(settings) => settings.time_zone,
         Err(crate::workspace::WorkspaceError::Db(err)) => return Err(err.into()),
         Err(other) => return Err(DbError::Unavailable(other.to_string()).into()),
     };
     Ok(Vocabulary {
         table,
-        custom: custom.as_slice(),
+        custom,
         me: principal.user_id.get(),
         today: Utc::now().with_timezone(&time_zone).date_naive(),
         access: access.clone(),
@@ -87,16 +85,16 @@ fn checked(
     Ok((filter, sort))
 }
 
-/// One page of `table`'s records that the reach (`owners`) covers and the spec selects.
+/// One page of `table`'s records that the reach (`owners`) covers and the spec selects;
+/// `custom` is the object's custom fields, which the caller has read already.
 pub async fn page(
     db: &Db,
     principal: &Principal,
-    (table, access): (&Table, &FieldAccess),
+    (table, access, custom): (&Table, &FieldAccess, &[crate::field::CustomField]),
     owners: Option<&[UserId]>,
     spec: &ListSpec,
 ) -> Result<Listed, ViewError> {
-    let mut custom = Vec::new();
-    let vocabulary = vocabulary_for(db, principal, table, access, &mut custom).await?;
+    let vocabulary = vocabulary_for(db, principal, table, access, custom).await?;
     let (filter, sort) = checked(spec.filter.as_ref(), spec.sort.as_deref(), &vocabulary)?;
     let after = match spec.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
         Some(raw) => Some(Cursor::decode(raw, &sort).ok_or_else(|| {
@@ -166,8 +164,8 @@ pub async fn create(
     spec: ViewSpec,
 ) -> Result<SavedView, ViewError> {
     readable(principal, table)?;
-    let mut custom = Vec::new();
-    let vocabulary = vocabulary_for(db, principal, table, access, &mut custom).await?;
+    let custom = crate::field::definitions(db, principal.workspace_id, table.object).await?;
+    let vocabulary = vocabulary_for(db, principal, table, access, &custom).await?;
     checked(spec.filter.as_ref(), spec.sort.as_deref(), &vocabulary)?;
     let name = named(spec.name.as_deref())?;
     let now = Utc::now();
@@ -198,8 +196,8 @@ pub async fn update(
     spec: ViewSpec,
 ) -> Result<SavedView, ViewError> {
     let mut view = owned(db, principal, id).await?;
-    let mut custom = Vec::new();
-    let vocabulary = vocabulary_for(db, principal, table, access, &mut custom).await?;
+    let custom = crate::field::definitions(db, principal.workspace_id, table.object).await?;
+    let vocabulary = vocabulary_for(db, principal, table, access, &custom).await?;
     if let Some(name) = spec.name.as_deref() {
         view.name = named(Some(name))?;
     }

@@ -319,8 +319,8 @@ struct SortSql {
     value: Option<String>,
     /// The value as selected: numbers as floating point, whatever the column's integer type.
     selected: String,
-    /// A join that brings the value in (custom fields).
-    join: Option<(i64, &'static str)>,
+    /// The custom field whose indexed values are joined in to sort by.
+    join: Option<i64>,
     kind: FieldType,
     numeric: bool,
 }
@@ -344,7 +344,7 @@ fn sort_sql(sort: &Sort) -> SortSql {
             SortSql {
                 value: Some(format!("cv.{column}")),
                 selected: format!("cv.{column}"),
-                join: Some((*id, column)),
+                join: Some(*id),
                 kind: FieldType::Text,
                 numeric: *numeric,
             }
@@ -374,7 +374,7 @@ pub async fn page(db: &Db, listing: &Listing<'_>, after: Option<&Cursor>, limit:
     if !in_empties {
         let mut q = Query::default();
         q.sql(&format!("SELECT t.id, {} AS sort_value FROM ", sort.selected)).sql(listing.table.name).sql(" t");
-        if let Some((field, _)) = sort.join {
+        if let Some(field) = sort.join {
             q.sql(
                 " JOIN custom_values cv ON cv.workspace_id = t.workspace_id AND cv.record_id = t.id AND cv.field_id = ",
             )
@@ -401,7 +401,7 @@ pub async fn page(db: &Db, listing: &Listing<'_>, after: Option<&Cursor>, limit:
         q.sql("SELECT t.id FROM ").sql(listing.table.name).sql(" t WHERE ");
         conditions(backend, listing, &mut q);
         match sort.join {
-            Some((field, _)) => {
+            Some(field) => {
                 q.sql(" AND t.id NOT IN (SELECT record_id FROM custom_values WHERE workspace_id = ")
                     .bind(Bind::Int(listing.workspace.get()))
                     .sql(" AND field_id = ")
