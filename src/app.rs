@@ -118,6 +118,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let state = AppState::new(db.clone(), Arc::new(config.clone()), waker.clone());
     let signal = shutdown_signal();
     announce(&db, &config).await?;
+    crate::jobs::prepare(&db).await.context("queueing the search backfill")?;
 
     let shutdown = CancellationToken::new();
     let worker = config.jobs.run_in_serve.then(|| {
@@ -158,6 +159,7 @@ pub async fn work(config: Config) -> anyhow::Result<()> {
     let db = Db::connect(&config.db_options()).await.context("opening the database")?;
     let shutdown = CancellationToken::new();
     let signal = shutdown_signal();
+    crate::jobs::prepare(&db).await.context("queueing the search backfill")?;
     let worker = crate::jobs::worker(db.clone(), &config, Waker::new());
     tracing::info!(worker = worker.id(), "worker started");
     let running = tokio::spawn(worker.run(shutdown.clone()));

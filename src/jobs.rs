@@ -21,6 +21,52 @@ struct Reminder {
     remind_at: rapport_core::Timestamp,
 }
 
+/// Fills the search index with the records stored before search existed, a slice per run,
+/// each run queueing the next, so that no run outlives its lease.
+pub const SEARCH_BACKFILL_JOB: &str = "search.backfill";
+
+/// Where a search backfill stands: people first, then companies, after the id `after`.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Backfill {
+    companies: bool,
+    after: Option<i64>,
+}
+
+/// Records per transaction, and transactions per run, of a search backfill.
+const BACKFILL_BATCH: i64 = 500;
+const BACKFILL_BATCHES: usize = 40;
+
+/// Queues the search backfill when the index is empty: after an upgrade from a version without
+/// search, the records already stored become findable without anyone being asked to act.
+pub async fn prepare(db: &Db) -> Result<(), rapport_db::DbError> {
+    if crate::search::indexed(db).await? > 0 {
+        return Ok(());
+    }
+    let job =
+        NewJob::new(SEARCH_BACKFILL_JOB, serde_json::Value::Null).queue("maintenance").dedupe(SEARCH_BACKFILL_JOB);
+    db.write(|tx| Box::pin(async move { rapport_jobs::enqueue(tx, &job).await.map(|_| ()) })).await
+}
+
+async fn backfill_search(db: &Db, mut step: Backfill) -> anyhow::Result<Option<Backfill>> {
+    for _ in 0..BACKFILL_BATCHES {
+        let last = if step.companies {
+            crate::company::reindex_search(db, step.after.map(rapport_core::CompanyId::new), BACKFILL_BATCH)
+                .await?
+                .map(rapport_core::CompanyId::get)
+        } else {
+            crate::person::reindex_search(db, step.after.map(rapport_core::PersonId::new), BACKFILL_BATCH)
+                .await?
+                .map(rapport_core::PersonId::get)
+        };
+        step = match (last, step.companies) {
+            (Some(last), companies) => Backfill { companies, after: Some(last) },
+            (None, false) => Backfill { companies: true, after: None },
+            (None, true) => return Ok(None),
+        };
+    }
+    Ok(Some(step))
+}
+
 pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
     let public_url = config.public_url();
     let registry = crate::mail::register(maintenance::register(Registry::new()), &config.mail);
@@ -45,6 +91,17 @@ pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
                 Ok(())
             }
         });
+    let registry = registry.handle(SEARCH_BACKFILL_JOB, |ctx: JobContext| async move {
+        let step: Option<Backfill> = serde_json::from_value(ctx.payload)?;
+        if let Some(next) = backfill_search(&ctx.db, step.unwrap_or_default()).await? {
+            tracing::info!(companies = next.companies, after = next.after, "search backfill continues");
+            let job = NewJob::new(SEARCH_BACKFILL_JOB, serde_json::to_value(&next)?).queue("maintenance");
+            ctx.db.write(|tx| Box::pin(async move { rapport_jobs::enqueue(tx, &job).await.map(|_| ()) })).await?;
+        } else {
+            tracing::info!("search backfill done");
+        }
+        Ok(())
+    });
     let data_dir = config.data_dir.clone();
     let registry = registry.handle(crate::attachment::SWEEP_JOB, move |ctx: JobContext| {
         let data_dir = data_dir.clone();

@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod mail;
 pub mod person;
 pub mod profile;
+pub mod search;
 pub mod tracking;
 pub mod view;
 pub mod web;

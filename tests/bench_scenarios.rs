@@ -14,8 +14,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 /// Every scenario `rapport bench list` must name; a new scenario adds its test below.
-const SCENARIOS: [&str; 7] =
-    ["write-durable", "api-health", "import-raw", "ingest", "api-get", "api-list", "api-create"];
+const SCENARIOS: [&str; 8] =
+    ["write-durable", "api-health", "import-raw", "ingest", "api-get", "api-list", "api-create", "search"];
 
 fn rapport(args: &[&str], dir: &Path) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rapport"));
@@ -200,6 +200,11 @@ fn api_list_at_tiny_scale_lists_filtered_pages_beside_the_raw_queries() {
 #[test]
 fn api_create_at_tiny_scale_creates_people_beside_raw_inserts() {
     assert_people_api_report("api-create", "requests");
+}
+
+#[test]
+fn search_at_tiny_scale_searches_names_beside_the_raw_text_index() {
+    assert_people_api_report("search", "requests");
 }
 
 #[test]

@@ -47,7 +47,8 @@ fn histogram() -> anyhow::Result<Histogram<u64>> {
 }
 
 /// Runs every worker concurrently for `period` and merges what they measured. Operations that
-/// start after the warm-up are counted; workers start no operation after the end.
+/// start after the warm-up are counted; a worker starts no operation after the end once it has
+/// measured one.
 pub async fn drive<O: Operation>(period: Period, workers: Vec<O>) -> anyhow::Result<Sample> {
     let started = Instant::now();
     let (measure_from, end) = (started + period.warm_up, started + period.warm_up + period.measure);
@@ -58,7 +59,9 @@ pub async fn drive<O: Operation>(period: Period, workers: Vec<O>) -> anyhow::Res
             let mut last_done = measure_from;
             loop {
                 let began = Instant::now();
-                if began >= end {
+                // Each worker measures at least one operation, so that a system slower than the
+                // period yields a slow figure rather than none.
+                if began >= end && !latencies.is_empty() {
                     break;
                 }
                 worker.run().await?;

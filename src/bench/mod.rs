@@ -20,6 +20,7 @@ mod ingest;
 mod load;
 mod people_api;
 mod report;
+mod search;
 mod server;
 pub mod system;
 mod target;
@@ -49,6 +50,7 @@ const SCENARIOS: &[Scenario] = &[
     api_get::SCENARIO,
     api_list::SCENARIO,
     api_create::SCENARIO,
+    search::SCENARIO,
 ];
 
 pub const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -194,6 +194,25 @@ pub struct Company {
 }
 
 impl Company {
+    /// What search finds this company by: name, domain, every email and phone, and tags.
+    pub fn search_document(&self) -> crate::search::Document {
+        use crate::search::Value;
+        let fields = &self.fields;
+        let mut values: Vec<Value> = [("name", &fields.name), ("domain", &fields.domain)]
+            .into_iter()
+            .filter_map(|(field, text)| text.as_deref().map(|text| Value::new(field, text)))
+            .collect();
+        values.extend(fields.emails.iter().map(|email| Value::new("email", &email.value)));
+        values.extend(fields.phones.iter().map(|phone| Value::new("phone", &phone.value)));
+        values.extend(fields.tags.iter().map(|tag| Value::new("tags", tag)));
+        crate::search::Document {
+            object: crate::search::Object::Company,
+            record_id: self.id.get(),
+            owner: fields.owner.map(UserId::new),
+            fields: values,
+        }
+    }
+
     /// The value of the `ETag` header for this version.
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)

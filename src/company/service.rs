@@ -72,6 +72,7 @@ pub async fn create(
                     .await?
                     .map_err(CompanyError::Invalid)?;
                 let company = named(store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?, &defs);
+                crate::search::index(tx, workspace, &company.search_document()).await?;
                 let changed = changes(None, Some(&company.fields));
                 record_change(tx, workspace, &actor, (ENTITY, id.get()), AuditAction::Create, &changed).await?;
                 if let Some(key) = key {
@@ -178,7 +179,9 @@ pub async fn update(
                 .await?
                 .map_err(CompanyError::Invalid)?;
             record_change(tx, workspace, &actor, (ENTITY, id.get()), AuditAction::Update, &changed).await?;
-            Ok(named(store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?, &defs))
+            let company = named(store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?, &defs);
+            crate::search::index(tx, workspace, &company.search_document()).await?;
+            Ok(company)
         })
     })
     .await
@@ -191,6 +194,7 @@ pub async fn delete(db: &Db, workspace: WorkspaceId, actor: &Actor, id: CompanyI
         Box::pin(async move {
             live(tx, workspace, id).await?;
             store::set_deleted(tx, workspace, id, Some(Utc::now()), Utc::now()).await?;
+            crate::search::remove(tx, workspace, (Object::Company, id.get())).await?;
             Ok(record_change(tx, workspace, &actor, (ENTITY, id.get()), AuditAction::Delete, &[]).await?)
         })
     })
@@ -210,10 +214,29 @@ pub async fn restore(db: &Db, workspace: WorkspaceId, actor: &Actor, id: Company
             }
             store::set_deleted(tx, workspace, id, None, Utc::now()).await?;
             record_change(tx, workspace, &actor, (ENTITY, id.get()), AuditAction::Restore, &[]).await?;
-            Ok(named(store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?, &defs))
+            let company = named(store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?, &defs);
+            crate::search::index(tx, workspace, &company.search_document()).await?;
+            Ok(company)
         })
     })
     .await
+}
+
+/// Writes the search documents of up to `limit` live companies after `after` in id order, for
+/// filling the index of companies stored before search existed; returns the last id written.
+pub async fn reindex_search(db: &Db, after: Option<CompanyId>, limit: i64) -> Result<Option<CompanyId>, CompanyError> {
+    let companies = store::live_after(db, after, limit).await?;
+    let last = companies.last().map(|(_, company)| company.id);
+    db.write(move |tx| {
+        Box::pin(async move {
+            for (workspace, company) in &companies {
+                crate::search::index(tx, *workspace, &company.search_document()).await?;
+            }
+            Ok::<_, DbError>(())
+        })
+    })
+    .await?;
+    Ok(last)
 }
 
 /// Deletes for good every company trashed longer than [`TRASH_KEEP`]; returns how many.
@@ -224,6 +247,7 @@ pub async fn purge_trash(db: &Db) -> Result<usize, CompanyError> {
             let actor = Actor::System("company.purge".into());
             for (workspace, id) in &purged {
                 field::unindex(tx, *workspace, (Object::Company, id.get())).await?;
+                crate::search::remove(tx, *workspace, (Object::Company, id.get())).await?;
                 record_change(tx, *workspace, &actor, (ENTITY, id.get()), AuditAction::Purge, &[]).await?;
             }
             Ok(purged.len())

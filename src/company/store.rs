@@ -346,3 +346,27 @@ pub(super) async fn companies_of(db: &Db, workspace: WorkspaceId, person: Person
         .bind(workspace).bind(person).fetch_all(c).await)?;
     Ok(rows.into_iter().map(Link::from).collect())
 }
+
+#[derive(sqlx::FromRow)]
+struct InWorkspace {
+    workspace_id: WorkspaceId,
+    #[sqlx(flatten)]
+    row: Row,
+}
+
+/// Up to `limit` companies not in the trash after `after` in id order, in any workspace.
+pub(super) async fn live_after(
+    db: &Db,
+    after: Option<CompanyId>,
+    limit: i64,
+) -> Result<Vec<(WorkspaceId, Company)>, DbError> {
+    let sql = format!(
+        "SELECT workspace_id, {COLUMNS} FROM companies WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2"
+    );
+    let rows: Vec<InWorkspace> = sql!(db.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(after.map_or(0, CompanyId::get))
+        .bind(limit)
+        .fetch_all(c)
+        .await)?;
+    Ok(rows.into_iter().map(|found| (found.workspace_id, Company::from(found.row))).collect())
+}

@@ -29,7 +29,8 @@ use crate::app::AppState;
         (name = "companies", description = "Companies people work for, and each person's title there"),
         (name = "activities", description = "Notes and tasks on people and companies"),
         (name = "attachments", description = "Files attached to people and companies"),
-        (name = "exports", description = "Exports of the people and companies lists, written by a job, downloaded by signed link")
+        (name = "exports", description = "Exports of the people and companies lists, written by a job, downloaded by signed link"),
+        (name = "search", description = "One search across people and companies: prefix, substring and typo-tolerant, ranked, highlighted")
     )
 )]
 pub struct ApiDoc;
@@ -61,6 +62,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::field::api::router())
         .merge(crate::view::api::router())
         .merge(crate::company::api::router())
+        .merge(crate::search::api::router())
         .merge(crate::activity::api::router())
         .merge(crate::attachment::api::router())
         .merge(crate::export::api::router())

@@ -239,6 +239,29 @@ pub struct Person {
 }
 
 impl Person {
+    /// What search finds this person by: names, every email and phone, and tags, each under
+    /// the field whose rule governs it. Emails are listed primary first, so a result shows the
+    /// primary one.
+    pub fn search_document(&self) -> crate::search::Document {
+        use crate::search::Value;
+        let fields = &self.fields;
+        let mut values: Vec<Value> = [("first_name", &fields.first_name), ("last_name", &fields.last_name)]
+            .into_iter()
+            .filter_map(|(field, text)| text.as_deref().map(|text| Value::new(field, text)))
+            .collect();
+        let mut emails: Vec<&LabelledInput> = fields.emails.iter().collect();
+        emails.sort_by_key(|email| !email.primary);
+        values.extend(emails.into_iter().map(|email| Value::new("email", &email.value)));
+        values.extend(fields.phones.iter().map(|phone| Value::new("phone", &phone.value)));
+        values.extend(fields.tags.iter().map(|tag| Value::new("tags", tag)));
+        crate::search::Document {
+            object: crate::search::Object::Person,
+            record_id: self.id.get(),
+            owner: fields.owner.map(UserId::new),
+            fields: values,
+        }
+    }
+
     /// The value of the `ETag` header for this version.
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)

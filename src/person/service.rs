@@ -97,6 +97,7 @@ pub async fn create(
                     .await?
                     .map_err(PersonError::Invalid)?;
                 let person = named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, &defs);
+                crate::search::index(tx, workspace, &person.search_document()).await?;
                 record_change(tx, workspace, &actor, id, AuditAction::Create, &changes(None, Some(&person.fields)))
                     .await?;
                 if let Some(key) = key {
@@ -267,7 +268,9 @@ pub async fn update(
                 .await?
                 .map_err(PersonError::Invalid)?;
             record_change(tx, workspace, &actor, id, AuditAction::Update, &changed).await?;
-            Ok(named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, &defs))
+            let person = named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, &defs);
+            crate::search::index(tx, workspace, &person.search_document()).await?;
+            Ok(person)
         })
     })
     .await
@@ -289,6 +292,7 @@ pub async fn delete(db: &Db, principal: &Principal, id: PersonId) -> Result<(), 
         Box::pin(async move {
             reach.check(Some(live(tx, workspace, id).await?))?;
             store::set_deleted(tx, workspace, id, Some(Utc::now()), Utc::now()).await?;
+            crate::search::remove(tx, workspace, (Object::Person, id.get())).await?;
             record_change(tx, workspace, &actor, id, AuditAction::Delete, &[]).await
         })
     })
@@ -310,7 +314,9 @@ pub async fn restore(db: &Db, principal: &Principal, id: PersonId) -> Result<Per
             }
             store::set_deleted(tx, workspace, id, None, Utc::now()).await?;
             record_change(tx, workspace, &actor, id, AuditAction::Restore, &[]).await?;
-            Ok(named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, &defs))
+            let person = named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, &defs);
+            crate::search::index(tx, workspace, &person.search_document()).await?;
+            Ok(person)
         })
     })
     .await
@@ -323,6 +329,7 @@ pub async fn purge_trash(db: &Db) -> Result<usize, PersonError> {
             let purged = store::purge(tx, Utc::now() - TRASH_KEEP).await?;
             for (workspace, id) in &purged {
                 field::unindex(tx, *workspace, (Object::Person, id.get())).await?;
+                crate::search::remove(tx, *workspace, (Object::Person, id.get())).await?;
                 record_change(tx, *workspace, &Actor::System("person.purge".into()), *id, AuditAction::Purge, &[])
                     .await?;
             }
@@ -420,13 +427,37 @@ async fn record_change(
 /// Stores many checked people in one transaction, for loading generated data. It records no
 /// domain events and no audit rows: a bulk load is a restore of data that exists elsewhere, not
 /// a series of user actions, and a million timeline entries saying "created by the loader"
-/// would bury the real history. The people table has no derived search table to keep current.
+/// would bury the real history. Their search documents are written in the same transaction.
 pub async fn insert_many(db: &Db, workspace: WorkspaceId, people: Vec<NewPerson>) -> Result<u64, PersonError> {
     let inserted = db
-        .write(move |tx| Box::pin(async move { store::insert_many(tx, workspace, &people, Utc::now()).await }))
+        .write(move |tx| {
+            Box::pin(async move {
+                let inserted = store::insert_many(tx, workspace, &people, Utc::now()).await?;
+                let documents: Vec<_> = inserted.iter().map(Person::search_document).collect();
+                crate::search::index_many(tx, workspace, &documents).await?;
+                Ok::<_, DbError>(inserted.len() as u64)
+            })
+        })
         .await
         .map_err(|e| taken(e, "people"))?;
     Ok(inserted)
+}
+
+/// Writes the search documents of up to `limit` live people after `after` in id order, for
+/// filling the index of people stored before search existed; returns the last id written.
+pub async fn reindex_search(db: &Db, after: Option<PersonId>, limit: i64) -> Result<Option<PersonId>, PersonError> {
+    let people = store::live_after(db, after, limit).await?;
+    let last = people.last().map(|(_, person)| person.id);
+    db.write(move |tx| {
+        Box::pin(async move {
+            for (workspace, person) in &people {
+                crate::search::index(tx, *workspace, &person.search_document()).await?;
+            }
+            Ok::<_, DbError>(())
+        })
+    })
+    .await?;
+    Ok(last)
 }
 
 /// How many people a workspace holds, the trash included.

@@ -183,17 +183,17 @@ pub(super) async fn insert(
 const PEOPLE_PER_INSERT: usize = 500;
 
 /// Inserts many people with multi-row statements; every chunk of the same size reuses one
-/// prepared statement. Returns how many were inserted.
+/// prepared statement. Returns the people as stored.
 pub(super) async fn insert_many(
     tx: &mut Tx,
     workspace: WorkspaceId,
     people: &[NewPerson],
     now: Timestamp,
-) -> Result<u64, DbError> {
-    let mut inserted = 0;
+) -> Result<Vec<Person>, DbError> {
+    let mut inserted = Vec::with_capacity(people.len());
     for chunk in people.chunks(PEOPLE_PER_INSERT) {
         let inputs: Vec<_> = chunk.iter().map(NewPerson::to_input).collect();
-        inserted += sql!(tx.exec(), c => {
+        let rows: Vec<Row> = sql!(tx.exec(), c => {
             let mut insert = sqlx::QueryBuilder::new(format!(
                 "INSERT INTO people (workspace_id, {}, created_at, updated_at) ",
                 FIELD_COLUMNS.join(", ")
@@ -228,10 +228,35 @@ pub(super) async fn insert_many(
                     .push_bind(now)
                     .push_bind(now);
             });
-            insert.build().execute(c).await.map(|r| r.rows_affected())
+            insert.push(format!(" RETURNING {COLUMNS}"));
+            insert.build_query_as().fetch_all(c).await
         })?;
+        inserted.extend(rows.into_iter().map(Person::from));
     }
     Ok(inserted)
+}
+
+#[derive(sqlx::FromRow)]
+struct InWorkspace {
+    workspace_id: WorkspaceId,
+    #[sqlx(flatten)]
+    row: Row,
+}
+
+/// Up to `limit` people not in the trash after `after` in id order, in any workspace.
+pub(super) async fn live_after(
+    db: &Db,
+    after: Option<PersonId>,
+    limit: i64,
+) -> Result<Vec<(WorkspaceId, Person)>, DbError> {
+    let sql =
+        format!("SELECT workspace_id, {COLUMNS} FROM people WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2");
+    let rows: Vec<InWorkspace> = sql!(db.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(after.map_or(0, PersonId::get))
+        .bind(limit)
+        .fetch_all(c)
+        .await)?;
+    Ok(rows.into_iter().map(|found| (found.workspace_id, Person::from(found.row))).collect())
 }
 
 /// Replaces every field and moves the version on.

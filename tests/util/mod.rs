@@ -179,6 +179,21 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Runs a statement straight on the database, for a test to put it in a state the
+    /// application would not (an index emptied as if by an upgrade).
+    pub async fn execute(&self, statement: &str) {
+        let statement = statement.to_owned();
+        self.db()
+            .write(move |tx| {
+                Box::pin(async move {
+                    rapport_db::sql!(tx.exec(), c => sqlx::query(sqlx::AssertSqlSafe(statement.clone())).execute(c).await.map(|_| ()))?;
+                    Ok::<_, rapport_db::DbError>(())
+                })
+            })
+            .await
+            .unwrap();
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT count(*) FROM {table}");
         rapport_db::sql!(self.db().exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).fetch_one(c).await)

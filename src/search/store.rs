@@ -1,0 +1,358 @@
+//! Search's SQL: documents, the trigram index (an FTS5 table on SQLite, a pg_trgm index on
+//! PostgreSQL), the typo dictionary, and the candidate query. Every statement is scoped by
+//! `workspace_id`; every operand is bound.
+
+use rapport_core::{UserId, WorkspaceId};
+use rapport_db::{Backend, Db, DbError, Tx, sql};
+use sqlx::types::Json;
+
+use super::model::{Object, Value};
+
+/// A document as the index stores it.
+#[derive(sqlx::FromRow)]
+pub(super) struct Stored {
+    pub id: i64,
+    pub fields: Json<Vec<Value>>,
+}
+
+/// A record the trigram index found for a query.
+#[derive(sqlx::FromRow)]
+pub(super) struct Candidate {
+    pub object: String,
+    pub record_id: i64,
+    pub fields: Json<Vec<Value>>,
+}
+
+pub(super) async fn find(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    (object, record): (Object, i64),
+) -> Result<Option<Stored>, DbError> {
+    let found = sql!(tx.exec(), c => sqlx::query_as(
+        "SELECT id, fields FROM search_documents WHERE workspace_id = $1 AND object = $2 AND record_id = $3",
+    )
+    .bind(workspace)
+    .bind(object.as_str())
+    .bind(record)
+    .fetch_optional(c)
+    .await)?;
+    Ok(found)
+}
+
+/// Writes a record's document and its indexed text.
+pub(super) async fn upsert(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    (object, record, owner): (Object, i64, Option<UserId>),
+    fields: &[Value],
+    text: &str,
+) -> Result<(), DbError> {
+    match tx.backend() {
+        Backend::Sqlite => {
+            let id: i64 = sql!(tx.exec(), c => sqlx::query_scalar(
+                "INSERT INTO search_documents (workspace_id, object, record_id, owner_id, fields) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace_id, object, record_id) \
+                 DO UPDATE SET owner_id = excluded.owner_id, fields = excluded.fields RETURNING id",
+            )
+            .bind(workspace)
+            .bind(object.as_str())
+            .bind(record)
+            .bind(owner)
+            .bind(Json(fields))
+            .fetch_one(c)
+            .await)?;
+            sql!(tx.exec(), c => sqlx::query("DELETE FROM search_text WHERE rowid = $1").bind(id).execute(c).await.map(|_| ()))?;
+            sql!(tx.exec(), c => sqlx::query("INSERT INTO search_text (rowid, text) VALUES ($1, $2)")
+                .bind(id)
+                .bind(text)
+                .execute(c)
+                .await
+                .map(|_| ()))?;
+        }
+        Backend::Postgres => {
+            sql!(tx.exec(), c => sqlx::query(
+                "INSERT INTO search_documents (workspace_id, object, record_id, owner_id, fields, text) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, object, record_id) \
+                 DO UPDATE SET owner_id = excluded.owner_id, fields = excluded.fields, text = excluded.text",
+            )
+            .bind(workspace)
+            .bind(object.as_str())
+            .bind(record)
+            .bind(owner)
+            .bind(Json(fields))
+            .bind(text)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes a record's document; returns what it held, for the dictionary to forget.
+pub(super) async fn delete(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    (object, record): (Object, i64),
+) -> Result<Option<Vec<Value>>, DbError> {
+    let removed: Option<Stored> = sql!(tx.exec(), c => sqlx::query_as(
+        "DELETE FROM search_documents WHERE workspace_id = $1 AND object = $2 AND record_id = $3 RETURNING id, fields",
+    )
+    .bind(workspace)
+    .bind(object.as_str())
+    .bind(record)
+    .fetch_optional(c)
+    .await)?;
+    let Some(removed) = removed else { return Ok(None) };
+    if tx.backend() == Backend::Sqlite {
+        sql!(tx.exec(), c => sqlx::query("DELETE FROM search_text WHERE rowid = $1").bind(removed.id).execute(c).await.map(|_| ()))?;
+    }
+    Ok(Some(removed.fields.0))
+}
+
+/// Adds `delta` (positive or negative) documents to `term`; returns how many hold it now.
+pub(super) async fn count_term(tx: &mut Tx, workspace: WorkspaceId, term: &str, delta: i64) -> Result<i64, DbError> {
+    let held: i64 = sql!(tx.exec(), c => sqlx::query_scalar(
+        "INSERT INTO search_terms (workspace_id, term, documents) VALUES ($1, $2, $3) \
+         ON CONFLICT (workspace_id, term) DO UPDATE SET documents = search_terms.documents + excluded.documents \
+         RETURNING documents",
+    )
+    .bind(workspace)
+    .bind(term)
+    .bind(delta)
+    .fetch_one(c)
+    .await)?;
+    Ok(held)
+}
+
+/// Rows per multi-row statement: three values a row stays far below either database's limit.
+const VARIANTS_PER_INSERT: usize = 1000;
+
+pub(super) async fn add_variants(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    variants: &[(String, String)],
+) -> Result<(), DbError> {
+    for chunk in variants.chunks(VARIANTS_PER_INSERT) {
+        sql!(tx.exec(), c => {
+            let mut insert = sqlx::QueryBuilder::new("INSERT INTO search_term_variants (workspace_id, variant, term) ");
+            insert.push_values(chunk, |mut row, (variant, term)| {
+                row.push_bind(workspace).push_bind(variant.clone()).push_bind(term.clone());
+            });
+            insert.push(" ON CONFLICT DO NOTHING");
+            insert.build().execute(c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Forgets a term no document holds any more, with its `variants`.
+pub(super) async fn forget_term(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    term: &str,
+    variants: &[String],
+) -> Result<(), DbError> {
+    sql!(tx.exec(), c => sqlx::query("DELETE FROM search_terms WHERE workspace_id = $1 AND term = $2 AND documents <= 0")
+        .bind(workspace)
+        .bind(term)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
+    sql!(tx.exec(), c => {
+        let mut delete = sqlx::QueryBuilder::new("DELETE FROM search_term_variants WHERE workspace_id = ");
+        delete.push_bind(workspace).push(" AND term = ").push_bind(term).push(" AND variant IN (");
+        let mut list = delete.separated(", ");
+        for variant in variants {
+            list.push_bind(variant.clone());
+        }
+        delete.push(")");
+        delete.build().execute(c).await.map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// The dictionary's terms sharing a variant with the query's, with how many documents hold
+/// each.
+pub(super) async fn near_terms(
+    db: &Db,
+    workspace: WorkspaceId,
+    variants: &[String],
+) -> Result<Vec<(String, i64)>, DbError> {
+    if variants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sql!(db.exec(), c => {
+        let mut select = sqlx::QueryBuilder::new(
+            "SELECT DISTINCT t.term, t.documents FROM search_term_variants v \
+             JOIN search_terms t ON t.workspace_id = v.workspace_id AND t.term = v.term WHERE v.workspace_id = ",
+        );
+        select.push_bind(workspace).push(" AND v.variant IN (");
+        let mut list = select.separated(", ");
+        for variant in variants {
+            list.push_bind(variant.clone());
+        }
+        select.push(")");
+        select.build_query_as::<(String, i64)>().fetch_all(c).await
+    })?;
+    Ok(rows)
+}
+
+/// The most common terms beginning with `prefix`.
+pub(super) async fn terms_beginning(
+    db: &Db,
+    workspace: WorkspaceId,
+    prefix: &str,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
+    let Some(after) = next_prefix(prefix) else { return Ok(Vec::new()) };
+    let terms = sql!(db.exec(), c => sqlx::query_scalar(
+        "SELECT term FROM search_terms WHERE workspace_id = $1 AND term >= $2 AND term < $3 \
+         ORDER BY documents DESC, term LIMIT $4",
+    )
+    .bind(workspace)
+    .bind(prefix)
+    .bind(&after)
+    .bind(limit)
+    .fetch_all(c)
+    .await)?;
+    Ok(terms)
+}
+
+/// The smallest string after every string beginning with `prefix`.
+fn next_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    let last = chars.pop()?;
+    chars.push(char::from_u32(u32::from(last) + 1)?);
+    Some(chars.into_iter().collect())
+}
+
+/// Which records a search may return: per object, the owners the caller's read reach is
+/// limited to (`None` for everyone's).
+pub(super) type Scope<'a> = [(Object, Option<&'a [UserId]>)];
+
+/// Up to `limit` records whose text contains, for every group, one of the group's patterns,
+/// best first by the database's own ranking: bm25 over trigrams on SQLite, word ranking on
+/// PostgreSQL.
+pub(super) async fn candidates(
+    db: &Db,
+    workspace: WorkspaceId,
+    groups: &[Vec<&str>],
+    scope: &Scope<'_>,
+    limit: i64,
+) -> Result<Vec<Candidate>, DbError> {
+    if groups.is_empty() || scope.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = match db.exec() {
+        rapport_db::Exec::Sqlite(c) => {
+            let mut select = sqlx::QueryBuilder::new(
+                "SELECT d.object, d.record_id, d.fields FROM search_text s JOIN search_documents d ON d.id = s.rowid \
+                 WHERE search_text MATCH ",
+            );
+            select.push_bind(fts_expression(groups)).push(" AND d.workspace_id = ").push_bind(workspace);
+            scoped(&mut select, scope);
+            select.push(" ORDER BY s.rank LIMIT ").push_bind(limit);
+            select.build_query_as::<Candidate>().fetch_all(c).await
+        }
+        rapport_db::Exec::Postgres(c) => {
+            let mut select = sqlx::QueryBuilder::new(
+                "SELECT d.object, d.record_id, d.fields FROM search_documents d WHERE d.workspace_id = ",
+            );
+            select.push_bind(workspace);
+            for group in groups {
+                select.push(" AND (");
+                for (i, pattern) in group.iter().enumerate() {
+                    if i > 0 {
+                        select.push(" OR ");
+                    }
+                    select.push("d.text LIKE ").push_bind(format!("%{pattern}%"));
+                }
+                select.push(")");
+            }
+            scoped(&mut select, scope);
+            select
+                .push(" ORDER BY ts_rank(d.words, to_tsquery('simple', ")
+                .push_bind(tsquery(groups))
+                .push(")) DESC, d.id LIMIT ")
+                .push_bind(limit);
+            select.build_query_as::<Candidate>().fetch_all(c).await
+        }
+    }?;
+    Ok(rows)
+}
+
+fn scoped<DB: sqlx::Database>(select: &mut sqlx::QueryBuilder<DB>, scope: &Scope<'_>)
+where
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    select.push(" AND (");
+    for (i, (object, owners)) in scope.iter().enumerate() {
+        if i > 0 {
+            select.push(" OR ");
+        }
+        select.push("(d.object = ").push_bind(object.as_str());
+        match owners {
+            None => {}
+            Some([]) => {
+                select.push(" AND 1 = 0");
+            }
+            Some(owners) => {
+                select.push(" AND d.owner_id IN (");
+                let mut list = select.separated(", ");
+                for owner in owners.iter() {
+                    list.push_bind(owner.get());
+                }
+                select.push(")");
+            }
+        }
+        select.push(")");
+    }
+    select.push(")");
+}
+
+/// An FTS5 query: every group must match, by any of its patterns, each a trigram phrase.
+/// Patterns are folded words of letters and digits, so they need no quoting beyond the
+/// phrase marks.
+fn fts_expression(groups: &[Vec<&str>]) -> String {
+    groups
+        .iter()
+        .map(|group| {
+            let phrases: Vec<String> = group.iter().map(|pattern| format!("\"{pattern}\"")).collect();
+            format!("({})", phrases.join(" OR "))
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// The same groups as a text search query over words, each pattern as a prefix, for ranking.
+fn tsquery(groups: &[Vec<&str>]) -> String {
+    groups
+        .iter()
+        .map(|group| {
+            let words: Vec<String> = group.iter().map(|pattern| format!("{pattern}:*")).collect();
+            format!("({})", words.join(" | "))
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// How many documents the index holds, over every workspace.
+pub(super) async fn count(db: &Db) -> Result<i64, DbError> {
+    let n = sql!(db.exec(), c => sqlx::query_scalar("SELECT count(*) FROM search_documents").fetch_one(c).await)?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_require_every_group_and_any_pattern_of_one() {
+        let groups = vec![vec!["jon", "john"], vec!["smith"]];
+        assert_eq!(fts_expression(&groups), "(\"jon\" OR \"john\") AND (\"smith\")");
+        assert_eq!(tsquery(&groups), "(jon:* | john:*) | (smith:*)");
+        assert_eq!(next_prefix("jo").as_deref(), Some("jp"));
+    }
+}
