@@ -116,9 +116,9 @@ impl Browser {
     pub async fn set_viewport(&mut self, width: u32, height: u32) {
         let (mut window_width, mut window_height) = (width, height);
         let mut measured = (0, 0);
-        for _ in 0..3 {
+        for _ in 0..5 {
             self.client.set_window_size(window_width, window_height).await.expect("the window can be resized");
-            measured = self.inner_size().await;
+            measured = self.settled_inner_size().await;
             if measured == (width, height) {
                 self.viewport = (width, height);
                 return;
@@ -131,6 +131,21 @@ impl Browser {
              (Chromium may refuse windows this small)",
             measured.0, measured.1
         );
+    }
+
+    /// The viewport once a resize has taken effect: a busy machine lays the page out again a
+    /// moment after the window changed, so the size is read until two readings agree.
+    async fn settled_inner_size(&self) -> (u32, u32) {
+        let mut last = self.inner_size().await;
+        for _ in 0..20 {
+            tokio::time::sleep(POLL_INTERVAL).await;
+            let now = self.inner_size().await;
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+        last
     }
 
     async fn inner_size(&self) -> (u32, u32) {
