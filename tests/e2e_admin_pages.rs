@@ -19,19 +19,8 @@ async fn the_settings_roles_and_audit_pages_fit_a_phone_and_show_what_the_owner_
         return;
     };
     let server = Server::start().await;
-    let setup_link = server.setup_link.clone().expect("a fresh installation prints a setup link");
     browser.set_viewport(PHONE.0, PHONE.1).await;
-    browser.goto(&setup_link).await.expect("the setup page loads");
-    browser.fill("#workspace_name", "Acme Ltd").await;
-    browser.fill("#owner_email", "owner@example.com").await;
-    browser.fill("#password", "correct horse battery staple").await;
-    browser.fill("#password_confirm", "correct horse battery staple").await;
-    browser.click_and_wait_for_next_page("form.form button[type=submit]").await;
-
-    browser.goto(&format!("{}/login", server.url)).await.expect("the sign-in page loads");
-    browser.fill("#email", "owner@example.com").await;
-    browser.fill("#password", "correct horse battery staple").await;
-    browser.click_and_wait_for_next_page("form button[type=submit]").await;
+    browser.set_up_and_sign_in(&server).await;
 
     browser.goto(&format!("{}/settings", server.url)).await.expect("the settings page loads");
     browser.assert_document_status("the settings page", 200).await;

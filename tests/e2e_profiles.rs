@@ -45,18 +45,8 @@ async fn a_person_is_created_annotated_found_with_a_typo_and_listed_by_a_saved_v
         return;
     };
     let server = Server::start().await;
-    let setup_link = server.setup_link.clone().expect("a fresh installation prints a setup link");
     browser.set_viewport(PHONE.0, PHONE.1).await;
-    browser.goto(&setup_link).await.expect("the setup page loads");
-    browser.fill("#workspace_name", "Acme Ltd").await;
-    browser.fill("#owner_email", "owner@example.com").await;
-    browser.fill("#password", "correct horse battery staple").await;
-    browser.fill("#password_confirm", "correct horse battery staple").await;
-    browser.click_and_wait_for_next_page("form.form button[type=submit]").await;
-    browser.goto(&format!("{}/login", server.url)).await.expect("the sign-in page loads");
-    browser.fill("#email", "owner@example.com").await;
-    browser.fill("#password", "correct horse battery staple").await;
-    browser.click_and_wait_for_next_page("form button[type=submit]").await;
+    browser.set_up_and_sign_in(&server).await;
 
     browser.goto(&format!("{}/settings/fields", server.url)).await.expect("the fields page loads");
     let person_section = "form[action='/settings/fields']:has(input[name=object][value=person])";

@@ -157,6 +157,22 @@ impl Browser {
         serde_json::from_value(size).expect("two integers")
     }
 
+    /// Sets up a fresh installation through its setup link, as the owner `owner@example.com`
+    /// of "Acme Ltd", and signs in, at the current viewport.
+    pub async fn set_up_and_sign_in(&mut self, server: &Server) {
+        let setup_link = server.setup_link.clone().expect("a fresh installation prints a setup link");
+        self.goto(&setup_link).await.expect("the setup page loads");
+        self.fill("#workspace_name", "Acme Ltd").await;
+        self.fill("#owner_email", "owner@example.com").await;
+        self.fill("#password", "correct horse battery staple").await;
+        self.fill("#password_confirm", "correct horse battery staple").await;
+        self.click_and_wait_for_next_page("form.form button[type=submit]").await;
+        self.goto(&format!("{}/login", server.url)).await.expect("the sign-in page loads");
+        self.fill("#email", "owner@example.com").await;
+        self.fill("#password", "correct horse battery staple").await;
+        self.click_and_wait_for_next_page("form button[type=submit]").await;
+    }
+
     /// Types `text` into the field matched by the CSS `selector`, replacing what it held.
     pub async fn fill(&self, selector: &str, text: &str) {
         let field = self
