@@ -273,3 +273,29 @@ async fn the_fields_page_defines_a_field_and_the_person_form_takes_its_value() {
 fn urlencoding(raw: &str) -> String {
     raw.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
+
+#[tokio::test]
+async fn generated_people_fill_the_workspaces_custom_fields_and_filter_by_them_through_the_index() {
+    let ws = workspace().await;
+    ws.define(json!({"object": "person", "key": "plan", "kind": "select", "options": ["free", "pro"]})).await;
+    ws.define(json!({"object": "person", "key": "score", "kind": "number"})).await;
+    ws.define(json!({"object": "person", "key": "bio", "kind": "long_text"})).await;
+    rapport::r#gen::load_into(ws.app.db(), ws.created.workspace_id, 200, 0).await.unwrap();
+
+    let mut counted = 0;
+    for plan in ["free", "pro"] {
+        let filter = json!({"field": "plan", "op": "is", "value": plan}).to_string();
+        let path = format!(
+            "/api/v1/people?limit=1&filter={}",
+            url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+        );
+        let listed = ws.app.call(&ws.owner, Method::GET, &path, None).await.json();
+        let count = listed["count"].as_i64().unwrap();
+        assert!(count > 40, "both options are used: {plan} has {count}");
+        assert_eq!(listed["data"][0]["plan"], plan, "{listed}");
+        assert!(listed["data"][0]["score"].is_number() && listed["data"][0].get("bio").is_none(), "{listed}");
+        counted += count;
+    }
+    assert_eq!(counted, 200, "every person has a plan");
+    assert_eq!(ws.app.count_in("custom_values", ws.created.workspace_id).await, 400, "plan and score are indexed");
+}

@@ -62,7 +62,13 @@ impl Prepared {
     }
 }
 
-/// Creates the workspace, its owner and a full-access token, and loads the scale's people.
+/// The custom fields every benchmark person has, as a business would add them: a plan, a
+/// score and a renewal date, filled by the generator.
+const CUSTOM_FIELDS: [(&str, &str, &[&str]); 3] =
+    [("plan", "select", &["free", "starter", "pro", "enterprise"]), ("score", "number", &[]), ("renewal", "date", &[])];
+
+/// Creates the workspace, its owner and a full-access token, three custom fields, and loads
+/// the scale's people.
 pub async fn prepare(cx: &Context) -> anyhow::Result<Prepared> {
     let db = Db::connect(&DbOptions::new(cx.target.database_url())).await?;
     let new = crate::workspace::NewWorkspace {
@@ -81,8 +87,23 @@ pub async fn prepare(cx: &Context) -> anyhow::Result<Prepared> {
         None,
     )
     .await?;
+    let owner = crate::identity::token_principal(&db, token.secret.expose())
+        .await
+        .map_err(|e| anyhow::anyhow!("the benchmark token: {e}"))?;
+    for (key, kind, options) in CUSTOM_FIELDS {
+        let spec = crate::field::FieldSpec {
+            key: Some(key.to_owned()),
+            label: Some(key.replace('_', " ")),
+            kind: Some(kind.to_owned()),
+            options: (!options.is_empty()).then(|| options.iter().map(|o| (*o).to_owned()).collect()),
+            ..crate::field::FieldSpec::default()
+        };
+        crate::field::create(&db, &owner, crate::field::Object::Person, spec)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the custom field {key}: {e}"))?;
+    }
     let people = people(cx.scale);
-    eprintln!("loading {people} people");
+    eprintln!("loading {people} people with {} custom fields", CUSTOM_FIELDS.len());
     crate::r#gen::load_into(&db, workspace, people, 0).await?;
     let (first_id, last_id): (i64, i64) = sql!(db.exec(), c => sqlx::query_as(
         "SELECT min(id), max(id) FROM people WHERE workspace_id = $1"

@@ -8,7 +8,7 @@
 //! Afterwards [`verify`] reads the workspace back and checks what a load must guarantee: every
 //! row arrived, the funnel has a shop's shape, and every event's user is a stored person.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -22,6 +22,7 @@ use super::World;
 use super::behaviour;
 use super::people::Person;
 use super::pipeline::{in_order, progress};
+use crate::field::{CustomField, CustomKind, Object, ValueContext};
 use crate::person::{LifecycleStage, NewPerson, PersonError, PersonInput};
 use crate::profile::AddressInput;
 use crate::tracking::{Message, MessageType, SourceRef};
@@ -49,11 +50,17 @@ pub struct Loaded {
 /// standard error.
 pub fn load(runtime: &Handle, db: &Db, workspace: WorkspaceId, world: &World, show: bool) -> anyhow::Result<Loaded> {
     let region = runtime.block_on(crate::profile::phone_region(db, workspace)).context("reading the workspace")?;
+    let fields = CustomFields {
+        defs: runtime.block_on(crate::field::definitions(db, workspace, Object::Person))?,
+        ctx: runtime.block_on(crate::field::context(db, workspace))?,
+    };
     let chunks = world.people.div_ceil(behaviour::PEOPLE_PER_CHUNK);
     let dropped = AtomicU64::new(0);
     let people = |chunk| {
-        let people: Vec<(NewPerson, bool)> =
-            super::people_of_chunk(world, chunk).iter().map(|p| checked(p, region)).collect::<Result<_, _>>()?;
+        let people: Vec<(NewPerson, bool)> = super::people_of_chunk(world, chunk)
+            .iter()
+            .map(|p| checked(p, region, &fields))
+            .collect::<Result<_, _>>()?;
         dropped.fetch_add(people.iter().filter(|(_, dropped)| *dropped).count() as u64, Ordering::Relaxed);
         Ok(people.into_iter().map(|(person, _)| person).collect())
     };
@@ -118,7 +125,7 @@ fn phase<T: Send>(
 /// A generated person as the people module takes them, checked as any other input is. The
 /// generator writes a few phone numbers that libphonenumber refuses, as real exports hold; like
 /// an import, the load leaves such a field out rather than the person (`true` says it did).
-fn checked(person: &Person, region: CountryCode) -> anyhow::Result<(NewPerson, bool)> {
+fn checked(person: &Person, region: CountryCode, fields: &CustomFields) -> anyhow::Result<(NewPerson, bool)> {
     let given = |text: &str| Some(text.to_owned()).filter(|t| !t.is_empty());
     let mut input = PersonInput {
         first_name: given(&person.first_name),
@@ -142,14 +149,54 @@ fn checked(person: &Person, region: CountryCode) -> anyhow::Result<(NewPerson, b
         ..PersonInput::default()
     };
     let refused = |errors| anyhow::anyhow!("generated person {} does not pass the checks: {errors:?}", person.id);
-    match NewPerson::parse(&input, region) {
-        Ok(new) => Ok((new, false)),
+    let custom =
+        crate::field::checked(&fields.defs, &custom_values(person, &fields.defs), None, fields.ctx).map_err(refused)?;
+    let (mut new, dropped) = match NewPerson::parse(&input, region) {
+        Ok(new) => (new, false),
         Err(errors) if errors.keys().all(|field| field == "phone") => {
             input.phone = None;
-            NewPerson::parse(&input, region).map(|new| (new, true)).map_err(refused)
+            (NewPerson::parse(&input, region).map_err(refused)?, true)
         }
-        Err(errors) => Err(refused(errors)),
+        Err(errors) => return Err(refused(errors)),
+    };
+    new.custom = custom;
+    Ok((new, dropped))
+}
+
+/// The workspace's custom fields on people, which a load fills as a user would.
+struct CustomFields {
+    defs: Vec<CustomField>,
+    ctx: ValueContext,
+}
+
+/// Plausible values for the custom fields of the kinds a generator can invent (selects,
+/// numbers, yes/no, dates), spread evenly and the same for the same person and field; fields
+/// of other kinds stay empty.
+fn custom_values(person: &Person, defs: &[CustomField]) -> BTreeMap<String, serde_json::Value> {
+    let mut values = BTreeMap::new();
+    for def in defs.iter().filter(|def| def.active()) {
+        let spread = (person.id ^ (def.id.get() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .wrapping_mul(0xBF58_476D_1CE4_E5B9)
+            .rotate_left(29);
+        let value = match def.kind {
+            CustomKind::Select if !def.options.is_empty() => {
+                serde_json::json!(def.options[(spread % def.options.len() as u64) as usize])
+            }
+            CustomKind::MultiSelect if !def.options.is_empty() => {
+                serde_json::json!([def.options[(spread % def.options.len() as u64) as usize]])
+            }
+            CustomKind::Number => serde_json::json!(spread % 1_000),
+            CustomKind::Boolean => serde_json::json!(spread.is_multiple_of(2)),
+            CustomKind::Date => {
+                let day =
+                    chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default() + chrono::Days::new(spread % 1_100);
+                serde_json::json!(day.format("%Y-%m-%d").to_string())
+            }
+            _ => continue,
+        };
+        values.insert(def.key.clone(), value);
     }
+    values
 }
 
 /// The generated files use a CRM's finer stages; qualified leads are leads here.

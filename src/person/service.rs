@@ -427,19 +427,26 @@ async fn record_change(
 /// Stores many checked people in one transaction, for loading generated data. It records no
 /// domain events and no audit rows: a bulk load is a restore of data that exists elsewhere, not
 /// a series of user actions, and a million timeline entries saying "created by the loader"
-/// would bury the real history. Their search documents are written in the same transaction.
+/// would bury the real history. Their custom values' index and search documents are written
+/// in the same transaction.
 pub async fn insert_many(db: &Db, workspace: WorkspaceId, people: Vec<NewPerson>) -> Result<u64, PersonError> {
+    let defs = field::definitions(db, workspace, Object::Person).await?;
     let inserted = db
         .write(move |tx| {
             Box::pin(async move {
-                let inserted = store::insert_many(tx, workspace, &people, Utc::now()).await?;
+                let inserted =
+                    store::insert_many(tx, workspace, &people, Utc::now()).await.map_err(|e| taken(e, "people"))?;
+                for person in &inserted {
+                    field::index(tx, workspace, (Object::Person, person.id.get()), &defs, &person.custom)
+                        .await?
+                        .map_err(PersonError::Invalid)?;
+                }
                 let documents: Vec<_> = inserted.iter().map(Person::search_document).collect();
                 crate::search::index_many(tx, workspace, &documents).await?;
-                Ok::<_, DbError>(inserted.len() as u64)
+                Ok::<_, PersonError>(inserted.len() as u64)
             })
         })
-        .await
-        .map_err(|e| taken(e, "people"))?;
+        .await?;
     Ok(inserted)
 }
 
