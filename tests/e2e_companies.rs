@@ -65,6 +65,8 @@ async fn a_company_with_a_custom_field_is_created_edited_found_by_it_and_kept_as
 
     browser.goto(&format!("{}/settings/fields", server.url)).await.expect("the fields page loads");
     let new_field = "form[action='/settings/fields']:has(input[name=object][value=company])";
+    let opener = "details:has(input[name=object][value=company]) summary";
+    browser.find(Locator::Css(opener)).await.expect("the new field form").click().await.expect("a click");
     browser.fill(&format!("{new_field} input[name=label]"), "Tier").await;
     browser.fill(&format!("{new_field} input[name=key]"), "tier").await;
     choose(&browser, &format!("{new_field} select[name=kind]"), "select").await;
