@@ -22,7 +22,7 @@ use crate::identity::Principal;
 use crate::profile::{FieldDef, TimelineEntry, parse_etag, primary, projected, shown_count, written_fields};
 
 /// The object name field rules use.
-const OBJECT: &str = "company";
+pub(super) const OBJECT: &str = "company";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

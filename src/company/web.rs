@@ -17,6 +17,7 @@ use rapport_core::CompanyId;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::api::OBJECT;
 use super::model::{Company, CompanyInput, Link, fields};
 use super::service::{self, CompanyError, Created, MODULE, Permitted};
 use crate::access::FieldAccess;
@@ -40,9 +41,6 @@ pub fn router() -> Pages {
         .route("/companies/{id}/delete", post(delete))
         .route("/companies/{id}/restore", post(restore))
 }
-
-/// The object name field rules use.
-const OBJECT: &str = "company";
 
 /// The form's built-in fields: vocabulary key, label, input type, autocomplete hint.
 const FORM_FIELDS: [FormField; 6] = [

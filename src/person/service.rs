@@ -61,9 +61,9 @@ pub enum Created {
 
 /// Creates a person. With an idempotency key, a retry answers what the first request answered
 /// and creates nothing.
-/// The owner must be within the caller's update reach (see [`crate::access::owner_allowed`]); without one,
-/// a caller whose updates do not reach everyone becomes the owner, so they can still change
-/// what they created.
+/// The owner must be within the caller's update reach (see [`crate::access::owner_allowed`]);
+/// without one, a caller whose updates do not reach everyone becomes the owner, so they can
+/// still change what they created.
 pub async fn create(
     db: &Db,
     principal: &Principal,
