@@ -1,7 +1,8 @@
 //! Companies over the JSON API and the pages, on SQLite or on PostgreSQL when
 //! `RAPPORT_TEST_DATABASE_URL` is set: validation, domain normalisation, ETag and If-Match,
 //! idempotent creates, the trash, lists, links between people and companies on both
-//! timelines, field rules and tenant isolation.
+//! timelines, field rules and tenant isolation; the pages' create and edit forms (inline
+//! errors, custom fields, a stale edit refused) and the list page's builder and saved views.
 
 #![allow(clippy::unwrap_used)]
 
@@ -239,4 +240,136 @@ async fn the_company_pages_list_show_and_create_with_inline_errors() {
     let saved = app.post_form_as(&cookie, "/companies/new", &[("csrf_token", &csrf), ("name", "Globex")]).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
     assert_eq!(app.count("companies").await, 2);
+}
+
+impl Caller {
+    /// Defines a select custom field `tier` (gold, silver) on companies.
+    async fn tier_field(&self, app: &TestApp) {
+        let spec = json!({"object": "company", "key": "tier", "label": "Tier", "kind": "select", "options": ["gold", "silver"]});
+        let defined = self.call(app, Method::POST, "/api/v1/custom-fields", Some(spec)).await;
+        assert_eq!(defined.status, StatusCode::CREATED, "{}", defined.text());
+    }
+}
+
+/// The value of the hidden `version` input of an edit form.
+fn form_version(html: &str) -> String {
+    html.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_create_form_shows_an_invalid_custom_value_inline_saves_nothing_then_saves_a_valid_one() {
+    let app = TestApp::new().await;
+    let acme = caller(&app, "Acme").await;
+    acme.tier_field(&app).await;
+    let (cookie, csrf) = app.sign_in("owner@acme.example").await;
+    let form = app.get_as(&cookie, "/companies/new").await.text();
+    for input in ["name=\"name\"", "name=\"lifecycle_stage\"", "name=\"custom.tier\"", ">silver<"] {
+        assert!(form.contains(input), "the form has {input}: {form}");
+    }
+
+    let fields = [("csrf_token", csrf.as_str()), ("name", "Initech"), ("email", "nope"), ("custom.tier", "bronze")];
+    let invalid = app.post_form_as(&cookie, "/companies/new", &fields).await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = invalid.text();
+    assert!(html.contains("id=\"email-error\"") && html.contains("id=\"custom.tier-error\""), "{html}");
+    assert!(html.contains("must be one of gold, silver") && html.contains("value=\"Initech\""), "{html}");
+    assert_eq!(app.count("companies").await, 0, "nothing saved");
+
+    let fields =
+        [("csrf_token", csrf.as_str()), ("name", "Initech"), ("lifecycle_stage", "customer"), ("custom.tier", "gold")];
+    let saved = app.post_form_as(&cookie, "/companies/new", &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let id = saved.header("location").trim_start_matches("/companies/").to_owned();
+    let company = acme.call(&app, Method::GET, &format!("/api/v1/companies/{id}"), None).await.json();
+    assert_eq!((company["tier"].as_str(), company["lifecycle_stage"].as_str()), (Some("gold"), Some("customer")));
+    let detail = app.get_as(&cookie, saved.header("location")).await.text();
+    assert!(detail.contains("<dt>Tier</dt><dd>gold</dd>"), "the detail page lists the custom field: {detail}");
+    assert!(detail.contains(&format!("/companies/{id}/edit")), "the owner may edit: {detail}");
+}
+
+#[tokio::test]
+async fn the_edit_form_saves_a_change_and_refuses_a_stale_one_with_a_clear_message() {
+    let app = TestApp::new().await;
+    let acme = caller(&app, "Acme").await;
+    acme.tier_field(&app).await;
+    let id = acme.company(&app, json!({"name": "Initech", "email": "sales@initech.example", "tier": "gold"})).await;
+    let (cookie, csrf) = app.sign_in("owner@acme.example").await;
+    let edit = format!("/companies/{id}/edit");
+
+    let form = app.get_as(&cookie, &edit).await.text();
+    assert!(
+        form.contains("value=\"sales@initech.example\"") && form.contains("<option value=\"gold\" selected>"),
+        "{form}"
+    );
+    let version = form_version(&form);
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("version", &version),
+        ("name", "Initech Corp"),
+        ("email", "sales@initech.example"),
+        ("custom.tier", "silver"),
+    ];
+    let saved = app.post_form_as(&cookie, &edit, &fields).await;
+    assert_eq!((saved.status, saved.header("location")), (StatusCode::SEE_OTHER, format!("/companies/{id}").as_str()));
+    let company = acme.call(&app, Method::GET, &format!("/api/v1/companies/{id}"), None).await.json();
+    assert_eq!((company["name"].as_str(), company["tier"].as_str()), (Some("Initech Corp"), Some("silver")));
+    assert_eq!(company["email"], "sales@initech.example", "an unchanged field stays");
+
+    let opened = form_version(&app.get_as(&cookie, &edit).await.text());
+    let meanwhile =
+        acme.call(&app, Method::PATCH, &format!("/api/v1/companies/{id}"), Some(json!({"industry": "Paper"}))).await;
+    assert_eq!(meanwhile.status, StatusCode::OK);
+    let fields = [("csrf_token", csrf.as_str()), ("version", &opened), ("name", "Lost Update Ltd")];
+    let stale = app.post_form_as(&cookie, &edit, &fields).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert!(
+        stale.text().contains("Someone changed this record") && stale.text().contains("value=\"Lost Update Ltd\""),
+        "{}",
+        stale.text()
+    );
+    let after = acme.call(&app, Method::GET, &format!("/api/v1/companies/{id}"), None).await.json();
+    assert_eq!((after["name"].as_str(), after["industry"].as_str()), (Some("Initech Corp"), Some("Paper")));
+}
+
+#[tokio::test]
+async fn the_list_page_filters_by_a_custom_field_shows_chosen_columns_and_saves_the_view() {
+    let app = TestApp::new().await;
+    let acme = caller(&app, "Acme").await;
+    acme.tier_field(&app).await;
+    acme.company(&app, json!({"name": "Initech", "domain": "initech.example", "tier": "gold"})).await;
+    acme.company(&app, json!({"name": "Globex", "domain": "globex.example", "tier": "silver"})).await;
+    let (cookie, csrf) = app.sign_in("owner@acme.example").await;
+
+    let all = app.get_as(&cookie, "/companies").await.text();
+    assert!(all.contains("(2)") && all.contains("Initech") && all.contains("Globex"), "{all}");
+    assert!(all.contains("<option value=\"tier\">Tier</option>"), "the builder offers the custom field: {all}");
+    let filtered = app.get_as(&cookie, "/companies?f0=tier&o0=is&v0=gold&columns=domain,tier&sort=name").await;
+    assert_eq!(filtered.status, StatusCode::OK, "{}", filtered.text());
+    let html = filtered.text();
+    assert!(html.contains("(1)") && html.contains("Initech") && !html.contains("Globex"), "{html}");
+    assert!(html.contains("<th scope=\"col\">Tier</th>") && html.contains("<td>gold</td>"), "{html}");
+    let bad = app.get_as(&cookie, "/companies?f0=tier&o0=gt&v0=gold").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("The filter needs a fix"), "{}", bad.text());
+
+    let filter = json!({"field": "tier", "op": "is", "value": "gold"}).to_string();
+    let view = [
+        ("csrf_token", csrf.as_str()),
+        ("name", "Gold"),
+        ("filter", &filter),
+        ("sort", "name"),
+        ("columns", "domain,tier"),
+    ];
+    let saved = app.post_form_as(&cookie, "/companies/views", &view).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    assert!(saved.header("location").starts_with("/companies?view="), "{}", saved.header("location"));
+    let reopened = app.get_as(&cookie, saved.header("location")).await.text();
+    assert!(
+        reopened.contains("Initech") && !reopened.contains("Globex") && reopened.contains("<td>gold</td>"),
+        "{reopened}"
+    );
+    assert!(reopened.contains(">Gold</a>"), "the saved view is listed: {reopened}");
+    let people =
+        app.get_as(&cookie, &format!("/people?{}", saved.header("location").trim_start_matches("/companies?"))).await;
+    assert_eq!(people.status, StatusCode::NOT_FOUND, "a companies view does not open on the people list");
 }

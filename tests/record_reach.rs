@@ -1,7 +1,8 @@
 //! Reach on people, on the API and the pages alike: members change and delete only their own
 //! records, managers their teams', a role that reads only its own sees nobody else (others
 //! answer exactly as missing people), nobody hands a record out of their reach through its
-//! owner, and a person's history tab shows changes without those of hidden fields. Also the
+//! owner, and a person's history tab shows changes without those of hidden fields. Companies
+//! follow the same reach on the API and their pages, links to people included. Also the
 //! audit page's filters by user email and by day.
 
 #![allow(clippy::unwrap_used)]
@@ -269,4 +270,169 @@ async fn the_audit_page_filters_by_a_members_email_and_by_day() {
     let unknown = app.get_as(&cookie, "/audit?who=nobody%40example.com").await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unknown.text().contains("is not a member"), "{}", unknown.text());
+}
+
+/// A company created by the owner for `owner`; returns its id.
+async fn company_of(app: &TestApp, ws: &Workspace, name: &str, owner: UserId) -> i64 {
+    let body = json!({"name": name, "owner": owner.get()});
+    let created = app.call(&ws.owner, Method::POST, "/api/v1/companies", Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    created.json()["id"].as_i64().unwrap()
+}
+
+fn company_path(id: i64) -> String {
+    format!("/api/v1/companies/{id}")
+}
+
+#[tokio::test]
+async fn a_member_changes_deletes_and_links_their_own_company_but_gets_403_on_a_colleagues() {
+    let app = TestApp::new().await;
+    let ws = workspace(&app).await;
+    let (alice_id, alice) = member(&app, &ws, "alice@example.com", "member").await;
+    let (bob_id, _) = member(&app, &ws, "bob@example.com", "member").await;
+    let own = company_of(&app, &ws, "Initech", alice_id).await;
+    let colleagues = company_of(&app, &ws, "Globex", bob_id).await;
+    let ada = person_of(&app, &ws, "Ada", bob_id).await;
+
+    let changed = app.call(&alice, Method::PATCH, &company_path(own), Some(json!({"industry": "Software"}))).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    assert_eq!(app.call(&alice, Method::GET, &company_path(colleagues), None).await.status, StatusCode::OK);
+    let patch = app.call(&alice, Method::PATCH, &company_path(colleagues), Some(json!({"industry": "Paper"}))).await;
+    assert_eq!(refused(&patch), (StatusCode::FORBIDDEN, "forbidden".into()));
+    assert!(patch.text().contains("within your reach"), "the refusal says why: {}", patch.text());
+    let delete = app.call(&alice, Method::DELETE, &company_path(colleagues), None).await;
+    assert_eq!(refused(&delete), (StatusCode::FORBIDDEN, "forbidden".into()));
+
+    let link = |company: i64| format!("{}/people/{ada}", company_path(company));
+    let linked = app.call(&alice, Method::PUT, &link(own), Some(json!({"title": "CTO"}))).await;
+    assert_eq!(
+        linked.status,
+        StatusCode::NO_CONTENT,
+        "linking reads the person, changes the company: {}",
+        linked.text()
+    );
+    let theirs = app.call(&alice, Method::PUT, &link(colleagues), Some(json!({"title": "CTO"}))).await;
+    assert_eq!(refused(&theirs), (StatusCode::FORBIDDEN, "forbidden".into()));
+    app.call(&ws.owner, Method::PUT, &link(colleagues), None).await;
+    let unlink = app.call(&alice, Method::DELETE, &link(colleagues), None).await;
+    assert_eq!(refused(&unlink), (StatusCode::FORBIDDEN, "forbidden".into()));
+    assert_eq!(app.count("company_people").await, 2);
+
+    let given = app
+        .call(&alice, Method::POST, "/api/v1/companies", Some(json!({"name": "Hooli", "owner": bob_id.get()})))
+        .await;
+    assert_eq!(refused(&given), (StatusCode::FORBIDDEN, "forbidden".into()));
+    assert!(given.text().contains("owner"), "{}", given.text());
+    let mine = app.call(&alice, Method::POST, "/api/v1/companies", Some(json!({"name": "Hooli"}))).await;
+    assert_eq!(mine.json()["owner"], alice_id.get(), "a member's new company is their own");
+    let handed = app.call(&alice, Method::PATCH, &company_path(own), Some(json!({"owner": bob_id.get()}))).await;
+    assert_eq!(refused(&handed), (StatusCode::FORBIDDEN, "forbidden".into()));
+
+    assert_eq!(app.call(&alice, Method::DELETE, &company_path(own), None).await.status, StatusCode::NO_CONTENT);
+    let restored = app.call(&alice, Method::POST, &format!("{}/restore", company_path(own)), None).await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.text());
+}
+
+#[tokio::test]
+async fn a_manager_changes_a_team_mates_company_but_not_one_owned_outside_the_team() {
+    let app = TestApp::new().await;
+    let ws = workspace(&app).await;
+    let (manager_id, manager) = member(&app, &ws, "manager@example.com", "manager").await;
+    let (mate_id, _) = member(&app, &ws, "mate@example.com", "member").await;
+    let (outsider_id, _) = member(&app, &ws, "outsider@example.com", "member").await;
+    let team = access::create_team(app.db(), &ws.admin, Name::parse("North").unwrap(), None).await.unwrap();
+    for user in [manager_id, mate_id] {
+        access::add_to_team(app.db(), &ws.admin, team, user, None).await.unwrap();
+    }
+    let mates = company_of(&app, &ws, "Initech", mate_id).await;
+    let outsiders = company_of(&app, &ws, "Globex", outsider_id).await;
+    let ada = person_of(&app, &ws, "Ada", outsider_id).await;
+
+    let changed = app.call(&manager, Method::PATCH, &company_path(mates), Some(json!({"industry": "Software"}))).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    let outside = app.call(&manager, Method::PATCH, &company_path(outsiders), Some(json!({"industry": "Paper"}))).await;
+    assert_eq!(refused(&outside), (StatusCode::FORBIDDEN, "forbidden".into()));
+    let handed =
+        app.call(&manager, Method::PATCH, &company_path(mates), Some(json!({"owner": outsider_id.get()}))).await;
+    assert_eq!(refused(&handed), (StatusCode::FORBIDDEN, "forbidden".into()), "handing it outside the team");
+    let link = |company: i64| format!("{}/people/{ada}", company_path(company));
+    assert_eq!(app.call(&manager, Method::PUT, &link(mates), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.call(&manager, Method::PUT, &link(outsiders), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.call(&manager, Method::DELETE, &company_path(outsiders), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.call(&manager, Method::DELETE, &company_path(mates), None).await.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_role_that_reads_only_its_own_companies_finds_nobody_elses_on_the_api_or_the_pages() {
+    let app = TestApp::new().await;
+    let ws = workspace(&app).await;
+    let (reader_id, reader) = member(&app, &ws, "reader@example.com", "member").await;
+    let grants = vec![Grant::parse("companies:read:own").unwrap(), Grant::parse("people:read:all").unwrap()];
+    let role =
+        access::create_role(app.db(), &ws.admin, Name::parse("Own readers").unwrap(), grants, None).await.unwrap();
+    access::assign_role(app.db(), &ws.admin, reader_id, Some(role), None).await.unwrap();
+    let own = company_of(&app, &ws, "Initech", reader_id).await;
+    let others = company_of(&app, &ws, "Globex", ws.created.owner_id).await;
+    let ada = person_of(&app, &ws, "Ada", ws.created.owner_id).await;
+    for company in [own, others] {
+        app.call(&ws.owner, Method::PUT, &format!("{}/people/{ada}", company_path(company)), None).await;
+    }
+
+    let listed = app.call(&reader, Method::GET, "/api/v1/companies", None).await.json();
+    let ids: Vec<i64> = listed["data"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert_eq!((ids, listed["count"].clone()), (vec![own], json!(1)), "{listed}");
+    for suffix in ["", "/timeline", "/people"] {
+        let theirs = app.call(&reader, Method::GET, &format!("{}{suffix}", company_path(others)), None).await;
+        let missing = app.call(&reader, Method::GET, &format!("{}{suffix}", company_path(987_654)), None).await;
+        assert_eq!(refused(&theirs), refused(&missing), "{suffix}: someone else's company is missing");
+        assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+        let mine = app.call(&reader, Method::GET, &format!("{}{suffix}", company_path(own)), None).await;
+        assert_eq!(mine.status, StatusCode::OK, "{suffix}: {}", mine.text());
+    }
+    let works_for = app.call(&reader, Method::GET, &format!("/api/v1/people/{ada}/companies"), None).await.json();
+    let names: Vec<&str> =
+        works_for["data"].as_array().unwrap().iter().map(|l| l["company_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Initech"], "a person's companies are those the caller may read");
+    let patch = app.call(&reader, Method::PATCH, &company_path(own), Some(json!({"industry": "Paper"}))).await;
+    assert_eq!(patch.status, StatusCode::FORBIDDEN, "reading is not changing: {}", patch.text());
+
+    let (cookie, _) = app.sign_in("reader@example.com").await;
+    let list = app.get_as(&cookie, "/companies").await.text();
+    assert!(list.contains("Initech") && !list.contains("Globex"), "{list}");
+    assert!(!list.contains("/companies/new"), "no create button without the create grant");
+    for page in [format!("/companies/{others}"), format!("/companies/{others}/edit")] {
+        assert_eq!(app.get_as(&cookie, &page).await.status, StatusCode::NOT_FOUND, "{page}");
+    }
+    let detail = app.get_as(&cookie, &format!("/companies/{own}")).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(!detail.text().contains("/edit") && !detail.text().contains("/delete"), "read only: no buttons");
+}
+
+#[tokio::test]
+async fn the_company_pages_offer_edit_and_delete_only_within_reach_and_refuse_forged_posts() {
+    let app = TestApp::new().await;
+    let ws = workspace(&app).await;
+    let (alice_id, _) = member(&app, &ws, "alice@example.com", "member").await;
+    let (bob_id, _) = member(&app, &ws, "bob@example.com", "member").await;
+    let own = company_of(&app, &ws, "Initech", alice_id).await;
+    let colleagues = company_of(&app, &ws, "Globex", bob_id).await;
+    let (cookie, csrf) = app.sign_in("alice@example.com").await;
+
+    let mine = app.get_as(&cookie, &format!("/companies/{own}")).await.text();
+    assert!(mine.contains(&format!("/companies/{own}/edit")) && mine.contains(&format!("/companies/{own}/delete")));
+    let theirs = app.get_as(&cookie, &format!("/companies/{colleagues}")).await.text();
+    assert!(theirs.contains("Globex") && !theirs.contains("/edit") && !theirs.contains("/delete"), "{theirs}");
+    assert_eq!(app.get_as(&cookie, &format!("/companies/{colleagues}/edit")).await.status, StatusCode::FORBIDDEN);
+    let forged = [("csrf_token", csrf.as_str()), ("name", "Amazing")];
+    let edit = app.post_form_as(&cookie, &format!("/companies/{colleagues}/edit"), &forged).await;
+    assert_eq!(edit.status, StatusCode::FORBIDDEN);
+    let delete = app.post_form_as(&cookie, &format!("/companies/{colleagues}/delete"), &[("csrf_token", &csrf)]).await;
+    assert_eq!(delete.status, StatusCode::FORBIDDEN);
+    let untouched = app.call(&ws.owner, Method::GET, &company_path(colleagues), None).await.json();
+    assert_eq!((untouched["name"].as_str(), untouched["deleted_at"].clone()), (Some("Globex"), Value::Null));
+
+    let deleted = app.post_form_as(&cookie, &format!("/companies/{own}/delete"), &[("csrf_token", &csrf)]).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    let trashed = app.get_as(&cookie, &format!("/companies/{own}")).await.text();
+    assert!(trashed.contains("in the trash") && trashed.contains(&format!("/companies/{own}/restore")), "{trashed}");
 }

@@ -73,8 +73,7 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     rapport::export::request(app.db(), &owner, export, None).await.unwrap();
     let company = serde_json::from_value(serde_json::json!({"name": "Alpha Ltd", "domain": "alpha.example"})).unwrap();
     let listed = |_: &rapport::company::Company| serde_json::Value::Null;
-    let actor = owner.actor();
-    let created = rapport::company::create(app.db(), a.workspace_id, &actor, &company, None, listed);
+    let created = rapport::company::create(app.db(), &owner, &company, None, listed);
     let rapport::company::Created::New(company) = created.await.unwrap() else { unreachable!("no key") };
     rapport::company::link(app.db(), &owner, (company.id, person.id), Some("CEO")).await.unwrap();
     let target = rapport::activity::Target::Person(person.id.get());

@@ -13,7 +13,7 @@ mod service;
 mod store;
 pub mod web;
 
-pub use model::{FieldAccess, FieldRule, ForbiddenField, Name, OwnerFilter, RoleSummary};
+pub use model::{FieldAccess, FieldRule, ForbiddenField, Name, OwnerFilter, RoleSummary, owner_allowed};
 pub use service::{
     AccessError, add_to_team, assign_role, create_role, create_team, field_access, grants, record_filter, roles,
     set_field_rule, set_grants, team_by_name, team_mates,

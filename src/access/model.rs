@@ -144,6 +144,13 @@ impl OwnerFilter {
     }
 }
 
+/// Whether `owner` keeps a record within the update reach `change` of the caller `me`: anyone
+/// for a reach of `all`, the caller or a team mate for `team`, the caller for `own`. Making
+/// oneself the owner is always allowed, since it hands nothing away.
+pub fn owner_allowed(me: UserId, change: Option<&OwnerFilter>, owner: Option<UserId>) -> bool {
+    owner == Some(me) || change.is_some_and(|change| change.covers(owner))
+}
+
 /// A custom role as the roles page lists it.
 #[derive(Clone, Debug)]
 pub struct RoleSummary {

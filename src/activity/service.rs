@@ -41,7 +41,6 @@ pub async fn require_target(db: &Db, principal: &Principal, target: Target, writ
     if !principal.may(target.module(), false) {
         return Err(ActivityError::Forbidden(format!("not allowed to read {}", target.module())));
     }
-    let workspace = principal.workspace_id;
     let found = match target {
         Target::Person(id) => match crate::person::get(db, principal, rapport_core::PersonId::new(id)).await {
             Ok(_) => true,
@@ -50,9 +49,10 @@ pub async fn require_target(db: &Db, principal: &Principal, target: Target, writ
             Err(crate::person::PersonError::Db(err)) => return Err(err.into()),
             Err(other) => return Err(DbError::Unavailable(other.to_string()).into()),
         },
-        Target::Company(id) => match crate::company::get(db, workspace, rapport_core::CompanyId::new(id)).await {
+        Target::Company(id) => match crate::company::get(db, principal, rapport_core::CompanyId::new(id)).await {
             Ok(_) => true,
             Err(crate::company::CompanyError::NotFound) => false,
+            Err(crate::company::CompanyError::Forbidden(why)) => return Err(ActivityError::Forbidden(why.into())),
             Err(crate::company::CompanyError::Db(err)) => return Err(err.into()),
             Err(other) => return Err(DbError::Unavailable(other.to_string()).into()),
         },

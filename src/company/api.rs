@@ -21,9 +21,8 @@ use crate::http::{ApiError, ErrorBody};
 use crate::identity::Principal;
 use crate::profile::{FieldDef, TimelineEntry, parse_etag, primary, projected, shown_count, written_fields};
 
-const MODULE: &str = "companies";
 /// The object name field rules use.
-const OBJECT: &str = "company";
+pub(super) const OBJECT: &str = "company";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -81,14 +80,6 @@ fn with_etag(status: StatusCode, company: &Company, access: &FieldAccess) -> Res
     response
 }
 
-fn allow(principal: &Principal, write: bool) -> Result<(), ApiError> {
-    if principal.may(MODULE, write) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!("not allowed to {} companies", if write { "change" } else { "read" })))
-    }
-}
-
 /// Creates a company. Send `Idempotency-Key` to make retries safe: a repeat answers the first
 /// response and creates nothing.
 #[utoipa::path(
@@ -110,12 +101,11 @@ async fn create(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
-    allow(&principal, true)?;
     let access = field_access(&state, &principal).await?;
     access.check_write(written_fields(&body).iter().map(String::as_str))?;
     let input: CompanyInput = serde_json::from_value(body).map_err(|e| ApiError::field("body", e.to_string()))?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    match service::create(&state.db, principal.workspace_id, &principal.actor(), &input, key, view_json).await? {
+    match service::create(&state.db, &principal, &input, key, view_json).await? {
         Created::New(company) => Ok(with_etag(StatusCode::CREATED, &company, &access)),
         Created::Replayed(reply) => {
             let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::CREATED);
@@ -138,9 +128,8 @@ async fn read(
     principal: Principal,
     Path(id): Path<CompanyId>,
 ) -> Result<Response, ApiError> {
-    allow(&principal, false)?;
     let access = field_access(&state, &principal).await?;
-    let company = service::get(&state.db, principal.workspace_id, id).await?;
+    let company = service::get(&state.db, &principal, id).await?;
     Ok(with_etag(StatusCode::OK, &company, &access))
 }
 
@@ -167,7 +156,6 @@ async fn update(
     headers: HeaderMap,
     Json(patch): Json<Value>,
 ) -> Result<Response, ApiError> {
-    allow(&principal, true)?;
     if !patch.is_object() {
         return Err(ApiError::field("body", "must be a JSON object"));
     }
@@ -179,7 +167,7 @@ async fn update(
             Some(parse_etag(value).ok_or(ApiError::BadRequest("If-Match must be an ETag from a read".into()))?)
         }
     };
-    let company = service::update(&state.db, principal.workspace_id, &principal.actor(), id, patch, expected).await?;
+    let company = service::update(&state.db, &principal, id, patch, expected).await?;
     Ok(with_etag(StatusCode::OK, &company, &access))
 }
 
@@ -197,8 +185,7 @@ async fn delete(
     principal: Principal,
     Path(id): Path<CompanyId>,
 ) -> Result<StatusCode, ApiError> {
-    allow(&principal, true)?;
-    service::delete(&state.db, principal.workspace_id, &principal.actor(), id).await?;
+    service::delete(&state.db, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,9 +203,8 @@ async fn restore(
     principal: Principal,
     Path(id): Path<CompanyId>,
 ) -> Result<Response, ApiError> {
-    allow(&principal, true)?;
     let access = field_access(&state, &principal).await?;
-    let company = service::restore(&state.db, principal.workspace_id, &principal.actor(), id).await?;
+    let company = service::restore(&state.db, &principal, id).await?;
     Ok(with_etag(StatusCode::OK, &company, &access))
 }
 
@@ -237,7 +223,8 @@ pub struct CompanyTimeline {
     pub next: Option<i64>,
 }
 
-/// What happened to a company, newest first, a page at a time.
+/// What happened to a company, newest first, a page at a time. Changes of fields hidden from
+/// the caller's role are left out.
 #[utoipa::path(
     get,
     path = "/companies/{id}/timeline",
@@ -252,12 +239,9 @@ async fn history(
     Path(id): Path<CompanyId>,
     Query(params): Query<TimelineParams>,
 ) -> Result<Json<CompanyTimeline>, ApiError> {
-    allow(&principal, false)?;
-    service::get(&state.db, principal.workspace_id, id).await?;
-    let record = ("company", id.get());
-    let limit = params.limit.unwrap_or(50);
-    let (data, next) =
-        crate::profile::timeline(&state.db, principal.workspace_id, record, params.cursor, limit).await?;
+    let access = field_access(&state, &principal).await?;
+    let page = (params.cursor, params.limit.unwrap_or(50));
+    let (data, next) = service::timeline(&state.db, &principal, &access, id, page).await?;
     Ok(Json(CompanyTimeline { data, next }))
 }
 
@@ -308,7 +292,6 @@ async fn list(
     principal: Principal,
     Query(params): Query<ListParams>,
 ) -> Result<Json<CompanyList>, ApiError> {
-    allow(&principal, false)?;
     let access = field_access(&state, &principal).await?;
     let mut shorthands = Vec::new();
     if let Some(domain) = params.domain.filter(|d| !d.trim().is_empty()) {
@@ -344,7 +327,9 @@ async fn list(
     responses((status = 200, body = Vec<FieldDef>))
 )]
 async fn vocabulary(principal: Principal) -> Result<Json<&'static [FieldDef]>, ApiError> {
-    allow(&principal, false)?;
+    if !principal.may(super::service::MODULE, false) {
+        return Err(CompanyError::Forbidden("your role may not read companies").into());
+    }
     Ok(Json(super::fields()))
 }
 
@@ -367,11 +352,10 @@ async fn people(
     principal: Principal,
     Path(id): Path<CompanyId>,
 ) -> Result<Json<Links>, ApiError> {
-    allow(&principal, false)?;
     if !principal.may("people", false) {
         return Err(ApiError::Forbidden("not allowed to read people".into()));
     }
-    Ok(Json(Links { data: service::people(&state.db, principal.workspace_id, id).await? }))
+    Ok(Json(Links { data: service::people(&state.db, &principal, id).await? }))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -398,7 +382,6 @@ async fn link(
     Path((id, person)): Path<(CompanyId, PersonId)>,
     body: axum::body::Bytes,
 ) -> Result<StatusCode, ApiError> {
-    allow(&principal, true)?;
     // No body at all is a link without a title.
     let input: LinkInput = if body.iter().all(u8::is_ascii_whitespace) {
         LinkInput::default()
@@ -424,8 +407,7 @@ async fn unlink(
     principal: Principal,
     Path((id, person)): Path<(CompanyId, PersonId)>,
 ) -> Result<StatusCode, ApiError> {
-    allow(&principal, true)?;
-    service::unlink(&state.db, principal.workspace_id, &principal.actor(), (id, person)).await?;
+    service::unlink(&state.db, &principal, (id, person)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -443,12 +425,11 @@ async fn companies_of_person(
     principal: Principal,
     Path(id): Path<PersonId>,
 ) -> Result<Json<Links>, ApiError> {
-    allow(&principal, false)?;
-    if !principal.may("people", false) {
-        return Err(ApiError::Forbidden("not allowed to read people".into()));
+    if !principal.may(super::service::MODULE, false) {
+        return Err(CompanyError::Forbidden("your role may not read companies").into());
     }
     crate::person::get(&state.db, &principal, id).await?;
-    Ok(Json(Links { data: service::companies_of(&state.db, principal.workspace_id, id).await? }))
+    Ok(Json(Links { data: service::companies_of(&state.db, &principal, id).await? }))
 }
 
 impl From<CompanyError> for ApiError {
@@ -459,6 +440,8 @@ impl From<CompanyError> for ApiError {
             CompanyError::Stale => Self::PreconditionFailed,
             CompanyError::KeyReused => Self::Conflict { code: "idempotency_key_reused", message: err.to_string() },
             CompanyError::Expired => Self::Conflict { code: "trash_expired", message: err.to_string() },
+            CompanyError::Forbidden(why) => Self::Forbidden(why.into()),
+            CompanyError::OwnerOutOfReach => Self::Forbidden(err.to_string()),
             CompanyError::Db(db) => db.into(),
         }
     }

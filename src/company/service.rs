@@ -2,23 +2,32 @@
 //! transaction holding the change, its audit row and domain event, and (for an idempotent
 //! create) the stored response, so none can exist without the others.
 
+//!
+//! Every use case takes the caller's [`Principal`] and applies its reach for the action
+//! (`crate::access::record_filter`), as people's do: a company outside the caller's read reach
+//! is [`CompanyError::NotFound`], exactly like a missing one; a readable company outside the
+//! update or delete reach is [`CompanyError::Forbidden`].
+
 use chrono::Utc;
-use rapport_core::{Actor, CompanyId, FieldChange, PersonId, WorkspaceId};
+use rapport_core::{Actor, CompanyId, FieldChange, PersonId, UserId, WorkspaceId};
 use rapport_db::{Db, DbError, Tx};
 use serde_json::{Value, json};
 
 use super::model::{Company, CompanyInput, Link, NewCompany, changes};
 use super::store;
-use crate::access::FieldAccess;
+use crate::access::{FieldAccess, OwnerFilter, owner_allowed};
 use crate::audit::AuditAction;
 use crate::field::{self, CustomField, Object, Stored, ValueContext};
 use crate::http::FieldErrors;
-use crate::identity::Principal;
-use crate::profile::{self, Replay, TRASH_KEEP, record_change, text};
+use crate::identity::{Action, Principal};
+use crate::profile::{self, Replay, TRASH_KEEP, TimelineEntry, governing_field, record_change, text};
 use crate::view::{ListSpec, ViewError};
 
+/// The module name permissions are granted on.
+pub(super) const MODULE: &str = "companies";
 const ROUTE_CREATE: &str = "POST /api/v1/companies";
 const ENTITY: &str = "company";
+const NO_READ: &str = "your role may not read companies";
 
 /// A company shows at most this many people on its page and in its API answer; the people list
 /// filters by company for the rest.
@@ -36,6 +45,13 @@ pub enum CompanyError {
     KeyReused,
     #[error("the trash keeps companies for 30 days; this one is gone")]
     Expired,
+    /// The caller may not do this at all, or not to this company: the message says which.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// `owner` names someone whose records the caller may not change; the record would leave
+    /// the caller's reach.
+    #[error("owner: you may only give a company to yourself or to someone whose records you may change")]
+    OwnerOutOfReach,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -47,22 +63,32 @@ pub enum Created {
 }
 
 /// Creates a company. With an idempotency key, a retry answers what the first request answered
-/// and creates nothing.
+/// and creates nothing. The owner must be within the caller's update reach
+/// ([`owner_allowed`]); without one, a caller whose updates do not reach everyone becomes the
+/// owner, so they can still change what they created.
 pub async fn create(
     db: &Db,
-    workspace: WorkspaceId,
-    actor: &Actor,
+    principal: &Principal,
     input: &CompanyInput,
     key: Option<String>,
     respond: fn(&Company) -> Value,
 ) -> Result<Created, CompanyError> {
+    filter(db, principal, Action::Create, "your role may not create companies").await?;
+    let workspace = principal.workspace_id;
     if let Some(replayed) = replayed(db, workspace, key.as_deref()).await? {
         return Ok(Created::Replayed(replayed));
     }
+    let change = crate::access::record_filter(db, principal, MODULE, Action::Update).await?;
     let ctx = field::context(db, workspace).await?;
     let defs = field::definitions(db, workspace, Object::Company).await?;
-    let new = parse(input, &defs, None, ctx)?;
-    let actor = actor.clone();
+    let mut new = parse(input, &defs, None, ctx)?;
+    if new.owner.is_none() && change != Some(OwnerFilter::Any) {
+        new.owner = Some(principal.user_id);
+    }
+    if !owner_allowed(principal.user_id, change.as_ref(), new.owner) {
+        return Err(CompanyError::OwnerOutOfReach);
+    }
+    let actor = principal.actor();
     let retry_key = key.clone();
     let written = db
         .write(move |tx| {
@@ -113,9 +139,43 @@ fn taken(err: DbError) -> CompanyError {
     CompanyError::Invalid(FieldErrors::from([(field.0.into(), vec![field.1.into()])]))
 }
 
-pub async fn get(db: &Db, workspace: WorkspaceId, id: CompanyId) -> Result<Company, CompanyError> {
-    let company = store::find(db, workspace, id).await?.ok_or(CompanyError::NotFound)?;
-    Ok(named(company, &field::definitions(db, workspace, Object::Company).await?))
+/// How far `action` reaches for the caller; refused with `denied` when it is not theirs at all.
+async fn filter(
+    db: &Db,
+    principal: &Principal,
+    action: Action,
+    denied: &'static str,
+) -> Result<OwnerFilter, CompanyError> {
+    crate::access::record_filter(db, principal, MODULE, action).await?.ok_or(CompanyError::Forbidden(denied))
+}
+
+fn owner_of(company: &Company) -> Option<UserId> {
+    company.fields.owner.map(UserId::new)
+}
+
+/// What the caller may do to one company they can read, for the page to offer only that.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Permitted {
+    pub update: bool,
+    pub delete: bool,
+}
+
+pub async fn permitted(db: &Db, principal: &Principal, company: &Company) -> Result<Permitted, CompanyError> {
+    let reaches = |filter: Option<OwnerFilter>| filter.is_some_and(|f| f.covers(owner_of(company)));
+    Ok(Permitted {
+        update: reaches(crate::access::record_filter(db, principal, MODULE, Action::Update).await?),
+        delete: reaches(crate::access::record_filter(db, principal, MODULE, Action::Delete).await?),
+    })
+}
+
+/// A company the caller may read, in the trash or not.
+pub async fn get(db: &Db, principal: &Principal, id: CompanyId) -> Result<Company, CompanyError> {
+    let read = filter(db, principal, Action::Read, NO_READ).await?;
+    let company = store::find(db, principal.workspace_id, id)
+        .await?
+        .filter(|c| read.covers(owner_of(c)))
+        .ok_or(CompanyError::NotFound)?;
+    Ok(named(company, &field::definitions(db, principal.workspace_id, Object::Company).await?))
 }
 
 /// The company with its custom values by key, as callers read them.
@@ -143,22 +203,46 @@ async fn live(tx: &mut Tx, workspace: WorkspaceId, id: CompanyId) -> Result<Comp
     store::find_in(tx, workspace, id).await?.filter(|c| c.deleted_at.is_none()).ok_or(CompanyError::NotFound)
 }
 
+/// The reach of a change (`action`) and of reading, checked on the row the write holds: a
+/// company the caller cannot read is missing, one they can read but not change is forbidden.
+struct WriteReach {
+    read: OwnerFilter,
+    change: OwnerFilter,
+    denied: &'static str,
+}
+
+impl WriteReach {
+    async fn of(db: &Db, principal: &Principal, action: Action, denied: &'static str) -> Result<Self, CompanyError> {
+        let change = filter(db, principal, action, denied).await?;
+        let read = filter(db, principal, Action::Read, NO_READ).await?;
+        Ok(Self { read, change, denied })
+    }
+
+    fn check(&self, company: Option<Company>) -> Result<Company, CompanyError> {
+        let company = company.filter(|c| self.read.covers(owner_of(c))).ok_or(CompanyError::NotFound)?;
+        if self.change.covers(owner_of(&company)) { Ok(company) } else { Err(CompanyError::Forbidden(self.denied)) }
+    }
+}
+
+const UPDATE_DENIED: &str = "you may change only companies within your reach";
+
 /// Applies `patch` (a JSON merge patch of [`CompanyInput`]) when the company is still at
-/// `expected_version` (if given).
+/// `expected_version` (if given). A new owner must be within the caller's update reach.
 pub async fn update(
     db: &Db,
-    workspace: WorkspaceId,
-    actor: &Actor,
+    principal: &Principal,
     id: CompanyId,
     patch: Value,
     expected_version: Option<i64>,
 ) -> Result<Company, CompanyError> {
+    let reach = WriteReach::of(db, principal, Action::Update, UPDATE_DENIED).await?;
+    let workspace = principal.workspace_id;
     let ctx = field::context(db, workspace).await?;
     let defs = field::definitions(db, workspace, Object::Company).await?;
-    let actor = actor.clone();
+    let (actor, me) = (principal.actor(), principal.user_id);
     db.write(move |tx| {
         Box::pin(async move {
-            let before = named(live(tx, workspace, id).await?, &defs);
+            let before = named(reach.check(Some(live(tx, workspace, id).await?))?, &defs);
             if expected_version.is_some_and(|v| v != before.version) {
                 return Err(CompanyError::Stale);
             }
@@ -168,6 +252,9 @@ pub async fn update(
                 .map_err(|e| CompanyError::Invalid(FieldErrors::from([("body".into(), vec![e.to_string()])])))?;
             merged.custom = field::changed_values(&before.fields.custom, &merged.custom);
             let new = parse(&merged, &defs, Some(&before.custom), ctx)?;
+            if new.owner != owner_of(&before) && !owner_allowed(me, Some(&reach.change), new.owner) {
+                return Err(CompanyError::OwnerOutOfReach);
+            }
             let mut after = new.to_input();
             after.custom = field::named(&defs, &new.custom);
             let changed = changes(Some(&before.fields), Some(&after));
@@ -188,11 +275,13 @@ pub async fn update(
 }
 
 /// Moves a company to the trash; its links stay, so a restore brings them back.
-pub async fn delete(db: &Db, workspace: WorkspaceId, actor: &Actor, id: CompanyId) -> Result<(), CompanyError> {
-    let actor = actor.clone();
+pub async fn delete(db: &Db, principal: &Principal, id: CompanyId) -> Result<(), CompanyError> {
+    let reach =
+        WriteReach::of(db, principal, Action::Delete, "you may delete only companies within your reach").await?;
+    let (workspace, actor) = (principal.workspace_id, principal.actor());
     db.write(move |tx| {
         Box::pin(async move {
-            live(tx, workspace, id).await?;
+            reach.check(Some(live(tx, workspace, id).await?))?;
             store::set_deleted(tx, workspace, id, Some(Utc::now()), Utc::now()).await?;
             crate::search::remove(tx, workspace, (Object::Company, id.get())).await?;
             Ok(record_change(tx, workspace, &actor, (ENTITY, id.get()), AuditAction::Delete, &[]).await?)
@@ -201,13 +290,16 @@ pub async fn delete(db: &Db, workspace: WorkspaceId, actor: &Actor, id: CompanyI
     .await
 }
 
-/// Takes a company out of the trash, within [`TRASH_KEEP`].
-pub async fn restore(db: &Db, workspace: WorkspaceId, actor: &Actor, id: CompanyId) -> Result<Company, CompanyError> {
-    let actor = actor.clone();
+/// Takes a company out of the trash, within [`TRASH_KEEP`]. Undoing a delete needs the same
+/// reach as the delete.
+pub async fn restore(db: &Db, principal: &Principal, id: CompanyId) -> Result<Company, CompanyError> {
+    let reach =
+        WriteReach::of(db, principal, Action::Delete, "you may restore only companies within your reach").await?;
+    let (workspace, actor) = (principal.workspace_id, principal.actor());
     let defs = field::definitions(db, workspace, Object::Company).await?;
     db.write(move |tx| {
         Box::pin(async move {
-            let company = named(store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?, &defs);
+            let company = named(reach.check(store::find_in(tx, workspace, id).await?)?, &defs);
             let Some(deleted_at) = company.deleted_at else { return Ok(company) };
             if deleted_at < Utc::now() - TRASH_KEEP {
                 return Err(CompanyError::Expired);
@@ -264,38 +356,44 @@ pub struct Page {
     pub count: i64,
 }
 
-/// The companies the list spec selects (filter, sort, cursor); fields hidden from the caller
-/// cannot be filtered or sorted on.
+/// The companies the caller may read that the list spec selects (filter, sort, cursor); the
+/// reach is a condition of the query itself, so pages and counts never include what the
+/// caller cannot see, and fields hidden from the caller cannot be filtered or sorted on.
 pub async fn list(db: &Db, principal: &Principal, access: &FieldAccess, spec: &ListSpec) -> Result<Page, CompanyError> {
+    let read = filter(db, principal, Action::Read, NO_READ).await?;
     let workspace = principal.workspace_id;
     let defs = field::definitions(db, workspace, Object::Company).await?;
-    let listed = crate::view::page(db, principal, (&store::LIST_TABLE, access, &defs), None, spec).await.map_err(
-        |err| match err {
+    let listed = crate::view::page(db, principal, (&store::LIST_TABLE, access, &defs), read.owners(), spec)
+        .await
+        .map_err(|err| match err {
             ViewError::Invalid(problem) => {
                 CompanyError::Invalid(FieldErrors::from([(problem.path, vec![problem.message])]))
             }
             ViewError::Db(err) => CompanyError::Db(err),
-            ViewError::NotFound | ViewError::Forbidden(_) => CompanyError::NotFound,
-        },
-    )?;
+            ViewError::NotFound => CompanyError::NotFound,
+            ViewError::Forbidden(why) => CompanyError::Forbidden(why),
+        })?;
     let companies = store::by_ids(db, workspace, &listed.ids).await?.into_iter().map(|c| named(c, &defs)).collect();
     Ok(Page { companies, next: listed.next, count: listed.count })
 }
 
 /// Links a person to a company with an optional title, or changes the title of the link. Both
-/// must be in the workspace and out of the trash. The change shows on both timelines.
+/// must be in the workspace and out of the trash; a link is a change of the company, so the
+/// company must be within the caller's update reach, and the person within their read reach.
+/// The change shows on both timelines.
 pub async fn link(
     db: &Db,
     principal: &Principal,
     (company, person): (CompanyId, PersonId),
     title: Option<&str>,
 ) -> Result<(), CompanyError> {
+    let reach = WriteReach::of(db, principal, Action::Update, UPDATE_DENIED).await?;
     live_person(db, principal, person).await?;
     let title = text(title);
     let (workspace, actor) = (principal.workspace_id, principal.actor());
     db.write(move |tx| {
         Box::pin(async move {
-            live(tx, workspace, company).await?;
+            reach.check(Some(live(tx, workspace, company).await?))?;
             let before = store::link_title(tx, workspace, company, person).await?;
             if before.as_ref() == Some(&title) {
                 return Ok(());
@@ -308,16 +406,17 @@ pub async fn link(
     .await
 }
 
-/// Removes a person from a company.
+/// Removes a person from a company, a change of the company like [`link`].
 pub async fn unlink(
     db: &Db,
-    workspace: WorkspaceId,
-    actor: &Actor,
+    principal: &Principal,
     (company, person): (CompanyId, PersonId),
 ) -> Result<(), CompanyError> {
-    let actor = actor.clone();
+    let reach = WriteReach::of(db, principal, Action::Update, UPDATE_DENIED).await?;
+    let (workspace, actor) = (principal.workspace_id, principal.actor());
     db.write(move |tx| {
         Box::pin(async move {
+            reach.check(store::find_in(tx, workspace, company).await?)?;
             let before = store::link_title(tx, workspace, company, person).await?.ok_or(CompanyError::NotFound)?;
             store::delete_link(tx, workspace, company, person).await?;
             record_link(tx, workspace, &actor, (company, person), Some(json!({ "title": before })), None).await
@@ -361,13 +460,41 @@ async fn live_person(db: &Db, principal: &Principal, person: PersonId) -> Result
     }
 }
 
-/// A company's people (at most [`PEOPLE_SHOWN`]).
-pub async fn people(db: &Db, workspace: WorkspaceId, company: CompanyId) -> Result<Vec<Link>, CompanyError> {
-    get(db, workspace, company).await?;
-    Ok(store::people_of(db, workspace, company, PEOPLE_SHOWN).await?)
+/// The people (at most [`PEOPLE_SHOWN`]) of a company the caller may read, as far as the
+/// caller may read people: none for a role that reads no people.
+pub async fn people(db: &Db, principal: &Principal, company: CompanyId) -> Result<Vec<Link>, CompanyError> {
+    get(db, principal, company).await?;
+    let Some(read) = crate::access::record_filter(db, principal, "people", Action::Read).await? else {
+        return Ok(Vec::new());
+    };
+    let links = store::people_of(db, principal.workspace_id, company, PEOPLE_SHOWN).await?;
+    Ok(links.into_iter().filter(|l| read.covers(l.person_owner)).map(|l| l.link).collect())
 }
 
-/// The companies a person works for. Other modules (the person page) read them through here.
-pub async fn companies_of(db: &Db, workspace: WorkspaceId, person: PersonId) -> Result<Vec<Link>, DbError> {
-    store::companies_of(db, workspace, person).await
+/// A company's history from its domain events, newest first, `limit` at a time before the
+/// event id `before`, without the changes of fields hidden from the caller. Trashed companies
+/// keep their timeline; purged ones have none to show.
+pub async fn timeline(
+    db: &Db,
+    principal: &Principal,
+    access: &FieldAccess,
+    id: CompanyId,
+    (before, limit): (Option<i64>, i64),
+) -> Result<(Vec<TimelineEntry>, Option<i64>), CompanyError> {
+    get(db, principal, id).await?;
+    let (mut entries, next) = profile::timeline(db, principal.workspace_id, (ENTITY, id.get()), before, limit).await?;
+    for entry in &mut entries {
+        entry.changes.retain(|change| access.visible(governing_field(&change.field)));
+    }
+    Ok((entries, next))
+}
+
+/// The companies a person works for, as far as the caller may read companies. Other modules
+/// (the person page, exports) read them through here.
+pub async fn companies_of(db: &Db, principal: &Principal, person: PersonId) -> Result<Vec<Link>, DbError> {
+    let Some(read) = crate::access::record_filter(db, principal, MODULE, Action::Read).await? else {
+        return Ok(Vec::new());
+    };
+    let links = store::companies_of(db, principal.workspace_id, person).await?;
+    Ok(links.into_iter().filter(|l| read.covers(l.company_owner)).map(|l| l.link).collect())
 }

@@ -1,7 +1,7 @@
 //! The company module's SQL: companies and the links between people and companies. Every
 //! statement is scoped by `workspace_id`.
 
-use rapport_core::{CompanyId, PersonId, Timestamp, WorkspaceId};
+use rapport_core::{CompanyId, PersonId, Timestamp, UserId, WorkspaceId};
 use rapport_db::{Db, DbError, Tx, sql};
 use sqlx::types::Json;
 
@@ -299,6 +299,23 @@ struct LinkRow {
     email: Option<String>,
     title: Option<String>,
     created_at: Timestamp,
+    company_owner: Option<i64>,
+    person_owner: Option<i64>,
+}
+
+/// A link with the owners of both its records, for the service to keep only what the caller
+/// may read.
+pub(super) struct OwnedLink {
+    pub link: Link,
+    pub company_owner: Option<UserId>,
+    pub person_owner: Option<UserId>,
+}
+
+impl From<LinkRow> for OwnedLink {
+    fn from(row: LinkRow) -> Self {
+        let (company_owner, person_owner) = (row.company_owner.map(UserId::new), row.person_owner.map(UserId::new));
+        Self { link: Link::from(row), company_owner, person_owner }
+    }
 }
 
 impl From<LinkRow> for Link {
@@ -316,7 +333,7 @@ impl From<LinkRow> for Link {
 }
 
 const LINK_SELECT: &str = "SELECT l.company_id, c.name AS company_name, l.person_id, p.first_name, p.last_name, \
-     p.email, l.title, l.created_at FROM company_people l \
+     p.email, l.title, l.created_at, c.owner_id AS company_owner, p.owner_id AS person_owner FROM company_people l \
      JOIN companies c ON c.workspace_id = l.workspace_id AND c.id = l.company_id \
      JOIN people p ON p.workspace_id = l.workspace_id AND p.id = l.person_id";
 
@@ -326,25 +343,25 @@ pub(super) async fn people_of(
     workspace: WorkspaceId,
     company: CompanyId,
     limit: i64,
-) -> Result<Vec<Link>, DbError> {
+) -> Result<Vec<OwnedLink>, DbError> {
     let sql = format!(
         "{LINK_SELECT} WHERE l.workspace_id = $1 AND l.company_id = $2 AND p.deleted_at IS NULL \
          ORDER BY l.created_at, l.person_id LIMIT $3"
     );
     let rows: Vec<LinkRow> = sql!(db.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(workspace).bind(company).bind(limit).fetch_all(c).await)?;
-    Ok(rows.into_iter().map(Link::from).collect())
+    Ok(rows.into_iter().map(OwnedLink::from).collect())
 }
 
 /// The companies a person works for that are not in the trash.
-pub(super) async fn companies_of(db: &Db, workspace: WorkspaceId, person: PersonId) -> Result<Vec<Link>, DbError> {
+pub(super) async fn companies_of(db: &Db, workspace: WorkspaceId, person: PersonId) -> Result<Vec<OwnedLink>, DbError> {
     let sql = format!(
         "{LINK_SELECT} WHERE l.workspace_id = $1 AND l.person_id = $2 AND c.deleted_at IS NULL \
          ORDER BY l.created_at, l.company_id"
     );
     let rows: Vec<LinkRow> = sql!(db.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(workspace).bind(person).fetch_all(c).await)?;
-    Ok(rows.into_iter().map(Link::from).collect())
+    Ok(rows.into_iter().map(OwnedLink::from).collect())
 }
 
 #[derive(sqlx::FromRow)]

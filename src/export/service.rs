@@ -86,6 +86,7 @@ impl From<crate::person::PersonError> for ExportError {
 impl From<crate::company::CompanyError> for ExportError {
     fn from(err: crate::company::CompanyError) -> Self {
         match err {
+            crate::company::CompanyError::Forbidden(why) => Self::Forbidden(why.into()),
             crate::company::CompanyError::Db(db) => Self::Db(db),
             crate::company::CompanyError::Invalid(fields) => Self::Invalid(fields),
             other => Self::File(other.to_string()),
@@ -410,7 +411,7 @@ impl Reader<'_> {
         if !self.orgs {
             return Ok(Vec::new());
         }
-        let links = crate::company::companies_of(self.db, self.principal.workspace_id, person).await?;
+        let links = crate::company::companies_of(self.db, &self.principal, person).await?;
         Ok(links.into_iter().map(|link| Org { name: link.company_name, title: link.title }).collect())
     }
 }

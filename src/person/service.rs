@@ -61,9 +61,9 @@ pub enum Created {
 
 /// Creates a person. With an idempotency key, a retry answers what the first request answered
 /// and creates nothing.
-/// The owner must be within the caller's update reach (see [`owner_allowed`]); without one,
-/// a caller whose updates do not reach everyone becomes the owner, so they can still change
-/// what they created.
+/// The owner must be within the caller's update reach (see [`crate::access::owner_allowed`]);
+/// without one, a caller whose updates do not reach everyone becomes the owner, so they can
+/// still change what they created.
 pub async fn create(
     db: &Db,
     principal: &Principal,
@@ -83,7 +83,7 @@ pub async fn create(
     if new.owner.is_none() && change != Some(OwnerFilter::Any) {
         new.owner = Some(principal.user_id);
     }
-    if !owner_allowed(principal, change.as_ref(), new.owner) {
+    if !crate::access::owner_allowed(principal.user_id, change.as_ref(), new.owner) {
         return Err(PersonError::OwnerOutOfReach);
     }
     let actor = principal.actor();
@@ -150,13 +150,6 @@ async fn filter(
     denied: &'static str,
 ) -> Result<OwnerFilter, PersonError> {
     crate::access::record_filter(db, principal, MODULE, action).await?.ok_or(PersonError::Forbidden(denied))
-}
-
-/// Whether `owner` keeps a record within the caller's update reach (`change`): anyone for a
-/// reach of `all`, the caller or a team mate for `team`, the caller for `own`. Making oneself
-/// the owner is always allowed, since it hands nothing away.
-fn owner_allowed(principal: &Principal, change: Option<&OwnerFilter>, owner: Option<UserId>) -> bool {
-    owner == Some(principal.user_id) || change.is_some_and(|change| change.covers(owner))
 }
 
 fn owner_of(person: &Person) -> Option<UserId> {
@@ -254,7 +247,9 @@ pub async fn update(
             let mut merged = before.fields.merged(&patch).map_err(|e| invalid_body(&e))?;
             merged.custom = field::changed_values(&before.fields.custom, &merged.custom);
             let new = parse(&merged, &defs, Some(&before.custom), ctx)?;
-            if new.owner != owner_of(&before) && !owner_allowed(&principal, Some(&reach.change), new.owner) {
+            if new.owner != owner_of(&before)
+                && !crate::access::owner_allowed(principal.user_id, Some(&reach.change), new.owner)
+            {
                 return Err(PersonError::OwnerOutOfReach);
             }
             let mut after = new.to_input();

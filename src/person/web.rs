@@ -14,10 +14,10 @@ use rapport_core::{FieldChange, PersonId};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::api::{OBJECT, parse_cursor};
-use super::model::{Person, PersonInput, fields, governing_field};
+use super::model::{Person, PersonInput, fields};
 use super::service::{self, MODULE, PersonError};
 use crate::access::FieldAccess;
 use crate::app::AppState;
@@ -26,8 +26,9 @@ use crate::field::{self, CustomField};
 use crate::http::auth::{CsrfProtected, SessionForm};
 use crate::http::{ApiError, FieldErrors, Pages};
 use crate::identity::{Action, Principal};
-use crate::profile::{LabelledInput, primary};
-use crate::view::{BuilderRow, ListSpec};
+use crate::profile::page::{Editing, Fillable, FormField, FormPage, FormTarget, RecordForm, shows, value_text};
+use crate::profile::primary;
+use crate::view::web::{ListObject, ListParams, ListQuery, SaveViewForm, Shorthand, Shown, problem_text};
 use crate::web::{Layout, csrf_token, render};
 
 pub fn router() -> Pages {
@@ -42,11 +43,8 @@ pub fn router() -> Pages {
         .route("/people/{id}/restore", post(restore))
 }
 
-/// The prefix of custom fields' input names.
-const CUSTOM: &str = "custom.";
-
-/// The form's fields: vocabulary key, label, input type, autocomplete hint.
-const FORM_FIELDS: [(&str, &str, &str, &str); 5] = [
+/// The form's built-in fields: vocabulary key, label, input type, autocomplete hint.
+const FORM_FIELDS: [FormField; 5] = [
     ("first_name", "First name", "text", "given-name"),
     ("last_name", "Last name", "text", "family-name"),
     ("email", "Email", "email", "email"),
@@ -54,241 +52,33 @@ const FORM_FIELDS: [(&str, &str, &str, &str); 5] = [
     ("lifecycle_stage", "Lifecycle stage (lead, customer, …)", "text", "off"),
 ];
 
-#[derive(Deserialize, Default)]
-struct PersonForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    first_name: String,
-    #[serde(default)]
-    last_name: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    lifecycle_stage: String,
-    /// The version the edit form was opened at: a change made meanwhile is not overwritten.
-    /// Text, because a flattened form reads every value as text.
-    #[serde(default)]
-    version: String,
-    /// Custom fields' inputs, named `custom.KEY`.
-    #[serde(flatten)]
-    custom: BTreeMap<String, String>,
-}
-
-impl CsrfProtected for PersonForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
+impl Fillable for PersonInput {
+    fn custom_mut(&mut self) -> &mut BTreeMap<String, Value> {
+        &mut self.custom
     }
 }
 
-impl PersonForm {
-    fn value(&self, key: &str) -> &str {
-        if let Some(custom) = key.strip_prefix(CUSTOM) {
-            return self.custom.get(&format!("{CUSTOM}{custom}")).map_or("", String::as_str);
-        }
-        match key {
-            "first_name" => &self.first_name,
-            "last_name" => &self.last_name,
-            "email" => &self.email,
-            "phone" => &self.phone,
-            _ => &self.lifecycle_stage,
-        }
-    }
-
-    fn version(&self) -> Option<i64> {
-        self.version.trim().parse().ok()
-    }
-
-    /// The form as it opens on an existing person.
-    fn of(person: &Person, defs: &[CustomField]) -> Self {
-        let f = &person.fields;
-        let text = |value: &Option<String>| value.clone().unwrap_or_default();
-        Self {
-            csrf_token: String::new(),
-            first_name: text(&f.first_name),
-            last_name: text(&f.last_name),
-            email: primary(&f.emails).unwrap_or_default(),
-            phone: primary(&f.phones).unwrap_or_default(),
-            lifecycle_stage: text(&f.lifecycle_stage),
-            version: person.version.to_string(),
-            custom: defs
-                .iter()
-                .filter_map(|def| {
-                    let value = f.custom.get(&def.key)?;
-                    Some((format!("{CUSTOM}{}", def.key), field::form_text(def.kind, value)))
-                })
-                .collect(),
-        }
-    }
-
-    fn input(&self) -> PersonInput {
-        let some = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
-        PersonInput {
-            first_name: some(&self.first_name),
-            last_name: some(&self.last_name),
-            email: some(&self.email),
-            phone: some(&self.phone),
-            lifecycle_stage: some(&self.lifecycle_stage),
-            custom: self
-                .custom
-                .iter()
-                .filter_map(|(name, value)| Some((name.strip_prefix(CUSTOM)?.to_owned(), value.trim())))
-                .filter(|(_, value)| !value.is_empty())
-                .map(|(key, value)| (key, Value::from(value)))
-                .collect(),
-            ..PersonInput::default()
-        }
-    }
-
-    /// The keys a create writes: those filled in.
-    fn filled(&self) -> Vec<String> {
-        let builtin = FORM_FIELDS.iter().map(|(key, ..)| *key).filter(|key| !self.value(key).trim().is_empty());
-        let custom = self.input().custom.into_keys();
-        builtin.map(str::to_owned).chain(custom).collect()
-    }
-
-    /// The merge patch an edit sends: only the fields that differ from `person`. Clearing the
-    /// email or phone drops the primary one and keeps the others.
-    fn patch(&self, person: &Person, defs: &[CustomField]) -> (Value, Vec<String>) {
-        let before = Self::of(person, defs);
-        let mut patch = Map::new();
-        let mut changed = Vec::new();
-        for def in defs.iter().filter(|def| def.active()) {
-            let name = format!("{CUSTOM}{}", def.key);
-            let value = self.value(&name).trim();
-            if value != before.value(&name).trim() {
-                changed.push(def.key.clone());
-                patch.insert(def.key.clone(), if value.is_empty() { Value::Null } else { Value::from(value) });
-            }
-        }
-        for (key, ..) in FORM_FIELDS {
-            let value = self.value(key).trim();
-            if value == before.value(key).trim() {
-                continue;
-            }
-            changed.push(key.to_owned());
-            let others = |list: &[LabelledInput]| json!(list.iter().filter(|l| !l.primary).collect::<Vec<_>>());
-            let (name, value) = match (key, value.is_empty()) {
-                ("email", true) => ("emails", others(&person.fields.emails)),
-                ("phone", true) => ("phones", others(&person.fields.phones)),
-                (_, true) => (key, Value::Null),
-                (_, false) => (key, Value::from(value)),
-            };
-            patch.insert(name.to_owned(), value);
-        }
-        (Value::Object(patch), changed)
+/// A person as their edit form opens on them.
+fn editing(person: &Person) -> Editing<'_> {
+    Editing {
+        fields: serde_json::to_value(&person.fields).unwrap_or_default(),
+        custom: &person.fields.custom,
+        version: person.version,
     }
 }
 
-struct FormInput {
-    /// The input's name: a vocabulary key, or `custom.KEY`.
-    name: String,
-    label: String,
-    /// An `<input>` type, or `textarea` / `select`.
-    kind: &'static str,
-    autocomplete: &'static str,
-    /// A select's choices, the empty one first.
-    options: Vec<String>,
-    help: Option<String>,
-    value: String,
-    errors: Vec<String>,
-    autofocus: bool,
-    read_only: bool,
-}
-
-#[derive(Template)]
-#[template(path = "person_form.html")]
-struct FormPage {
-    layout: Layout,
-    heading: String,
-    action: String,
-    back: String,
-    submit: &'static str,
-    csrf_token: String,
-    version: Option<i64>,
-    inputs: Vec<FormInput>,
-    errors: FieldErrors,
-}
-
-/// Where a form posts and what it is called: a new person, or an edit of one.
-struct FormTarget {
-    heading: String,
-    action: String,
-    back: String,
-    submit: &'static str,
-}
-
-impl FormTarget {
-    fn create() -> Self {
-        Self { heading: "New person".into(), action: "/people/new".into(), back: "/people".into(), submit: "Create" }
-    }
-
-    fn edit(person: &Person, access: &FieldAccess) -> Self {
-        Self {
-            heading: format!("Edit {}", display_name(person, access)),
-            action: format!("/people/{}/edit", person.id),
-            back: format!("/people/{}", person.id),
-            submit: "Save",
-        }
-    }
-}
-
-/// The form page: the fields the caller's role may see (read-only ones locked), focus on the
-/// first field with an error (else the first field) so the keyboard opens where the fix is.
 fn form_page(
     principal: &Principal,
     target: FormTarget,
     (access, defs): (&FieldAccess, &[CustomField]),
-    form: &PersonForm,
+    form: &RecordForm,
     errors: FieldErrors,
 ) -> FormPage {
-    let builtin =
-        FORM_FIELDS.iter().filter(|(key, ..)| shows(access, key)).map(|(key, label, kind, autocomplete)| FormInput {
-            name: (*key).to_owned(),
-            label: (*label).to_owned(),
-            kind,
-            autocomplete,
-            options: Vec::new(),
-            help: None,
-            value: form.value(key).to_owned(),
-            errors: errors.get(*key).cloned().unwrap_or_default(),
-            autofocus: false,
-            read_only: access.check_write([*key]).is_err(),
-        });
-    let custom = defs.iter().filter(|def| def.active() && shows(access, &def.key)).map(|def| {
-        let name = format!("{CUSTOM}{}", def.key);
-        let (kind, options) = field::input_kind(def);
-        FormInput {
-            value: form.value(&name).to_owned(),
-            name,
-            label: if def.required { format!("{} (required)", def.label) } else { def.label.clone() },
-            kind,
-            autocomplete: "off",
-            options,
-            help: def.help.clone(),
-            errors: errors.get(&def.key).cloned().unwrap_or_default(),
-            autofocus: false,
-            read_only: access.check_write([def.key.as_str()]).is_err(),
-        }
-    });
-    let mut inputs: Vec<FormInput> = builtin.chain(custom).collect();
-    let first_bad = inputs.iter().position(|input| !input.errors.is_empty()).unwrap_or(0);
-    if let Some(input) = inputs.get_mut(first_bad) {
-        input.autofocus = true;
-    }
-    FormPage {
-        layout: Layout::for_caller(target.heading.clone(), principal),
-        heading: target.heading,
-        action: target.action,
-        back: target.back,
-        submit: target.submit,
-        csrf_token: csrf_token(principal),
-        version: form.version(),
-        inputs,
-        errors,
-    }
+    FormPage::new(principal, target, (&FORM_FIELDS, access, defs), form, errors)
+}
+
+fn edit_target(person: &Person, access: &FieldAccess) -> FormTarget {
+    FormTarget::edit(&display_name(person, access), &format!("/people/{}", person.id))
 }
 
 async fn field_access(state: &AppState, principal: &Principal) -> Result<FieldAccess, ApiError> {
@@ -301,30 +91,37 @@ async fn form_rules(state: &AppState, principal: &Principal) -> Result<(FieldAcc
     Ok((field_access(state, principal).await?, defs))
 }
 
+fn create_target() -> FormTarget {
+    FormTarget::create("New person", "/people")
+}
+
 async fn new_form(State(state): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
     if principal.can(MODULE, Action::Create).is_none() {
         return Err(PersonError::Forbidden("your role may not create people").into());
     }
     let (access, defs) = form_rules(&state, &principal).await?;
-    let page =
-        form_page(&principal, FormTarget::create(), (&access, &defs), &PersonForm::default(), FieldErrors::new());
+    let page = form_page(&principal, create_target(), (&access, &defs), &RecordForm::default(), FieldErrors::new());
     Ok(render(StatusCode::OK, &page))
 }
 
 async fn submit(
     State(state): State<AppState>,
-    SessionForm(principal, form): SessionForm<PersonForm>,
+    SessionForm(principal, form): SessionForm<RecordForm>,
 ) -> Result<Response, ApiError> {
     let (access, defs) = form_rules(&state, &principal).await?;
-    access.check_write(form.filled().iter().map(String::as_str))?;
-    let created = service::create(&state.db, &principal, &form.input(), None, |_| Value::Null).await;
-    match created {
+    access.check_write(form.filled(&FORM_FIELDS).iter().map(String::as_str))?;
+    let invalid = |errors| {
+        let page = form_page(&principal, create_target(), (&access, &defs), &form, errors);
+        Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+    };
+    let input: PersonInput = match form.input(&FORM_FIELDS) {
+        Ok(input) => input,
+        Err(errors) => return invalid(errors),
+    };
+    match service::create(&state.db, &principal, &input, None, |_| Value::Null).await {
         Ok(service::Created::New(person)) => Ok(Redirect::to(&format!("/people/{}", person.id)).into_response()),
         Ok(service::Created::Replayed(_)) => Ok(Redirect::to("/people").into_response()),
-        Err(PersonError::Invalid(errors)) => Ok(render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &form_page(&principal, FormTarget::create(), (&access, &defs), &form, errors),
-        )),
+        Err(PersonError::Invalid(errors)) => invalid(errors),
         Err(other) => Err(other.into()),
     }
 }
@@ -340,27 +137,27 @@ async fn edit_form(
         return Err(PersonError::Forbidden("you may change only people within your reach").into());
     }
     let (access, defs) = form_rules(&state, &principal).await?;
-    let target = FormTarget::edit(&person, &access);
-    let form = PersonForm::of(&person, &defs);
-    Ok(render(StatusCode::OK, &form_page(&principal, target, (&access, &defs), &form, FieldErrors::new())))
+    let form = RecordForm::of(&editing(&person), &FORM_FIELDS, &defs);
+    let page = form_page(&principal, edit_target(&person, &access), (&access, &defs), &form, FieldErrors::new());
+    Ok(render(StatusCode::OK, &page))
 }
 
+/// Saves an edit made at the form's version; a person changed meanwhile is not overwritten,
+/// and the form says so.
 async fn edit(
     State(state): State<AppState>,
     Path(id): Path<PersonId>,
-    SessionForm(principal, form): SessionForm<PersonForm>,
+    SessionForm(principal, form): SessionForm<RecordForm>,
 ) -> Result<Response, ApiError> {
     let person = service::get(&state.db, &principal, id).await?;
     let (access, defs) = form_rules(&state, &principal).await?;
-    let (patch, changed) = form.patch(&person, &defs);
+    let (patch, changed) = form.patch(&editing(&person), &FORM_FIELDS, &defs);
     access.check_write(changed.iter().map(String::as_str))?;
+    let page = |errors| form_page(&principal, edit_target(&person, &access), (&access, &defs), &form, errors);
     match service::update(&state.db, &principal, id, patch, form.version()).await {
         Ok(_) => Ok(Redirect::to(&format!("/people/{id}")).into_response()),
-        Err(PersonError::Invalid(errors)) => {
-            let target = FormTarget::edit(&person, &access);
-            let page = form_page(&principal, target, (&access, &defs), &form, errors);
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
+        Err(PersonError::Invalid(errors)) => Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page(errors))),
+        Err(PersonError::Stale) => Ok(render(StatusCode::PRECONDITION_FAILED, &page(FieldErrors::new()).stale())),
         Err(other) => Err(other.into()),
     }
 }
@@ -396,51 +193,19 @@ async fn restore(
     Ok(Redirect::to(&format!("/people/{id}")).into_response())
 }
 
-#[derive(Deserialize, Default)]
-struct ListParams {
-    #[serde(default)]
-    lifecycle_stage: String,
-    #[serde(default)]
-    tag: String,
-    #[serde(default)]
-    cursor: String,
-    /// A filter tree as JSON, for trees the builder rows cannot show.
-    #[serde(default)]
-    filter: String,
-    #[serde(default)]
-    sort: String,
-    /// `any` joins the builder's conditions with or.
-    #[serde(default, rename = "match")]
-    match_any: String,
-    /// A saved view to open.
-    #[serde(default)]
-    view: String,
-    /// The columns shown, field keys separated by commas.
-    #[serde(default)]
-    columns: String,
-    /// The builder's rows: `f0`, `o0`, `v0`, `f1` …
-    #[serde(flatten)]
-    rows: BTreeMap<String, String>,
-}
-
-/// The columns a list shows when none were chosen.
-const DEFAULT_COLUMNS: [&str; 3] = ["email", "phone", "lifecycle_stage"];
-
-impl ListParams {
-    fn builder_rows(&self) -> Vec<BuilderRow> {
-        (0..20)
-            .map_while(|i| {
-                let get = |prefix: &str| self.rows.get(&format!("{prefix}{i}")).cloned();
-                Some(BuilderRow {
-                    field: get("f")?,
-                    op: get("o").unwrap_or_default(),
-                    value: get("v").unwrap_or_default(),
-                })
-            })
-            .filter(|row| !row.field.is_empty())
-            .collect()
-    }
-}
+/// The people list page's place and contents.
+static LIST: ListObject = ListObject {
+    path: "/people",
+    noun: "people",
+    table: &super::LIST_TABLE,
+    vocabulary: fields,
+    default_columns: &["email", "phone", "lifecycle_stage"],
+    shorthands: &[
+        Shorthand { param: "lifecycle_stage", field: "lifecycle_stage", op: "is" },
+        Shorthand { param: "tag", field: "tags", op: "has_any" },
+    ],
+    export: crate::export::Object::People,
+};
 
 struct Row {
     id: PersonId,
@@ -448,42 +213,18 @@ struct Row {
     cells: Vec<String>,
 }
 
-/// A field the filter builder, the sort and the columns offer.
-struct ListField {
-    key: String,
-    label: String,
-    sortable: bool,
-}
-
 #[derive(Template)]
 #[template(path = "people_list.html")]
 struct ListPage {
     layout: Layout,
-    csrf_token: String,
     may_create: bool,
     rows: Vec<Row>,
     count: String,
     next: Option<String>,
-    fields: Vec<ListField>,
-    operators: Vec<&'static str>,
-    builder: Vec<BuilderRow>,
-    match_any: bool,
-    /// The filter as JSON when the builder cannot show it.
-    advanced: String,
-    sort: String,
+    controls: crate::view::web::ListControls,
     columns: Vec<(String, String)>,
-    chosen_columns: String,
-    views: Vec<crate::view::SavedView>,
-    error: Option<String>,
     /// Where the Export button leads, for callers who may export.
     export_href: Option<String>,
-}
-
-impl ListPage {
-    /// The builder's filter as JSON, for saving the view.
-    fn filter_text(&self) -> String {
-        crate::view::from_rows(&self.builder, self.match_any).map(|f| f.to_string()).unwrap_or_default()
-    }
 }
 
 /// One row of the history tab: one audit row, its changes as "field: old → new".
@@ -511,19 +252,6 @@ impl HistoryRow {
 fn change_text(change: &FieldChange) -> String {
     let label = fields().iter().find(|def| def.key == change.field).map_or(change.field.as_str(), |def| def.label);
     format!("{label}: {} → {}", value_text(&change.old), value_text(&change.new))
-}
-
-fn value_text(value: &Value) -> String {
-    match value {
-        Value::Null => "—".into(),
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items
-            .iter()
-            .map(|i| i.get("value").unwrap_or(i).as_str().map_or_else(|| i.to_string(), str::to_owned))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
-    }
 }
 
 /// The tab a person's page shows.
@@ -579,11 +307,6 @@ async fn person_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-/// Whether the caller's role may see `key` on a page.
-fn shows(access: &FieldAccess, key: &str) -> bool {
-    access.visible(governing_field(key))
-}
-
 /// What a person is called on a page: the name, else the primary email or phone, as far as
 /// the caller's role may see them.
 fn display_name(person: &Person, access: &FieldAccess) -> String {
@@ -608,217 +331,45 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Response, ApiError> {
     let (access, defs) = form_rules(&state, &principal).await?;
-    let saved = match params.view.trim().parse::<i64>() {
-        Ok(id) => Some(crate::view::view(&state.db, &principal, id).await?),
-        Err(_) => None,
-    };
-    let mut builder = params.builder_rows();
-    let mut match_any = params.match_any == "any";
-    let (mut filter, sort, chosen) = match &saved {
-        Some(view) => (view.filter.clone(), view.sort.clone().unwrap_or_default(), view.columns.join(",")),
-        None => (None, params.sort.clone(), params.columns.clone()),
-    };
-    if saved.is_none() {
-        filter = match (crate::view::from_rows(&builder, match_any), params.filter.trim()) {
-            (Some(tree), _) => Some(tree),
-            (None, "") => None,
-            (None, raw) => serde_json::from_str(raw).ok().or(Some(Value::String(raw.to_owned()))),
-        };
-    }
-    let mut advanced = String::new();
-    if let Some(tree) = &filter {
-        match crate::view::to_rows(tree) {
-            Some((rows, any)) => (builder, match_any) = (rows, any),
-            None => advanced = tree.to_string(),
-        }
-    }
-    let mut shorthands = Vec::new();
-    if !params.lifecycle_stage.trim().is_empty() {
-        shorthands.push(("lifecycle_stage", "is", Value::from(params.lifecycle_stage.trim())));
-    }
-    if !params.tag.trim().is_empty() {
-        shorthands.push(("tags", "has_any", json!([params.tag.trim()])));
-    }
-    let filter_json = filter.as_ref().map(Value::to_string);
-    let tree = crate::view::query_filter(filter_json.as_deref(), shorthands);
-    let spec = |filter| ListSpec {
-        trash: false,
-        filter,
-        sort: Some(sort.clone()),
-        cursor: Some(params.cursor.clone()),
-        limit: 50,
-    };
-    let (page, error) = match tree {
-        Err(problem) => (None, Some(problem.to_string())),
-        Ok(filter) => match service::list(&state.db, &principal, &access, &spec(filter)).await {
+    let query = ListQuery::read(&state.db, &principal, &LIST, params).await?;
+    let (page, error) = match query.spec(50) {
+        Err(problem) => (None, Some(problem)),
+        Ok(spec) => match service::list(&state.db, &principal, &access, &spec).await {
             Ok(page) => (Some(page), None),
-            Err(PersonError::Invalid(errors)) => (
-                None,
-                Some(errors.iter().map(|(k, m)| format!("{k}: {}", m.join("; "))).collect::<Vec<_>>().join(". ")),
-            ),
+            Err(PersonError::Invalid(errors)) => (None, Some(problem_text(&errors))),
             Err(other) => return Err(other.into()),
         },
     };
-    let fields = list_fields(&defs, &access);
-    let keys: Vec<String> = if chosen.trim().is_empty() {
-        DEFAULT_COLUMNS.iter().map(|k| (*k).to_owned()).collect()
-    } else {
-        chosen.split(',').map(|k| k.trim().to_owned()).filter(|k| fields.iter().any(|f| &f.key == k)).collect()
-    };
-    let columns: Vec<(String, String)> = keys
+    let paging = (page.as_ref().map(|p| p.count), page.as_ref().and_then(|p| p.next.clone()), error);
+    let shown = query.shown(&state.db, &principal, (&access, &defs), paging).await?;
+    let rows = page
         .iter()
-        .filter(|key| shows(&access, key))
-        .map(|key| {
-            (key.clone(), fields.iter().find(|f| &f.key == key).map_or_else(|| key.clone(), |f| f.label.clone()))
+        .flat_map(|page| &page.people)
+        .map(|p| {
+            let cells = shown.cells(&serde_json::to_value(&p.fields).unwrap_or_default(), &p.fields.custom, &defs);
+            Row { id: p.id, name: display_name(p, &access), cells }
         })
         .collect();
-    let rows = page
-        .as_ref()
-        .map(|page| {
-            page.people
-                .iter()
-                .map(|p| Row { id: p.id, name: display_name(p, &access), cells: cells(p, &columns, &defs) })
-                .collect()
-        })
-        .unwrap_or_default();
-    let next = page.as_ref().and_then(|page| page.next.clone()).map(|cursor| {
-        let query = [
-            ("filter", filter_json.clone().unwrap_or_default()),
-            ("sort", sort.clone()),
-            ("columns", chosen.clone()),
-            ("lifecycle_stage", params.lifecycle_stage.clone()),
-            ("tag", params.tag.clone()),
-            ("cursor", cursor),
-        ];
-        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish()
-    });
+    let Shown { controls, columns, count, next, export_href } = shown;
+    let status = if controls.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let html = ListPage {
         layout: Layout::for_caller("People", &principal),
-        csrf_token: csrf_token(&principal),
         may_create: principal.can(MODULE, Action::Create).is_some(),
-        export_href: crate::export::web::export_href(
-            &principal,
-            crate::export::Object::People,
-            &[
-                ("lifecycle_stage", &params.lifecycle_stage),
-                ("tag", &params.tag),
-                ("filter", filter_json.as_deref().unwrap_or_default()),
-                ("sort", &sort),
-            ],
-        ),
         rows,
-        count: page.as_ref().map_or_else(|| "0".into(), |page| crate::profile::count_text(page.count)),
+        count,
         next,
-        fields,
-        operators: ALL_OPERATORS.to_vec(),
-        builder,
-        match_any,
-        advanced,
-        sort,
+        controls,
         columns,
-        chosen_columns: keys.join(","),
-        views: crate::view::views(&state.db, &principal, &super::LIST_TABLE).await?,
-        error,
+        export_href,
     };
-    let status = if html.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok(render(status, &html))
 }
-
-/// Every operator the builder offers; the list refuses one that does not fit the field, and
-/// says which do.
-const ALL_OPERATORS: [&str; 21] = [
-    "is",
-    "is_not",
-    "contains",
-    "not_contains",
-    "starts_with",
-    "in",
-    "not_in",
-    "lt",
-    "lte",
-    "gt",
-    "gte",
-    "between",
-    "before",
-    "after",
-    "in_last_days",
-    "in_next_days",
-    "has_any",
-    "has_all",
-    "has_none",
-    "is_empty",
-    "is_not_empty",
-];
-
-/// The fields a people list filters, sorts and shows, as far as the caller may see them.
-fn list_fields(defs: &[CustomField], access: &FieldAccess) -> Vec<ListField> {
-    let builtin = super::LIST_TABLE.columns.iter().filter(|c| shows(access, c.key)).map(|column| ListField {
-        key: column.key.to_owned(),
-        label: fields()
-            .iter()
-            .find(|f| f.key == column.key)
-            .map_or_else(|| column.key.replace('_', " "), |f| f.label.to_owned()),
-        sortable: column.sortable,
-    });
-    let custom = defs.iter().filter(|d| d.active() && shows(access, &d.key)).map(|def| ListField {
-        key: def.key.clone(),
-        label: def.label.clone(),
-        sortable: !def.kind.many(),
-    });
-    builtin.chain(custom).collect()
-}
-
-/// A person's cells for the chosen columns.
-fn cells(person: &Person, columns: &[(String, String)], defs: &[CustomField]) -> Vec<String> {
-    let mut values = crate::profile::flat_values(serde_json::to_value(&person.fields).unwrap_or_default());
-    values.insert("email".into(), primary(&person.fields.emails).into());
-    values.insert("phone".into(), primary(&person.fields.phones).into());
-    columns
-        .iter()
-        .map(|(key, _)| match defs.iter().find(|d| &d.key == key) {
-            Some(def) => person.fields.custom.get(key).map(|v| field::text_of(def.kind, v)).unwrap_or_default(),
-            None => values.get(key).map(value_text).filter(|t| t != "—").unwrap_or_default(),
-        })
-        .collect()
-}
-
-/// The form that saves the list as it is shown as a view.
-#[derive(Deserialize)]
-struct SaveViewForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    name: String,
-    shared: Option<String>,
-    #[serde(default)]
-    filter: String,
-    #[serde(default)]
-    sort: String,
-    #[serde(default)]
-    columns: String,
-}
-
-crate::http::auth::csrf_protected!(SaveViewForm);
 
 async fn save_view(
     State(state): State<AppState>,
     SessionForm(principal, form): SessionForm<SaveViewForm>,
 ) -> Result<Response, ApiError> {
-    let access = field_access(&state, &principal).await?;
-    let filter = match form.filter.trim() {
-        "" => None,
-        raw => Some(serde_json::from_str(raw).map_err(|e| ApiError::field("filter", format!("is not JSON: {e}")))?),
-    };
-    let spec = crate::view::ViewSpec {
-        object: None,
-        name: Some(form.name),
-        shared: Some(form.shared.is_some()),
-        filter,
-        sort: Some(form.sort),
-        columns: Some(form.columns.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect()),
-    };
-    let view = crate::view::create(&state.db, &principal, (&super::LIST_TABLE, &access), spec).await?;
-    Ok(Redirect::to(&format!("/people?view={}", view.id)).into_response())
+    crate::view::web::save_view(&state.db, &principal, &LIST, form).await
 }
 
 async fn detail(
