@@ -13,8 +13,8 @@ pub mod web;
 
 pub use model::{Company, CompanyInput, Link, NewCompany, fields};
 pub use service::{
-    CompanyError, Created, Page, companies_of, create, delete, get, link, list, people, purge_trash, restore, unlink,
-    update,
+    CompanyError, Created, Page, companies_of, count, create, delete, get, link, list, people, purge_trash, restore,
+    unlink, update,
 };
 pub use store::LIST_TABLE;
 

@@ -53,6 +53,7 @@ pub fn pages() -> Pages {
         .merge(crate::audit::web::router())
         .merge(crate::access::web::router())
         .merge(crate::export::web::router())
+        .merge(crate::bulk::web::router())
 }
 
 /// The OpenAPI document of every `/api` route, as served at `/api/v1/openapi.json`.

@@ -477,6 +477,8 @@ struct ListPage {
     error: Option<String>,
     /// Where the Export button leads, for callers who may export.
     export_href: Option<String>,
+    /// The bulk action bar, for callers who may act on people.
+    bulk: Option<crate::bulk::web::Bar>,
 }
 
 impl ListPage {
@@ -648,9 +650,9 @@ async fn list(
         cursor: Some(params.cursor.clone()),
         limit: 50,
     };
-    let (page, error) = match tree {
+    let (page, error) = match &tree {
         Err(problem) => (None, Some(problem.to_string())),
-        Ok(filter) => match service::list(&state.db, &principal, &access, &spec(filter)).await {
+        Ok(filter) => match service::list(&state.db, &principal, &access, &spec(filter.clone())).await {
             Ok(page) => (Some(page), None),
             Err(PersonError::Invalid(errors)) => (
                 None,
@@ -692,6 +694,13 @@ async fn list(
         ];
         url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish()
     });
+    let count = page.as_ref().map_or_else(|| "0".into(), |page| crate::profile::count_text(page.count));
+    let bulk = crate::bulk::web::Bar::of(
+        &principal,
+        crate::bulk::Object::People,
+        (&access, &defs),
+        (tree.as_ref().ok().and_then(Option::as_ref), count.clone()),
+    );
     let html = ListPage {
         layout: Layout::for_caller("People", &principal),
         csrf_token: csrf_token(&principal),
@@ -707,7 +716,7 @@ async fn list(
             ],
         ),
         rows,
-        count: page.as_ref().map_or_else(|| "0".into(), |page| crate::profile::count_text(page.count)),
+        count,
         next,
         fields,
         operators: ALL_OPERATORS.to_vec(),
@@ -719,6 +728,7 @@ async fn list(
         chosen_columns: keys.join(","),
         views: crate::view::views(&state.db, &principal, &super::LIST_TABLE).await?,
         error,
+        bulk,
     };
     let status = if html.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok(render(status, &html))
