@@ -49,7 +49,7 @@ impl From<crate::person::PersonError> for BulkError {
         use crate::person::PersonError;
         match err {
             PersonError::Invalid(fields) => Self::Invalid(fields),
-            PersonError::Forbidden(why) => Self::Forbidden(why.into()),
+            PersonError::NotFound => Self::NotFound,
             PersonError::Db(db) => Self::Db(db),
             other => Self::Forbidden(other.to_string()),
         }
@@ -61,6 +61,7 @@ impl From<crate::company::CompanyError> for BulkError {
         use crate::company::CompanyError;
         match err {
             CompanyError::Invalid(fields) => Self::Invalid(fields),
+            CompanyError::NotFound => Self::NotFound,
             CompanyError::Db(db) => Self::Db(db),
             other => Self::Forbidden(other.to_string()),
         }
