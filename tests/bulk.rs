@@ -2,7 +2,8 @@
 //! (by ids, or everything matching a filter, over several batches), through the records' own
 //! use cases, so field rules refuse up front, reach and other workspaces fail records without
 //! changing them, a cancel stops the job after its batch, and a job interrupted after one batch
-//! finishes on a new server with every record changed exactly once. The list page offers it.
+//! finishes on a new server with every record changed exactly once. Each request is in the
+//! security log, and the list page offers it.
 
 #![allow(clippy::unwrap_used)]
 
@@ -170,6 +171,14 @@ async fn deleting_by_ids_moves_the_people_to_the_trash() {
     let trashed: Vec<i64> = trash["data"].as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect();
     assert_eq!(trashed.len(), 2);
     assert!(trashed.contains(&ada) && trashed.contains(&grace) && !trashed.contains(&kept));
+    let log = shop.read("/api/v1/security-log").await;
+    let asked = log["items"].as_array().unwrap().iter().find(|row| row["entity"] == "bulk_job");
+    let asked = asked.unwrap_or_else(|| panic!("no bulk row in {log}"));
+    assert_eq!(
+        (asked["entity_id"].as_i64(), asked["action"].as_str()),
+        (job["id"].as_i64(), Some("delete")),
+        "{asked}"
+    );
 }
 
 #[tokio::test]

@@ -1,14 +1,15 @@
 //! Bulk use cases. A request checks once what can be checked once (the role may do the action
 //! at all, the field exists and is writable for the caller, the filter reads), counts the
-//! selection, and stores the job with its durable job in one transaction. The job runs as the
-//! requester, a batch at a time in id order: every record goes through its object's own use
-//! case (update or delete), so reach, field checks, audit rows and domain events are exactly
-//! those of a single edit, and a record that fails is counted with its reason while the job
-//! goes on. After each batch the highest processed id is saved; a restarted job resumes after
-//! it, and "everything matching" is read again batch by batch as the filter AND `id > last`.
+//! selection, and stores the job, its durable job and its security log row in one transaction.
+//! The job runs as the requester, a batch at a time in id order: every record goes through its
+//! object's own use case (update or delete), so reach, field checks, audit rows and domain
+//! events are exactly those of a single edit, and a record that fails is counted with its
+//! reason while the job goes on. After each batch the highest processed id is saved; a
+//! restarted job resumes after it, and "everything matching" is read again batch by batch as
+//! the filter AND `id > last`.
 
 use chrono::Utc;
-use rapport_core::{CompanyId, PersonId, WorkspaceId};
+use rapport_core::{CompanyId, FieldChange, PersonId, WorkspaceId};
 use rapport_db::{Db, DbError};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::model::{Action, BulkJob, NewBulk, Object, Progress, RecordError, Selection, Status};
 use super::store;
 use crate::access::{FieldAccess, ForbiddenField};
+use crate::audit::{AuditAction, AuditEntry};
 use crate::http::FieldErrors;
 use crate::identity::{Action as Permission, Principal, Snapshot};
 use crate::view::ListSpec;
@@ -141,8 +143,9 @@ async fn count(db: &Db, principal: &Principal, access: &FieldAccess, new: &NewBu
     }
 }
 
-/// Asks for `new` as the caller: the job row and its durable job commit together. An export
-/// is handed to the export module at once, as one export of the same selection.
+/// Asks for `new` as the caller: the job row, its durable job and its security log row commit
+/// together. An export is handed to the export module at once, as one export of the same
+/// selection (which logs it as an export).
 pub async fn request(
     db: &Db,
     principal: &Principal,
@@ -158,13 +161,34 @@ pub async fn request(
         _ => None,
     };
     let caller = Snapshot::of(principal).to_json();
-    let (workspace, user) = (principal.workspace_id, principal.user_id);
+    let (workspace, user, actor) = (principal.workspace_id, principal.user_id, principal.actor());
+    let request_id = request_id.map(str::to_owned);
     let id = db
         .write(move |tx| {
             Box::pin(async move {
                 let row =
                     store::NewRow { workspace, user, new: &new, caller: &caller, total, export_id, now: Utc::now() };
                 let id = store::insert(tx, &row).await?;
+                let changes: Vec<FieldChange> = [
+                    ("object", Value::from(new.object.as_str())),
+                    ("action", Value::from(new.action.name())),
+                    ("argument", new.action.argument()),
+                    ("selection", new.selection.to_json()),
+                    ("total", Value::from(total)),
+                ]
+                .into_iter()
+                .filter_map(|(field, value)| FieldChange::between(field, Value::Null, value))
+                .collect();
+                let entry = AuditEntry {
+                    workspace,
+                    actor: &actor,
+                    request_id: request_id.as_deref(),
+                    entity: "bulk_job",
+                    entity_id: id,
+                    action: if new.action == Action::Delete { AuditAction::Delete } else { AuditAction::Update },
+                    changes: &changes,
+                };
+                crate::audit::record_security(tx, &entry).await?;
                 if export_id.is_none() {
                     let job =
                         rapport_jobs::NewJob::new(super::RUN_JOB, json!({"workspace_id": workspace, "bulk_id": id}))
