@@ -160,6 +160,23 @@ async fn setting_a_custom_field_writes_it_and_an_empty_value_clears_it() {
 }
 
 #[tokio::test]
+async fn a_job_whose_filter_stops_applying_fails_with_the_reason_instead_of_retrying() {
+    let shop = shop().await;
+    let spec = json!({"object": "person", "key": "tier", "kind": "select", "options": ["gold"]});
+    let field = shop.app.call(&shop.owner, Method::POST, "/api/v1/custom-fields", Some(spec)).await.json();
+    shop.person(json!({"first_name": "Ada", "tier": "gold"})).await;
+    let filter = json!({"field": "tier", "op": "is", "value": "gold"});
+    let asked = shop.ask(&shop.owner, "people", json!({"action": "add_tag", "value": "vip", "filter": filter})).await;
+    let path = format!("/api/v1/custom-fields/{}", field["id"]);
+    let retired = shop.app.call(&shop.owner, Method::PATCH, &path, Some(json!({"retired": true}))).await;
+    assert_eq!(retired.status, StatusCode::OK, "{}", retired.text());
+    shop.app.run_pending_jobs().await;
+    let job = shop.job(&shop.owner, &asked).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(job["error"].as_str().unwrap().contains("tier"), "the reason names the field: {job}");
+}
+
+#[tokio::test]
 async fn deleting_by_ids_moves_the_people_to_the_trash() {
     let shop = shop().await;
     let ada = shop.person(json!({"first_name": "Ada"})).await;

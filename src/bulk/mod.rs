@@ -30,7 +30,7 @@ struct Planned {
 pub fn register(registry: Registry, batch: i64) -> Registry {
     registry.handle(RUN_JOB, move |ctx: JobContext| async move {
         let planned: Planned = serde_json::from_value(ctx.payload)?;
-        run(&ctx.db, (planned.workspace_id, planned.bulk_id), batch, &ctx.cancelled).await?;
+        run(&ctx.db, (planned.workspace_id, planned.bulk_id), (batch, ctx.attempt), &ctx.cancelled).await?;
         Ok(())
     })
 }

@@ -242,14 +242,31 @@ pub async fn cancel(db: &Db, principal: &Principal, id: i64) -> Result<BulkJob, 
 }
 
 /// The job's body: runs batches until the selection is done, the job is cancelled, or the
-/// worker asks it to stop (then it resumes later, after the last saved batch).
-pub async fn run(db: &Db, job: (WorkspaceId, i64), batch: i64, cancelled: &CancellationToken) -> Result<(), BulkError> {
-    while step(db, job, batch, cancelled).await? {
-        if cancelled.is_cancelled() {
-            return Err(BulkError::Interrupted);
+/// worker asks it to stop (then it resumes later, after the last saved batch). A run that
+/// fails on its last attempt marks the job failed, so it never shows as running for ever.
+pub async fn run(
+    db: &Db,
+    job: (WorkspaceId, i64),
+    (batch, attempt): (i64, i32),
+    cancelled: &CancellationToken,
+) -> Result<(), BulkError> {
+    let ran = async {
+        while step(db, job, batch, cancelled).await? {
+            if cancelled.is_cancelled() {
+                return Err(BulkError::Interrupted);
+            }
         }
+        Ok(())
     }
-    Ok(())
+    .await;
+    match ran {
+        Err(err) if attempt >= MAX_ATTEMPTS && !matches!(err, BulkError::Interrupted) => {
+            tracing::error!(bulk = job.1, error = %err, "a bulk job failed for good");
+            fail(db, job.0, job.1, "the job could not finish; ask again, or quote its id to support").await?;
+            Err(err)
+        }
+        other => other,
+    }
 }
 
 /// Runs one batch of the job (at most `batch` records) and saves its progress; answers whether
@@ -275,7 +292,16 @@ pub async fn step(
     if let Err(refused) = checked {
         return fail(db, workspace, id, &refused.to_string()).await.map(|()| false);
     }
-    let ids = next_ids(db, &principal, &access, &job, batch).await?;
+    let ids = match next_ids(db, &principal, &access, &job, batch).await {
+        Ok(ids) => ids,
+        Err(BulkError::Db(err)) => return Err(err.into()),
+        // The filter no longer reads for the requester (a field it names was retired or hidden).
+        Err(BulkError::Invalid(fields)) => {
+            let why = format!("the filter no longer applies: {}", fields_text(&fields));
+            return fail(db, workspace, id, &why).await.map(|()| false);
+        }
+        Err(refused) => return fail(db, workspace, id, &refused.to_string()).await.map(|()| false),
+    };
     if ids.is_empty() {
         finish(db, workspace, id, Status::Done).await?;
         return Ok(false);
