@@ -27,6 +27,18 @@
     input.insertAdjacentElement("afterend", toggle);
   });
 
+  // A checkbox marked data-select-all ticks or clears every row checkbox of the form it names;
+  // without this file it stays hidden, and rows are ticked one by one.
+  document.querySelectorAll("input[type=checkbox][data-select-all]").forEach((all) => {
+    const rows = () => document.querySelectorAll(`input[type=checkbox][form="${all.dataset.selectAll}"]`);
+    all.hidden = false;
+    all.addEventListener("change", () => {
+      rows().forEach((row) => {
+        row.checked = all.checked;
+      });
+    });
+  });
+
   // Elements with data-confirm ask before acting (deletes, irreversible actions).
   document.addEventListener("click", (event) => {
     const target = event.target instanceof Element ? event.target.closest("[data-confirm]") : null;

@@ -92,6 +92,9 @@ pub struct JobsConfig {
     pub run_in_serve: bool,
     pub concurrency: usize,
     pub lease_secs: u64,
+    /// Records a bulk action changes between two saves of its progress (1 to 200): a restarted
+    /// job resumes after the last saved batch.
+    pub bulk_batch_size: i64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -188,7 +191,7 @@ pub struct AuditConfig {
 
 impl Default for JobsConfig {
     fn default() -> Self {
-        Self { run_in_serve: true, concurrency: 4, lease_secs: 60 }
+        Self { run_in_serve: true, concurrency: 4, lease_secs: 60, bulk_batch_size: 100 }
     }
 }
 
@@ -280,6 +283,9 @@ impl Config {
         }
         if self.jobs.concurrency == 0 {
             return Err(ConfigError { key: "jobs.concurrency".into(), reason: "must be at least 1".into() });
+        }
+        if !(1..=200).contains(&self.jobs.bulk_batch_size) {
+            return Err(ConfigError { key: "jobs.bulk_batch_size".into(), reason: "must be 1 to 200".into() });
         }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(ConfigError {

@@ -11,6 +11,7 @@ pub mod app;
 pub mod attachment;
 pub mod audit;
 pub mod bench;
+pub mod bulk;
 pub mod cli;
 pub mod company;
 pub mod config;

@@ -71,6 +71,9 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     let asked = serde_json::json!({"object": "people", "format": "csv", "filter": {"tag": "vip"}});
     let export = rapport::export::NewExport::parse(&serde_json::from_value(asked).unwrap()).unwrap();
     rapport::export::request(app.db(), &owner, export, None).await.unwrap();
+    let bulk = serde_json::json!({"action": "add_tag", "value": "vip", "ids": [person.id.get()]});
+    let bulk = rapport::bulk::NewBulk::parse(rapport::bulk::Object::People, &serde_json::from_value(bulk).unwrap());
+    rapport::bulk::request(app.db(), &owner, bulk.unwrap(), None).await.unwrap();
     let company = serde_json::from_value(serde_json::json!({"name": "Alpha Ltd", "domain": "alpha.example"})).unwrap();
     let listed = |_: &rapport::company::Company| serde_json::Value::Null;
     let created = rapport::company::create(app.db(), &owner, &company, None, listed);

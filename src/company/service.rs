@@ -365,16 +365,27 @@ pub async fn list(db: &Db, principal: &Principal, access: &FieldAccess, spec: &L
     let defs = field::definitions(db, workspace, Object::Company).await?;
     let listed = crate::view::page(db, principal, (&store::LIST_TABLE, access, &defs), read.owners(), spec)
         .await
-        .map_err(|err| match err {
-            ViewError::Invalid(problem) => {
-                CompanyError::Invalid(FieldErrors::from([(problem.path, vec![problem.message])]))
-            }
-            ViewError::Db(err) => CompanyError::Db(err),
-            ViewError::NotFound => CompanyError::NotFound,
-            ViewError::Forbidden(why) => CompanyError::Forbidden(why),
-        })?;
+        .map_err(listed)?;
     let companies = store::by_ids(db, workspace, &listed.ids).await?.into_iter().map(|c| named(c, &defs)).collect();
     Ok(Page { companies, next: listed.next, count: listed.count })
+}
+
+/// How many companies match the spec's filter, exactly.
+pub async fn count(db: &Db, principal: &Principal, access: &FieldAccess, spec: &ListSpec) -> Result<i64, CompanyError> {
+    let read = filter(db, principal, Action::Read, NO_READ).await?;
+    let defs = field::definitions(db, principal.workspace_id, Object::Company).await?;
+    crate::view::count(db, principal, (&store::LIST_TABLE, access, &defs), read.owners(), spec).await.map_err(listed)
+}
+
+fn listed(err: ViewError) -> CompanyError {
+    match err {
+        ViewError::Invalid(problem) => {
+            CompanyError::Invalid(FieldErrors::from([(problem.path, vec![problem.message])]))
+        }
+        ViewError::Db(err) => CompanyError::Db(err),
+        ViewError::NotFound => CompanyError::NotFound,
+        ViewError::Forbidden(why) => CompanyError::Forbidden(why),
+    }
 }
 
 /// Links a person to a company with an optional title, or changes the title of the link. Both

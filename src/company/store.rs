@@ -210,6 +210,7 @@ pub static LIST_TABLE: Table = Table {
     name: "companies",
     object: Object::Company,
     columns: &[
+        Column { key: "id", column: "id", kind: FieldType::Number, sortable: false },
         Column { key: "name", column: "name", kind: FieldType::Text, sortable: true },
         Column { key: "domain", column: "domain", kind: FieldType::Text, sortable: false },
         Column { key: "address.city", column: "city", kind: FieldType::Text, sortable: false },

@@ -219,6 +219,8 @@ struct ListPage {
     columns: Vec<(String, String)>,
     /// Where the Export button leads, for callers who may export.
     export_href: Option<String>,
+    /// The bulk action bar, for callers who may act on companies.
+    bulk: Option<crate::bulk::web::Bar>,
 }
 
 /// The list page: the filter builder (or a JSON tree), sort, columns and saved views over the
@@ -230,9 +232,10 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let (access, defs) = rules(&state, &principal).await?;
     let query = ListQuery::read(&state.db, &principal, &LIST, params).await?;
-    let (page, error) = match query.spec(50) {
-        Err(problem) => (None, Some(problem)),
-        Ok(spec) => match service::list(&state.db, &principal, &access, &spec).await {
+    let spec = query.spec(50);
+    let (page, error) = match &spec {
+        Err(problem) => (None, Some(problem.clone())),
+        Ok(spec) => match service::list(&state.db, &principal, &access, spec).await {
             Ok(page) => (Some(page), None),
             Err(CompanyError::Invalid(errors)) => (None, Some(problem_text(&errors))),
             Err(other) => return Err(other.into()),
@@ -250,6 +253,12 @@ async fn list(
         .collect();
     let Shown { controls, columns, count, next, export_href } = shown;
     let status = if controls.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let bulk = crate::bulk::web::Bar::of(
+        &principal,
+        crate::bulk::Object::Companies,
+        (&access, &defs),
+        (spec.as_ref().ok().and_then(|spec| spec.filter.as_ref()), count.clone()),
+    );
     let html = ListPage {
         layout: Layout::for_caller("Companies", &principal),
         may_create: principal.can(MODULE, Action::Create).is_some(),
@@ -259,6 +268,7 @@ async fn list(
         controls,
         columns,
         export_href,
+        bulk,
     };
     Ok(render(status, &html))
 }

@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use rapport_core::{Email, FieldChange, Timestamp, UserId, WorkspaceId};
+use rapport_core::{FieldChange, Timestamp, UserId, WorkspaceId};
 use rapport_db::{Db, DbError};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +20,7 @@ use super::store;
 use super::vcard::Org;
 use crate::access::{FieldAccess, OwnerFilter};
 use crate::audit::{AuditAction, AuditEntry};
-use crate::identity::{Action, Credential, Permissions, Principal, Role, Scope};
+use crate::identity::{Action, Principal, Snapshot};
 use crate::profile::{COUNT_CAP, governing_field, projected};
 
 /// How long a finished export's link works.
@@ -94,67 +93,6 @@ impl From<crate::company::CompanyError> for ExportError {
     }
 }
 
-/// The access the requester had when they asked, for the job to act with.
-#[derive(Serialize, Deserialize)]
-struct Caller {
-    role: String,
-    role_id: Option<i64>,
-    token: Option<TokenCaller>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct TokenCaller {
-    id: i64,
-    name: String,
-    scopes: Vec<Scope>,
-}
-
-impl Caller {
-    fn of(principal: &Principal) -> Self {
-        let role_id = match &principal.permissions {
-            Permissions::Custom { role_id, .. } => Some(*role_id),
-            Permissions::Builtin(_) => None,
-        };
-        let token = match &principal.credential {
-            Credential::Token { id, name, scopes } => {
-                Some(TokenCaller { id: *id, name: name.clone(), scopes: scopes.clone() })
-            }
-            Credential::Session { .. } => None,
-        };
-        Self { role: principal.role.as_str().to_owned(), role_id, token }
-    }
-
-    /// The principal the job acts as. A session's CSRF token has no use in a job and is left
-    /// empty.
-    async fn principal(
-        self,
-        db: &Db,
-        (workspace, user, email): (WorkspaceId, UserId, Email),
-    ) -> Result<Principal, ExportError> {
-        let role = Role::parse(&self.role).ok_or_else(|| ExportError::File(format!("unknown role {}", self.role)))?;
-        let permissions = match self.role_id {
-            Some(role_id) => {
-                Permissions::Custom { role_id, grants: crate::access::grants(db, workspace, role_id).await? }
-            }
-            None => Permissions::Builtin(role),
-        };
-        let credential = match self.token {
-            Some(token) => Credential::Token { id: token.id, name: token.name, scopes: token.scopes },
-            None => Credential::Session { csrf_token: rapport_core::Secret::new(String::new()) },
-        };
-        Ok(Principal {
-            user_id: user,
-            email: email.as_str().to_owned(),
-            workspace_id: workspace,
-            workspace_name: String::new(),
-            role,
-            permissions,
-            credential,
-            must_enrol_two_factor: false,
-        })
-    }
-}
-
 /// Refuses a caller who may not read `object`, or may not export it.
 fn allowed(principal: &Principal, object: Object) -> Result<(), ExportError> {
     let module = object.as_str();
@@ -195,7 +133,7 @@ pub async fn request(
     let object = new.filter.object();
     allowed(principal, object)?;
     check_filter(db, principal, &new.filter).await?;
-    let caller = serde_json::to_value(Caller::of(principal)).map_err(|e| ExportError::File(e.to_string()))?;
+    let caller = Snapshot::of(principal).to_json();
     let (workspace, user, actor) = (principal.workspace_id, principal.user_id, principal.actor());
     let request_id = request_id.map(str::to_owned);
     let id = db
@@ -360,8 +298,7 @@ async fn start(db: &Db, workspace: WorkspaceId, export: &Export) -> Result<Princ
         .await?;
     let (email, caller) =
         started.ok_or_else(|| ExportError::Forbidden("the member who asked for it is no longer active".into()))?;
-    let caller: Caller = serde_json::from_value(caller).map_err(|e| ExportError::File(e.to_string()))?;
-    caller.principal(db, (workspace, user, email)).await
+    Ok(Snapshot::from_json(caller)?.principal(db, (workspace, user, email)).await?)
 }
 
 /// What one run reads with: the requester, their field rules and export reach.

@@ -30,7 +30,8 @@ use crate::app::AppState;
         (name = "activities", description = "Notes and tasks on people and companies"),
         (name = "attachments", description = "Files attached to people and companies"),
         (name = "exports", description = "Exports of the people and companies lists, written by a job, downloaded by signed link"),
-        (name = "search", description = "One search across people and companies: prefix, substring and typo-tolerant, ranked, highlighted")
+        (name = "search", description = "One search across people and companies: prefix, substring and typo-tolerant, ranked, highlighted"),
+        (name = "bulk", description = "Bulk actions on people and companies, run as jobs with progress")
     )
 )]
 pub struct ApiDoc;
@@ -66,6 +67,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::activity::api::router())
         .merge(crate::attachment::api::router())
         .merge(crate::export::api::router())
+        .merge(crate::bulk::api::router())
         .merge(crate::workspace::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }

@@ -29,6 +29,7 @@ mod model;
 pub mod reset;
 pub(crate) mod secret;
 mod service;
+mod snapshot;
 mod store;
 pub mod two_factor;
 mod two_factor_secret;
@@ -43,3 +44,4 @@ pub use auth::{
 };
 pub use model::{Action, Grant, Password, PasswordError, Permissions, Reach, Role, SCOPED_MODULES, Scope};
 pub use service::{IdentityError, create_user, hash_password, member_email, password_evaluations, verify_password};
+pub use snapshot::Snapshot;

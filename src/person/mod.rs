@@ -14,7 +14,7 @@ pub use store::LIST_TABLE;
 
 pub use model::{LifecycleStage, NewPerson, Person, PersonInput, TimelineEntry, changes, fields};
 pub use service::{
-    COUNT_CAP, Created, Page, Permitted, PersonError, TRASH_KEEP, count_all, create, delete, external_ids, get,
+    COUNT_CAP, Created, Page, Permitted, PersonError, TRASH_KEEP, count, count_all, create, delete, external_ids, get,
     history, insert_many, list, permitted, purge_trash, reindex_search, restore, timeline, update,
 };
 

@@ -351,16 +351,25 @@ pub async fn list(db: &Db, principal: &Principal, access: &FieldAccess, spec: &L
     let defs = field::definitions(db, workspace, Object::Person).await?;
     let listed = crate::view::page(db, principal, (&store::LIST_TABLE, access, &defs), read.owners(), spec)
         .await
-        .map_err(|err| match err {
-            ViewError::Invalid(problem) => {
-                PersonError::Invalid(FieldErrors::from([(problem.path, vec![problem.message])]))
-            }
-            ViewError::Db(err) => PersonError::Db(err),
-            ViewError::NotFound => PersonError::NotFound,
-            ViewError::Forbidden(why) => PersonError::Forbidden(why),
-        })?;
+        .map_err(listed)?;
     let people = store::by_ids(db, workspace, &listed.ids).await?.into_iter().map(|p| named(p, &defs)).collect();
     Ok(Page { people, next: listed.next, count: listed.count })
+}
+
+/// How many people the caller may read match the spec's filter, exactly.
+pub async fn count(db: &Db, principal: &Principal, access: &FieldAccess, spec: &ListSpec) -> Result<i64, PersonError> {
+    let read = filter(db, principal, Action::Read, "your role may not read people").await?;
+    let defs = field::definitions(db, principal.workspace_id, Object::Person).await?;
+    crate::view::count(db, principal, (&store::LIST_TABLE, access, &defs), read.owners(), spec).await.map_err(listed)
+}
+
+fn listed(err: ViewError) -> PersonError {
+    match err {
+        ViewError::Invalid(problem) => PersonError::Invalid(FieldErrors::from([(problem.path, vec![problem.message])])),
+        ViewError::Db(err) => PersonError::Db(err),
+        ViewError::NotFound => PersonError::NotFound,
+        ViewError::Forbidden(why) => PersonError::Forbidden(why),
+    }
 }
 
 /// Drops the changes of fields the caller's role may not see.

@@ -305,6 +305,7 @@ pub static LIST_TABLE: Table = Table {
     name: "people",
     object: Object::Person,
     columns: &[
+        Column { key: "id", column: "id", kind: FieldType::Number, sortable: false },
         Column { key: "first_name", column: "first_name", kind: FieldType::Text, sortable: true },
         Column { key: "last_name", column: "last_name", kind: FieldType::Text, sortable: true },
         Column { key: "email", column: "email_canonical", kind: FieldType::Text, sortable: false },

@@ -11,5 +11,5 @@ pub mod web;
 
 pub use model::{BuilderRow, Column, FieldType, FilterError, SavedView, Table, from_rows, operators, to_rows};
 pub use service::{
-    ListSpec, Listed, ViewError, ViewSpec, create, delete, object_of, page, query_filter, update, view, views,
+    ListSpec, Listed, ViewError, ViewSpec, count, create, delete, object_of, page, query_filter, update, view, views,
 };

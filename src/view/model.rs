@@ -104,7 +104,9 @@ pub fn operators(kind: FieldType) -> &'static [&'static str] {
         FieldType::Text => {
             &["is", "is_not", "contains", "not_contains", "starts_with", "in", "not_in", "is_empty", "is_not_empty"]
         }
-        FieldType::Number => &["is", "is_not", "lt", "lte", "gt", "gte", "between", "is_empty", "is_not_empty"],
+        FieldType::Number => {
+            &["is", "is_not", "in", "not_in", "lt", "lte", "gt", "gte", "between", "is_empty", "is_not_empty"]
+        }
         FieldType::Date | FieldType::DateTime => {
             &["is", "before", "after", "between", "in_last_days", "in_next_days", "is_empty", "is_not_empty"]
         }

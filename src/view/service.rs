@@ -121,6 +121,28 @@ pub async fn page(
     Ok(Listed { ids: found.into_iter().map(|f| f.id).collect(), next, count })
 }
 
+/// How many of `table`'s records the reach (`owners`) covers and the spec's filter selects,
+/// without the list's cap: what a bulk action over everything matching counts before it starts.
+pub async fn count(
+    db: &Db,
+    principal: &Principal,
+    (table, access, custom): (&Table, &FieldAccess, &[crate::field::CustomField]),
+    owners: Option<&[UserId]>,
+    spec: &ListSpec,
+) -> Result<i64, ViewError> {
+    let vocabulary = vocabulary_for(db, principal, table, access, custom).await?;
+    let (filter, sort) = checked(spec.filter.as_ref(), None, &vocabulary)?;
+    let listing = Listing {
+        table,
+        workspace: principal.workspace_id,
+        trash: spec.trash,
+        owners,
+        filter: filter.as_ref(),
+        sort: &sort,
+    };
+    Ok(store::count(db, &listing, i64::MAX).await?)
+}
+
 /// A view as a client writes it; on update, absent members stay.
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -146,6 +146,9 @@ fn typed(kind: FieldType, operand: &Operand) -> Bind {
         (FieldType::DateTime, Operand::Text(s)) => DateTime::parse_from_rfc3339(s)
             .map_or_else(|_| Bind::Text(s.clone()), |t| Bind::Time(t.with_timezone(&Utc))),
         (_, Operand::Text(s)) => Bind::Text(s.clone()),
+        // A whole number compares with an integer column as an integer, so the column's index
+        // (the record id's, for one) serves the condition on PostgreSQL too.
+        (FieldType::Number, Operand::Number(n)) if n.fract() == 0.0 && n.abs() < 9.0e15 => Bind::Int(*n as i64),
         (_, Operand::Number(n)) => Bind::Float(*n),
         (_, Operand::Int(n)) => Bind::Int(*n),
         (_, Operand::Bool(b)) => Bind::Float(if *b { 1.0 } else { 0.0 }),
