@@ -154,3 +154,43 @@ async fn the_members_page_manages_members_and_invitations_through_its_forms() {
     assert!(last.text().contains("needs an active owner"));
     assert_eq!(post(format!("/members/{member}/reactivate"), form(&[])).await.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn the_members_page_gives_and_takes_a_custom_role_with_the_built_in_one() {
+    let app = TestApp::new().await;
+    let acme = app.with_workspace("Acme", OWNER).await;
+    let member = app.add_member(acme.workspace_id, MEMBER, "member").await;
+    let owner_token = app.token_for(&acme, acme.owner_id).await;
+    let admin = rapport::identity::token_principal(app.db(), &owner_token).await.unwrap();
+    let role = rapport::access::create_role(
+        app.db(),
+        &admin,
+        rapport::access::Name::parse("Support desk").unwrap(),
+        vec![rapport::identity::Grant::parse("people:read:all").unwrap()],
+        None,
+    )
+    .await
+    .unwrap();
+    let owner = session(&app, OWNER).await;
+    let html = app.get_as(&owner, "/members").await.text();
+    assert!(html.contains("Support desk"), "the member rows offer the custom roles: {html}");
+    let token = csrf(&html);
+    let path = format!("/members/{member}/role");
+    let role_id = role.to_string();
+    let given =
+        app.post_form_as(&owner, &path, &[("csrf_token", &token), ("role", "viewer"), ("role_id", &role_id)]).await;
+    assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.text());
+    let listed = app.call(&owner_token, Method::GET, "/api/v1/members", None).await.json();
+    let row = listed["members"].as_array().unwrap().iter().find(|m| m["email"] == MEMBER).unwrap().clone();
+    assert_eq!((row["role"].as_str(), row["role_id"].as_i64()), (Some("viewer"), Some(role)), "{row}");
+
+    let unknown =
+        app.post_form_as(&owner, &path, &[("csrf_token", &token), ("role", "viewer"), ("role_id", "99999")]).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.text().contains("no such custom role"));
+    let taken = app.post_form_as(&owner, &path, &[("csrf_token", &token), ("role", "member"), ("role_id", "")]).await;
+    assert_eq!(taken.status, StatusCode::SEE_OTHER);
+    let listed = app.call(&owner_token, Method::GET, "/api/v1/members", None).await.json();
+    let row = listed["members"].as_array().unwrap().iter().find(|m| m["email"] == MEMBER).unwrap().clone();
+    assert!(row["role_id"].is_null() && row["role"] == "member", "{row}");
+}

@@ -224,7 +224,7 @@ async fn an_emptied_index_fills_itself_again_from_the_records() {
         ws.app.execute(&format!("DELETE FROM {table}")).await;
     }
     if ws.app.db().backend() == rapport_db::Backend::Sqlite {
-        ws.app.execute("DELETE FROM search_text").await;
+        ws.app.execute("DELETE FROM search_words").await;
     }
     assert!(ws.titles("smith").await.is_empty());
     rapport::jobs::prepare(ws.app.db()).await.unwrap();

@@ -1,8 +1,9 @@
 -- Search: one document per live person and company, written in the same transaction as the
 -- record. `fields` keeps each searchable value under the field whose rule governs it, for
--- ranking, highlighting and leaving out what a caller may not see; `search_text` indexes the
--- folded values by trigram, so prefixes and substrings are index lookups. Its rowid is the
--- document's id; being contentless, it stores no second copy of the text.
+-- ranking, highlighting and leaving out what a caller may not see; `search_words` indexes the
+-- folded words with prefix indexes, so a word's beginning is an index lookup (a substring is
+-- found through the dictionary's words that contain it). Its rowid is the document's id; being
+-- contentless, it stores no second copy of the text.
 CREATE TABLE search_documents (
     id INTEGER PRIMARY KEY,
     workspace_id INTEGER NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
@@ -13,7 +14,9 @@ CREATE TABLE search_documents (
 );
 CREATE UNIQUE INDEX search_documents_record ON search_documents (workspace_id, object, record_id);
 
-CREATE VIRTUAL TABLE search_text USING fts5 (text, content = '', contentless_delete = 1, tokenize = 'trigram');
+CREATE VIRTUAL TABLE search_words USING fts5 (
+    text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3'
+);
 
 -- The typo dictionary: every word of the workspace's documents with how many hold it, and
 -- each word's one-deletion variants, so a misspelt query word finds its corrections with one

@@ -135,6 +135,21 @@ async fn invite(
 struct RoleForm {
     csrf_token: String,
     role: String,
+    /// The custom role on top of the built-in one (empty for none); absent when the workspace
+    /// has no custom roles, so the form leaves the assignment alone.
+    role_id: Option<String>,
+}
+
+/// The custom role a form names: `None` to leave it, `Some(None)` to remove it.
+fn custom_role(raw: Option<&str>) -> Result<Option<Option<i64>>, MemberError> {
+    match raw.map(str::trim) {
+        None => Ok(None),
+        Some("") => Ok(Some(None)),
+        Some(raw) => raw
+            .parse()
+            .map(|id| Some(Some(id)))
+            .map_err(|_| MemberError::Invalid { field: "role_id", message: "not a role".into() }),
+    }
 }
 
 async fn change_role(
@@ -143,9 +158,25 @@ async fn change_role(
     Path(user_id): Path<i64>,
     SessionForm(principal, form): SessionForm<RoleForm>,
 ) -> Result<Response, ApiError> {
-    let result = match MemberPatch::parse(Some(&form.role), None) {
-        Ok(patch) => {
-            members::update_member(&state.db, &principal, UserId::new(user_id), patch, request_id.as_deref()).await
+    let user = UserId::new(user_id);
+    let parsed =
+        MemberPatch::parse(Some(&form.role), None).and_then(|patch| Ok((patch, custom_role(form.role_id.as_deref())?)));
+    let result = match parsed {
+        Ok((patch, custom)) => {
+            match members::update_member(&state.db, &principal, user, patch, request_id.as_deref()).await {
+                Ok(_) if custom.is_some() => {
+                    let role = custom.flatten();
+                    match crate::access::assign_role(&state.db, &principal, user, role, request_id.as_deref()).await {
+                        Ok(()) => Ok(()),
+                        Err(crate::access::AccessError::NotFound) => {
+                            Err(MemberError::Invalid { field: "role_id", message: "no such custom role".into() })
+                        }
+                        Err(crate::access::AccessError::Db(err)) => Err(MemberError::Db(err)),
+                        Err(_) => Err(MemberError::Forbidden("only owners and admins may change roles")),
+                    }
+                }
+                other => other.map(drop),
+            }
         }
         Err(err) => Err(err),
     };

@@ -44,9 +44,20 @@ const NUMERIC_FIELDS: [&str; 1] = ["phone"];
 const TERM_LENGTH: std::ops::RangeInclusive<usize> = 3..=24;
 
 impl Document {
-    /// The folded text the database indexes: every value, one per line.
-    pub fn text(&self) -> String {
-        self.fields.iter().map(|value| fold(&value.text).0).collect::<Vec<_>>().join("\n")
+    /// What the database's word index holds: the folded words of every value, and every
+    /// ending of each phone's digits of four or more as a word of its own, since a phone is
+    /// typed from its middle or its end as often as from its beginning.
+    pub fn words(&self) -> String {
+        let mut all: Vec<String> = Vec::new();
+        for value in &self.fields {
+            let (folded, _) = fold(&value.text);
+            all.extend(words(&folded).map(|(_, word)| word.to_owned()));
+            if NUMERIC_FIELDS.contains(&value.field.as_str()) {
+                let digits: Vec<char> = value.text.chars().filter(char::is_ascii_digit).collect();
+                all.extend((1..digits.len().saturating_sub(3)).map(|start| digits[start..].iter().collect()));
+            }
+        }
+        all.join(" ")
     }
 
     /// The words of this document that a misspelt query word may be corrected to.
@@ -166,9 +177,8 @@ pub const MAX_QUERY: usize = 200;
 pub const MAX_WORDS: usize = 8;
 /// Corrections kept per query word, the most common terms first.
 pub const MAX_ALTERNATIVES: usize = 6;
-/// Words shorter than this cannot be looked up by substring (trigram indexes need three
-/// characters); they narrow the candidates of the longer words, or expand to the dictionary's
-/// terms they begin when the query has no longer word.
+/// Words shorter than this match only where a word begins: inside words they would match
+/// almost everything.
 pub const SUBSTRING_MIN: usize = 3;
 
 /// A parsed query: its folded words, each with the dictionary terms it may be a misspelling or
@@ -185,20 +195,9 @@ pub struct Word {
 }
 
 impl Word {
-    pub fn is_short(&self) -> bool {
-        self.text.chars().count() < SUBSTRING_MIN
-    }
-
     /// Whether the dictionary may hold corrections of this word.
     pub fn may_be_misspelt(&self) -> bool {
         is_term(&self.text)
-    }
-
-    /// The strings the database matches by substring for this word: the word itself when long
-    /// enough, and its alternatives.
-    pub fn patterns(&self) -> Vec<&str> {
-        let own = (!self.is_short()).then_some(self.text.as_str());
-        own.into_iter().chain(self.alternatives.iter().map(String::as_str)).collect()
     }
 }
 
@@ -219,12 +218,6 @@ impl Query {
             return Err("must contain a letter or a digit");
         }
         Ok(Self { words })
-    }
-
-    /// Whether some word can be looked up by substring; otherwise the query runs on the
-    /// dictionary's expansions of its short words.
-    pub fn has_long_word(&self) -> bool {
-        self.words.iter().any(|word| !word.is_short())
     }
 
     /// Keeps, for each word, the dictionary terms (with how many documents hold them) that
@@ -491,6 +484,24 @@ mod tests {
 
     fn query_digits() -> Query {
         query("7946 0123", &[])
+    }
+
+    #[test]
+    fn a_phone_is_a_word_from_each_of_its_digits_on_and_punctuation_separates_words() {
+        let document = Document {
+            object: Object::Person,
+            record_id: 1,
+            owner: None,
+            fields: vec![Value::new("last_name", "Smith"), Value::new("phone", "+4420794601")],
+        };
+        assert_eq!(document.words(), "smith 4420794601 420794601 20794601 0794601 794601 94601 4601");
+        let email = Document {
+            object: Object::Person,
+            record_id: 1,
+            owner: None,
+            fields: vec![Value::new("email", "Zoë.Smith@Example.com")],
+        };
+        assert_eq!(email.words(), "zoe smith example com");
     }
 
     #[test]

@@ -26,8 +26,6 @@ pub enum SearchError {
 /// Records the database ranks first, re-ranked here: enough that the best few of a broad
 /// query are among them.
 const CANDIDATES: i64 = 200;
-/// Terms a short word expands to when the query has no word long enough for the trigram index.
-const EXPANSIONS: i64 = 8;
 pub const MAX_RESULTS: usize = 50;
 
 /// Writes `document` as its record's current document, in the record's transaction; the
@@ -36,7 +34,7 @@ pub async fn index(tx: &mut Tx, workspace: WorkspaceId, document: &Document) -> 
     let key = (document.object, document.record_id);
     let before = store::find(tx, workspace, key).await?;
     let old_terms = before.as_ref().map(|stored| terms_of(&stored.fields.0)).unwrap_or_default();
-    store::upsert(tx, workspace, (key.0, key.1, document.owner), &document.fields, &document.text()).await?;
+    store::upsert(tx, workspace, document).await?;
     let new_terms = document.terms();
     let mut deltas = BTreeMap::new();
     for term in new_terms.difference(&old_terms) {
@@ -52,8 +50,7 @@ pub async fn index(tx: &mut Tx, workspace: WorkspaceId, document: &Document) -> 
 pub async fn index_many(tx: &mut Tx, workspace: WorkspaceId, documents: &[Document]) -> Result<(), DbError> {
     let mut deltas: BTreeMap<String, i64> = BTreeMap::new();
     for document in documents {
-        let key = (document.object, document.record_id, document.owner);
-        store::upsert(tx, workspace, key, &document.fields, &document.text()).await?;
+        store::upsert(tx, workspace, document).await?;
         for term in document.terms() {
             *deltas.entry(term).or_default() += 1;
         }
@@ -136,11 +133,9 @@ pub async fn search(
         return Err(SearchError::Forbidden("your role may not read what this search covers"));
     }
     correct(db, workspace, &mut query).await?;
-    let groups: Vec<Vec<&str>> =
-        query.words.iter().map(model::Word::patterns).filter(|patterns| !patterns.is_empty()).collect();
     let scope: Vec<(Object, Option<&[rapport_core::UserId]>)> =
         reaches.iter().map(|reach| (reach.object, reach.owners.as_deref())).collect();
-    let candidates = store::candidates(db, workspace, &groups, &scope, CANDIDATES).await?;
+    let candidates = store::candidates(db, workspace, &query.words, &scope, CANDIDATES).await?;
     let mut hits: Vec<Hit> = candidates
         .into_iter()
         .filter_map(|candidate| {
@@ -170,17 +165,11 @@ fn title_length(hit: &Hit) -> usize {
     hit.title.as_ref().map_or(usize::MAX, |title| title.text.chars().count())
 }
 
-/// Gives each word that may be misspelt its corrections from the dictionary, and a query
-/// with only short words the terms they begin.
+/// Gives each word that may be misspelt its corrections from the dictionary.
 async fn correct(db: &Db, workspace: WorkspaceId, query: &mut Query) -> Result<(), DbError> {
     let variants: BTreeSet<String> =
         query.words.iter().filter(|word| word.may_be_misspelt()).flat_map(|word| model::variants(&word.text)).collect();
     let near = store::near_terms(db, workspace, &variants.into_iter().collect::<Vec<_>>()).await?;
     query.correct(&near);
-    if !query.has_long_word()
-        && let Some(word) = query.words.first_mut()
-    {
-        word.alternatives = store::terms_beginning(db, workspace, &word.text, EXPANSIONS).await?;
-    }
     Ok(())
 }

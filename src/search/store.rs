@@ -1,4 +1,4 @@
-//! Search's SQL: documents, the trigram index (an FTS5 table on SQLite, a pg_trgm index on
+//! Search's SQL: documents, the word index (an FTS5 table on SQLite, a tsvector GIN index on
 //! PostgreSQL), the typo dictionary, and the candidate query. Every statement is scoped by
 //! `workspace_id`; every operand is bound.
 
@@ -6,7 +6,7 @@ use rapport_core::{UserId, WorkspaceId};
 use rapport_db::{Backend, Db, DbError, Tx, sql};
 use sqlx::types::Json;
 
-use super::model::{Object, Value};
+use super::model::{Document, Object, SUBSTRING_MIN, Value, Word};
 
 /// A document as the index stores it.
 #[derive(sqlx::FromRow)]
@@ -15,7 +15,7 @@ pub(super) struct Stored {
     pub fields: Json<Vec<Value>>,
 }
 
-/// A record the trigram index found for a query.
+/// A record the word index found for a query.
 #[derive(sqlx::FromRow)]
 pub(super) struct Candidate {
     pub object: String,
@@ -39,14 +39,10 @@ pub(super) async fn find(
     Ok(found)
 }
 
-/// Writes a record's document and its indexed text.
-pub(super) async fn upsert(
-    tx: &mut Tx,
-    workspace: WorkspaceId,
-    (object, record, owner): (Object, i64, Option<UserId>),
-    fields: &[Value],
-    text: &str,
-) -> Result<(), DbError> {
+/// Writes a record's document and its indexed words.
+pub(super) async fn upsert(tx: &mut Tx, workspace: WorkspaceId, document: &Document) -> Result<(), DbError> {
+    let (object, record, owner, fields) =
+        (document.object, document.record_id, document.owner, document.fields.as_slice());
     match tx.backend() {
         Backend::Sqlite => {
             let id: i64 = sql!(tx.exec(), c => sqlx::query_scalar(
@@ -61,10 +57,10 @@ pub(super) async fn upsert(
             .bind(Json(fields))
             .fetch_one(c)
             .await)?;
-            sql!(tx.exec(), c => sqlx::query("DELETE FROM search_text WHERE rowid = $1").bind(id).execute(c).await.map(|_| ()))?;
-            sql!(tx.exec(), c => sqlx::query("INSERT INTO search_text (rowid, text) VALUES ($1, $2)")
+            sql!(tx.exec(), c => sqlx::query("DELETE FROM search_words WHERE rowid = $1").bind(id).execute(c).await.map(|_| ()))?;
+            sql!(tx.exec(), c => sqlx::query("INSERT INTO search_words (rowid, text) VALUES ($1, $2)")
                 .bind(id)
-                .bind(text)
+                .bind(document.words())
                 .execute(c)
                 .await
                 .map(|_| ()))?;
@@ -80,7 +76,7 @@ pub(super) async fn upsert(
             .bind(record)
             .bind(owner)
             .bind(Json(fields))
-            .bind(text)
+            .bind(document.words())
             .execute(c)
             .await
             .map(|_| ()))?;
@@ -105,7 +101,7 @@ pub(super) async fn delete(
     .await)?;
     let Some(removed) = removed else { return Ok(None) };
     if tx.backend() == Backend::Sqlite {
-        sql!(tx.exec(), c => sqlx::query("DELETE FROM search_text WHERE rowid = $1").bind(removed.id).execute(c).await.map(|_| ()))?;
+        sql!(tx.exec(), c => sqlx::query("DELETE FROM search_words WHERE rowid = $1").bind(removed.id).execute(c).await.map(|_| ()))?;
     }
     Ok(Some(removed.fields.0))
 }
@@ -198,89 +194,80 @@ pub(super) async fn near_terms(
     Ok(rows)
 }
 
-/// The most common terms beginning with `prefix`.
-pub(super) async fn terms_beginning(
-    db: &Db,
-    workspace: WorkspaceId,
-    prefix: &str,
-    limit: i64,
-) -> Result<Vec<String>, DbError> {
-    let Some(after) = next_prefix(prefix) else { return Ok(Vec::new()) };
-    let terms = sql!(db.exec(), c => sqlx::query_scalar(
-        "SELECT term FROM search_terms WHERE workspace_id = $1 AND term >= $2 AND term < $3 \
-         ORDER BY documents DESC, term LIMIT $4",
-    )
-    .bind(workspace)
-    .bind(prefix)
-    .bind(&after)
-    .bind(limit)
-    .fetch_all(c)
-    .await)?;
-    Ok(terms)
-}
-
-/// The smallest string after every string beginning with `prefix`.
-fn next_prefix(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    let last = chars.pop()?;
-    chars.push(char::from_u32(u32::from(last) + 1)?);
-    Some(chars.into_iter().collect())
-}
-
 /// Which records a search may return: per object, the owners the caller's read reach is
 /// limited to (`None` for everyone's).
 pub(super) type Scope<'a> = [(Object, Option<&'a [UserId]>)];
 
-/// Up to `limit` records whose text contains, for every group, one of the group's patterns,
-/// best first by the database's own ranking: bm25 over trigrams on SQLite, word ranking on
-/// PostgreSQL.
+/// Up to `limit` records matching every word of a query where one of their words begins with
+/// what was typed, one of its corrections, or a dictionary word it appears inside of (a
+/// substring), best first by the database's own ranking: bm25 on SQLite's FTS5 word index,
+/// `ts_rank` on PostgreSQL's tsvector index.
 pub(super) async fn candidates(
     db: &Db,
     workspace: WorkspaceId,
-    groups: &[Vec<&str>],
+    words: &[Word],
     scope: &Scope<'_>,
     limit: i64,
 ) -> Result<Vec<Candidate>, DbError> {
-    if groups.is_empty() || scope.is_empty() {
+    if scope.is_empty() || words.is_empty() {
         return Ok(Vec::new());
+    }
+    let mut groups = Vec::with_capacity(words.len());
+    for word in words {
+        let mut group: Vec<String> =
+            std::iter::once(word.text.clone()).chain(word.alternatives.iter().cloned()).collect();
+        if word.text.chars().count() >= SUBSTRING_MIN {
+            group.extend(terms_containing(db, workspace, &word.text).await?);
+        }
+        groups.push(group);
     }
     let rows = match db.exec() {
         rapport_db::Exec::Sqlite(c) => {
             let mut select = sqlx::QueryBuilder::new(
-                "SELECT d.object, d.record_id, d.fields FROM search_text s JOIN search_documents d ON d.id = s.rowid \
-                 WHERE search_text MATCH ",
+                "SELECT d.object, d.record_id, d.fields FROM search_words s JOIN search_documents d ON d.id = s.rowid \
+                 WHERE search_words MATCH ",
             );
-            select.push_bind(fts_expression(groups)).push(" AND d.workspace_id = ").push_bind(workspace);
+            select.push_bind(fts_expression(&groups)).push(" AND d.workspace_id = ").push_bind(workspace);
             scoped(&mut select, scope);
             select.push(" ORDER BY s.rank LIMIT ").push_bind(limit);
             select.build_query_as::<Candidate>().fetch_all(c).await
         }
         rapport_db::Exec::Postgres(c) => {
             let mut select = sqlx::QueryBuilder::new(
-                "SELECT d.object, d.record_id, d.fields FROM search_documents d WHERE d.workspace_id = ",
+                "SELECT d.object, d.record_id, d.fields FROM search_documents d, to_tsquery('simple', ",
             );
-            select.push_bind(workspace);
-            for group in groups {
-                select.push(" AND (");
-                for (i, pattern) in group.iter().enumerate() {
-                    if i > 0 {
-                        select.push(" OR ");
-                    }
-                    select.push("d.text LIKE ").push_bind(format!("%{pattern}%"));
-                }
-                select.push(")");
-            }
-            scoped(&mut select, scope);
             select
-                .push(" ORDER BY ts_rank(d.words, to_tsquery('simple', ")
-                .push_bind(tsquery(groups))
-                .push(")) DESC, d.id LIMIT ")
-                .push_bind(limit);
+                .push_bind(tsquery(&groups))
+                .push(") AS q WHERE d.workspace_id = ")
+                .push_bind(workspace)
+                .push(" AND d.words @@ q");
+            scoped(&mut select, scope);
+            select.push(" ORDER BY ts_rank(d.words, q) DESC, d.id LIMIT ").push_bind(limit);
             select.build_query_as::<Candidate>().fetch_all(c).await
         }
     }?;
     Ok(rows)
 }
+
+/// Dictionary words a query word appears inside of, not at their start (that a prefix query
+/// finds), most common first: how a word index answers a substring. On PostgreSQL a trigram
+/// index on the dictionary serves the `LIKE`; SQLite's dictionary is read through.
+async fn terms_containing(db: &Db, workspace: WorkspaceId, word: &str) -> Result<Vec<String>, DbError> {
+    let terms = sql!(db.exec(), c => sqlx::query_scalar(
+        "SELECT term FROM search_terms WHERE workspace_id = $1 AND term LIKE $2 AND term NOT LIKE $3 \
+         ORDER BY documents DESC, term LIMIT $4",
+    )
+    .bind(workspace)
+    .bind(format!("%{word}%"))
+    .bind(format!("{word}%"))
+    .bind(SUBSTRING_TERMS)
+    .fetch_all(c)
+    .await)?;
+    Ok(terms)
+}
+
+/// Dictionary words a substring expands to, per query word.
+const SUBSTRING_TERMS: i64 = 12;
 
 fn scoped<DB: sqlx::Database>(select: &mut sqlx::QueryBuilder<DB>, scope: &Scope<'_>)
 where
@@ -312,30 +299,29 @@ where
     select.push(")");
 }
 
-/// An FTS5 query: every group must match, by any of its patterns, each a trigram phrase.
-/// Patterns are folded words of letters and digits, so they need no quoting beyond the
-/// phrase marks.
-fn fts_expression(groups: &[Vec<&str>]) -> String {
+/// An FTS5 query: every group must match, by any of its words, each as a prefix. Words are
+/// folded runs of letters and digits, so they need no quoting beyond the phrase marks.
+fn fts_expression(groups: &[Vec<String>]) -> String {
     groups
         .iter()
         .map(|group| {
-            let phrases: Vec<String> = group.iter().map(|pattern| format!("\"{pattern}\"")).collect();
+            let phrases: Vec<String> = group.iter().map(|word| format!("\"{word}\"*")).collect();
             format!("({})", phrases.join(" OR "))
         })
         .collect::<Vec<_>>()
         .join(" AND ")
 }
 
-/// The same groups as a text search query over words, each pattern as a prefix, for ranking.
-fn tsquery(groups: &[Vec<&str>]) -> String {
+/// The same groups as a text search query: every group, by any of its words as a prefix.
+fn tsquery(groups: &[Vec<String>]) -> String {
     groups
         .iter()
         .map(|group| {
-            let words: Vec<String> = group.iter().map(|pattern| format!("{pattern}:*")).collect();
+            let words: Vec<String> = group.iter().map(|word| format!("{word}:*")).collect();
             format!("({})", words.join(" | "))
         })
         .collect::<Vec<_>>()
-        .join(" | ")
+        .join(" & ")
 }
 
 /// How many documents the index holds, over every workspace.
@@ -350,9 +336,8 @@ mod tests {
 
     #[test]
     fn queries_require_every_group_and_any_pattern_of_one() {
-        let groups = vec![vec!["jon", "john"], vec!["smith"]];
-        assert_eq!(fts_expression(&groups), "(\"jon\" OR \"john\") AND (\"smith\")");
-        assert_eq!(tsquery(&groups), "(jon:* | john:*) | (smith:*)");
-        assert_eq!(next_prefix("jo").as_deref(), Some("jp"));
+        let groups = vec![vec!["jon".to_owned(), "john".to_owned()], vec!["smith".to_owned()]];
+        assert_eq!(fts_expression(&groups), "(\"jon\"* OR \"john\"*) AND (\"smith\"*)");
+        assert_eq!(tsquery(&groups), "(jon:* | john:*) & (smith:*)");
     }
 }
