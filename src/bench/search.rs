@@ -131,7 +131,7 @@ impl Operation for TextIndex {
                 let mut select = sqlx::QueryBuilder::new("");
                 if sqlite {
                     let phrases: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
-                    select.push("SELECT d.id FROM search_words s JOIN search_documents d ON d.id = s.rowid WHERE search_words MATCH ")
+                    select.push("SELECT d.id FROM search_words s CROSS JOIN search_documents d ON d.id = s.rowid WHERE search_words MATCH ")
                         .push_bind(phrases.join(" AND "))
                         .push(" AND d.workspace_id = ")
                         .push_bind(workspace)

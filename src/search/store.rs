@@ -223,9 +223,11 @@ pub(super) async fn candidates(
     }
     let rows = match db.exec() {
         rapport_db::Exec::Sqlite(c) => {
+            // CROSS JOIN keeps the word index as the outer loop: left to itself the planner walks
+            // the workspace's documents and runs the MATCH once per document.
             let mut select = sqlx::QueryBuilder::new(
-                "SELECT d.object, d.record_id, d.fields FROM search_words s JOIN search_documents d ON d.id = s.rowid \
-                 WHERE search_words MATCH ",
+                "SELECT d.object, d.record_id, d.fields FROM search_words s CROSS JOIN search_documents d \
+                 ON d.id = s.rowid WHERE search_words MATCH ",
             );
             select.push_bind(fts_expression(&groups)).push(" AND d.workspace_id = ").push_bind(workspace);
             scoped(&mut select, scope);

@@ -40,14 +40,19 @@ pub struct Nav {
     pub settings: bool,
     pub roles: bool,
     pub audit: bool,
+    /// The top bar's search box, for a signed-in caller who may read people or companies.
+    pub search: bool,
 }
 
 impl Nav {
     fn of(principal: &Principal) -> Self {
         let admin = principal.can("workspace", crate::identity::Action::Admin).is_some();
+        let people = principal.can("people", crate::identity::Action::Read).is_some();
+        let companies = principal.can("companies", crate::identity::Action::Read).is_some();
         Self {
-            people: principal.can("people", crate::identity::Action::Read).is_some(),
-            companies: principal.can("companies", crate::identity::Action::Read).is_some(),
+            people,
+            companies,
+            search: people || companies,
             tasks: true,
             members: admin,
             settings: admin,
@@ -72,6 +77,7 @@ impl Layout {
                 settings: false,
                 roles: false,
                 audit: false,
+                search: false,
             },
         }
     }
