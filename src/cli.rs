@@ -55,6 +55,8 @@ pub enum Command {
     Gen(crate::r#gen::GenArgs),
     /// Run a benchmark scenario on SQLite or PostgreSQL (`rapport bench list` names them).
     Bench(crate::bench::BenchArgs),
+    /// Import a CSV, XLSX or vCard file into a workspace, with a progress bar; resumable.
+    Import(crate::import::cli::ImportArgs),
 }
 
 #[derive(Debug, Default, Args)]
@@ -210,6 +212,7 @@ async fn dispatch(command: Command, config: Config) -> ExitCode {
             .await
             .unwrap_or_else(|err| Err(anyhow::anyhow!("the generator panicked: {err}"))),
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Import(args) => crate::import::cli::run(args, &config).await,
         Command::Version | Command::DefaultConfig => Ok(()),
     };
     match outcome {

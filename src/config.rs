@@ -34,6 +34,23 @@ pub struct Config {
     pub audit: AuditConfig,
     pub mail: MailConfig,
     pub attachments: AttachmentsConfig,
+    pub imports: ImportsConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportsConfig {
+    /// Largest file that may be uploaded for import; larger uploads are answered with 413.
+    pub max_bytes: u64,
+    /// Rows committed per transaction: a crash loses at most this many rows' work, which the
+    /// resumed run does again.
+    pub batch_rows: usize,
+}
+
+impl Default for ImportsConfig {
+    fn default() -> Self {
+        Self { max_bytes: 2 << 30, batch_rows: 5000 }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -155,6 +172,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             mail: MailConfig::default(),
             attachments: AttachmentsConfig::default(),
+            imports: ImportsConfig::default(),
         }
     }
 }
@@ -217,7 +235,7 @@ pub struct ConfigError {
 }
 
 /// Top-level keys; environment variables outside them (e.g. test settings) are not config.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "listen",
     "data_dir",
     "database_url",
@@ -230,6 +248,7 @@ const KEYS: [&str; 13] = [
     "audit",
     "mail",
     "attachments",
+    "imports",
     "config",
 ];
 
@@ -280,6 +299,12 @@ impl Config {
         }
         if self.attachments.max_bytes == 0 {
             return Err(ConfigError { key: "attachments.max_bytes".into(), reason: "must be at least 1".into() });
+        }
+        if self.imports.max_bytes == 0 {
+            return Err(ConfigError { key: "imports.max_bytes".into(), reason: "must be at least 1".into() });
+        }
+        if !(1..=50_000).contains(&self.imports.batch_rows) {
+            return Err(ConfigError { key: "imports.batch_rows".into(), reason: "must be 1 to 50000".into() });
         }
         if self.jobs.concurrency == 0 {
             return Err(ConfigError { key: "jobs.concurrency".into(), reason: "must be at least 1".into() });

@@ -15,35 +15,13 @@ use rapport::access::{self, Name};
 use rapport::identity::{self, Grant};
 use serde_json::{Value, json};
 use sha2::Digest;
-use util::{TestApp, TestResponse};
-
-const BOUNDARY: &str = "rapport-test-boundary";
+use util::{BOUNDARY, TestApp, TestResponse, multipart};
 
 /// A PNG signature and header chunk followed by bytes of every value.
 fn png() -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
     bytes.extend((0..=255_u8).cycle().take(5000));
     bytes
-}
-
-/// A `multipart/form-data` body of `fields` then one file part named `file`.
-fn multipart(fields: &[(&str, &str)], name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (field, value) in fields {
-        body.extend(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n").bytes(),
-        );
-    }
-    body.extend(
-        format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-             Content-Type: {content_type}\r\n\r\n"
-        )
-        .bytes(),
-    );
-    body.extend(bytes);
-    body.extend(format!("\r\n--{BOUNDARY}--\r\n").bytes());
-    body
 }
 
 async fn upload(app: &TestApp, token: &str, path: &str, name: &str, content_type: &str, bytes: &[u8]) -> TestResponse {

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 use rapport_jobs::{JobContext, NewJob, Registry, Schedule};
 
+pub use format::neutralised;
 pub use model::{CompaniesFilter, Export, ExportRequest, Format, ListFilter, NewExport, Object, PeopleFilter, Status};
 pub use service::{ExportError, LINK_TTL, MAX_ATTEMPTS, download_url, file_path, get, mine, request, sweep};
 

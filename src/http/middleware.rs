@@ -146,12 +146,18 @@ fn default_message(status: StatusCode) -> &'static str {
 pub(super) struct BodyLimits {
     body: usize,
     upload: usize,
+    import: usize,
 }
 
 impl BodyLimits {
     pub(super) fn of(config: &crate::config::Config) -> Self {
         let upload = usize::try_from(config.attachments.max_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
-        Self { body: config.http.body_limit_bytes, upload: upload.max(config.http.body_limit_bytes) }
+        let import = usize::try_from(config.imports.max_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
+        Self {
+            body: config.http.body_limit_bytes,
+            upload: upload.max(config.http.body_limit_bytes),
+            import: import.max(config.http.body_limit_bytes),
+        }
     }
 }
 
@@ -160,8 +166,14 @@ pub(super) async fn body_limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let upload = crate::attachment::is_upload(request.method(), request.uri().path());
-    let limit = if upload { limits.upload } else { limits.body };
+    let (method, path) = (request.method(), request.uri().path());
+    let limit = if crate::import::is_upload(method, path) {
+        limits.import
+    } else if crate::attachment::is_upload(method, path) {
+        limits.upload
+    } else {
+        limits.body
+    };
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|length| length > limit) {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();

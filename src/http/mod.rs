@@ -55,6 +55,7 @@ pub fn pages() -> Pages {
         .merge(crate::export::web::router())
         .merge(crate::search::web::router())
         .merge(crate::bulk::web::router())
+        .merge(crate::import::web::router())
 }
 
 /// The OpenAPI document of every `/api` route, as served at `/api/v1/openapi.json`.

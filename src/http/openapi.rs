@@ -68,6 +68,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::attachment::api::router())
         .merge(crate::export::api::router())
         .merge(crate::bulk::api::router())
+        .merge(crate::import::api::router())
         .merge(crate::workspace::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }

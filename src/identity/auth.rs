@@ -397,6 +397,19 @@ pub async fn member_by_email(db: &Db, workspace: WorkspaceId, email: &Email) -> 
     Ok(store::user_id_by_email(db, workspace, &email.canonical()).await?)
 }
 
+/// The principal the command line acts as for an active member of `workspace` (its first
+/// owner without `email`): their role and field rules, as a session of theirs would have.
+pub async fn member_principal(
+    db: &Db,
+    workspace: WorkspaceId,
+    email: Option<&Email>,
+) -> Result<Option<Principal>, AuthError> {
+    let canonical = email.map(Email::canonical);
+    let Some(row) = store::member_credential(db, workspace, canonical.as_deref()).await? else { return Ok(None) };
+    let credential = Credential::Session { csrf_token: rapport_core::Secret::new(String::new()) };
+    Ok(Some(principal(db, row, workspace, credential).await?))
+}
+
 async fn principal(
     db: &Db,
     row: store::CredentialRow,

@@ -40,7 +40,8 @@ pub mod web;
 pub use account::{AccountError, revoke_all_sessions};
 pub use auth::{
     AuthError, ClientInfo, CreatedToken, Credential, NewSession, Principal, SESSION_ABSOLUTE, SESSION_IDLE,
-    check_password, create_token, end_session, member_by_email, session_principal, start_session, token_principal,
+    check_password, create_token, end_session, member_by_email, member_principal, session_principal, start_session,
+    token_principal,
 };
 pub use model::{Action, Grant, Password, PasswordError, Permissions, Reach, Role, SCOPED_MODULES, Scope};
 pub use service::{IdentityError, create_user, hash_password, member_email, password_evaluations, verify_password};

@@ -198,6 +198,26 @@ pub(super) async fn live_token(
     Ok(row)
 }
 
+/// An active member of the workspace by canonical email (the first owner when `None`), as the
+/// command line acts for them.
+pub(super) async fn member_credential(
+    db: &Db,
+    workspace: WorkspaceId,
+    email: Option<&str>,
+) -> Result<Option<CredentialRow>, DbError> {
+    let row = sql!(db.exec(), c => sqlx::query_as::<_, CredentialRow>(
+        "SELECT u.id AS user_id, u.email, m.role, m.role_id, w.name AS workspace_name, '' AS secret, CAST(0 AS BIGINT) AS credential_id,
+                NULL AS name, NULL AS scopes, NULL AS idle_expires_at, FALSE AS must_enrol_two_factor
+         FROM memberships m
+         JOIN users u ON u.id = m.user_id
+         JOIN workspaces w ON w.id = m.workspace_id
+         WHERE m.workspace_id = $1 AND u.status = 'active' AND m.deactivated_at IS NULL
+           AND (u.email_canonical = $2 OR ($2 IS NULL AND m.role = 'owner'))
+         ORDER BY u.id LIMIT 1"
+    ).bind(workspace).bind(email).fetch_optional(c).await)?;
+    Ok(row)
+}
+
 pub(super) async fn touch_token(tx: &mut Tx, workspace: WorkspaceId, id: i64, now: Timestamp) -> Result<(), DbError> {
     sql!(tx.exec(), c => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE workspace_id = $2 AND id = $3")
         .bind(now).bind(workspace).bind(id).execute(c).await.map(|r| r.rows_affected()))?;

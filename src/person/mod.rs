@@ -5,6 +5,7 @@
 //! applies their reach (own, team, all) for its action; see `docs/profiles.md`.
 
 pub mod api;
+pub mod import;
 mod model;
 mod service;
 mod store;

@@ -126,7 +126,7 @@ async fn replayed(db: &Db, workspace: WorkspaceId, key: Option<&str>) -> Result<
 }
 
 /// A unique violation on the external id is the client's mistake, named by field.
-fn taken(err: DbError, table: &str) -> PersonError {
+pub(super) fn taken(err: DbError, table: &str) -> PersonError {
     if err.is_unique(table, "external_id", &format!("{table}_external_id")) {
         return PersonError::Invalid(FieldErrors::from([(
             "external_id".into(),
@@ -182,14 +182,14 @@ pub async fn get(db: &Db, principal: &Principal, id: PersonId) -> Result<Person,
 }
 
 /// The person with their custom values by key, as callers read them.
-fn named(mut person: Person, defs: &[CustomField]) -> Person {
+pub(super) fn named(mut person: Person, defs: &[CustomField]) -> Person {
     person.fields.custom = field::named(defs, &person.custom);
     person
 }
 
 /// Checks a person's built-in and custom fields together, so one answer names every bad
 /// field; `before` is the stored custom values an update starts from.
-fn parse(
+pub(super) fn parse(
     input: &PersonInput,
     defs: &[CustomField],
     before: Option<&Stored>,
@@ -271,7 +271,7 @@ pub async fn update(
     .await
 }
 
-fn invalid_body(err: &serde_json::Error) -> PersonError {
+pub(super) fn invalid_body(err: &serde_json::Error) -> PersonError {
     PersonError::Invalid(FieldErrors::from([("body".into(), vec![err.to_string()])]))
 }
 
@@ -417,7 +417,7 @@ pub async fn history(
 }
 
 /// A person's change leaves the transaction as an audit row and a `person.*` domain event.
-async fn record_change(
+pub(super) async fn record_change(
     tx: &mut Tx,
     workspace: WorkspaceId,
     actor: &Actor,

@@ -363,3 +363,42 @@ pub(super) async fn external_ids(db: &Db, workspace: WorkspaceId) -> Result<Vec<
     ).bind(workspace).fetch_all(c).await)?;
     Ok(ids)
 }
+
+/// The people (in the trash too) whose `column` holds one of `keys`, with the key each matched.
+pub(super) async fn by_column(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    column: &'static str,
+    keys: &[String],
+) -> Result<Vec<(String, Person)>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Keyed {
+        matched: String,
+        #[sqlx(flatten)]
+        row: Row,
+    }
+    let mut found = Vec::new();
+    for chunk in keys.chunks(PEOPLE_PER_INSERT) {
+        let rows: Vec<Keyed> = sql!(tx.exec(), c => {
+            let mut select = sqlx::QueryBuilder::new(format!(
+                "SELECT {column} AS matched, {COLUMNS} FROM people WHERE workspace_id = "
+            ));
+            select.push_bind(workspace).push(format!(" AND {column} IN ("));
+            let mut list = select.separated(", ");
+            for key in chunk {
+                list.push_bind(key.clone());
+            }
+            select.push(")");
+            select.build_query_as().fetch_all(c).await
+        })?;
+        found.extend(rows.into_iter().map(|keyed| (keyed.matched, Person::from(keyed.row))));
+    }
+    Ok(found)
+}
+
+/// Deletes one person for good; false when there was none.
+pub(super) async fn erase(tx: &mut Tx, workspace: WorkspaceId, id: PersonId) -> Result<bool, DbError> {
+    let gone = sql!(tx.exec(), c => sqlx::query("DELETE FROM people WHERE workspace_id = $1 AND id = $2")
+        .bind(workspace).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(gone == 1)
+}

@@ -23,6 +23,29 @@ use tower::ServiceExt;
 
 pub use binary::Binary;
 
+/// The boundary of the test's `multipart/form-data` bodies.
+pub const BOUNDARY: &str = "rapport-test-boundary";
+
+/// A `multipart/form-data` body of `fields` then one file part named `file`.
+pub fn multipart(fields: &[(&str, &str)], name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (field, value) in fields {
+        body.extend(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n").bytes(),
+        );
+    }
+    body.extend(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: {content_type}\r\n\r\n"
+        )
+        .bytes(),
+    );
+    body.extend(bytes);
+    body.extend(format!("\r\n--{BOUNDARY}--\r\n").bytes());
+    body
+}
+
 pub struct TestApp {
     pub test_db: std::sync::Arc<TestDb>,
     pub state: AppState,
