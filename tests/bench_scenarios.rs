@@ -14,8 +14,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 /// Every scenario `rapport bench list` must name; a new scenario adds its test below.
-const SCENARIOS: [&str; 8] =
-    ["write-durable", "api-health", "import-raw", "ingest", "api-get", "api-list", "api-create", "search"];
+const SCENARIOS: [&str; 9] =
+    ["write-durable", "api-health", "import-raw", "import-1m", "ingest", "api-get", "api-list", "api-create", "search"];
 
 fn rapport(args: &[&str], dir: &Path) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rapport"));
@@ -55,7 +55,7 @@ fn sqlite3_available() -> bool {
 fn bench_tiny(scenario: &str) -> Vec<(&'static str, Value)> {
     let mut reports = Vec::new();
     for (backend, extra) in backends() {
-        if scenario == "import-raw" && backend == "sqlite" && !sqlite3_available() {
+        if scenario.starts_with("import") && backend == "sqlite" && !sqlite3_available() {
             continue;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -165,6 +165,16 @@ fn import_raw_at_tiny_scale_loads_the_file_three_ways() {
             report["runs"].as_array().unwrap().iter().map(|r| r["label"].as_str().unwrap()).collect();
         assert_eq!(labels, ["no index", "unique index built after", "unique index before"], "{backend}");
         assert!(report["runs"].as_array().unwrap().iter().all(|r| r["operations"] == 1_000), "{backend}");
+    }
+}
+
+#[test]
+fn import_1m_at_tiny_scale_imports_every_row_beside_the_raw_loader() {
+    for (backend, report) in bench_tiny("import-1m") {
+        assert_eq!((report["system"].as_str(), report["unit"].as_str()), (Some("rapport"), Some("rows")), "{backend}");
+        assert_eq!(report["operations"], 1_000, "{backend}");
+        assert_eq!(report["baseline"]["label"], "unique index built after", "{backend}: {report}");
+        assert!(report["ratio"].as_f64().is_some_and(|r| r > 0.0), "{backend}: {report}");
     }
 }
 

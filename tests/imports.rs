@@ -166,6 +166,8 @@ async fn a_file_is_suggested_a_mapping_dry_run_then_imported_with_every_bad_row_
     ).bind(shop.created.workspace_id).fetch_one(c).await)
     .unwrap();
     assert_eq!(audited, 3);
+    let chain = rapport::audit::verify(shop.app.db(), Some(shop.created.workspace_id)).await.unwrap();
+    assert!(chain.problems.is_empty(), "rows appended in a batch chain as single ones do: {:?}", chain.problems);
     let timeline = shop.read(&format!("/api/v1/people/{}/timeline", ada["id"])).await;
     assert!(!timeline["data"].as_array().unwrap().is_empty(), "{timeline}");
 
@@ -310,7 +312,8 @@ async fn a_mapping_or_date_format_that_cannot_work_is_refused_naming_the_problem
     let unknown = shop.start_as(&shop.owner, id, json!({"mapping": [{"column": "name", "field": "nickname"}]})).await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unknown.text().contains("nickname is not a field"), "{}", unknown.text());
-    let missing = shop.start_as(&shop.owner, id, json!({"mapping": [{"column": "surname", "field": "last_name"}]})).await;
+    let missing =
+        shop.start_as(&shop.owner, id, json!({"mapping": [{"column": "surname", "field": "last_name"}]})).await;
     assert!(missing.text().contains("the file has no column"), "{}", missing.text());
     let columns = json!([{"column": "name", "field": "first_name"}, {"column": "born", "field": "birthday"}]);
     let ambiguous = shop.start_as(&shop.owner, id, json!({"mapping": columns})).await;

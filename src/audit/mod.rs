@@ -18,6 +18,6 @@ pub use model::{
     AuditAction, AuditEntry, AuditFilter, AuditRow, Cursor, Log, Page, Problem, ProblemKind, VerifyReport,
 };
 pub use service::{
-    AuditError, PRUNE_AUDIT, SECURITY_SUBSCRIBER, history, list, prune, record, record_security, retention_cutoff,
-    schedule, subscribe, verify,
+    AuditError, PRUNE_AUDIT, SECURITY_SUBSCRIBER, history, list, prune, record, record_many, record_security,
+    retention_cutoff, schedule, subscribe, verify,
 };

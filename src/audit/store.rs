@@ -17,6 +17,22 @@ pub(super) async fn advance_head(tx: &mut Tx, workspace: WorkspaceId, log: Log) 
     Ok(head)
 }
 
+/// Moves a chain's head on by `count` rows at once; returns the last position taken and the
+/// hash the first new row chains to.
+pub(super) async fn advance_head_by(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    log: Log,
+    count: i64,
+) -> Result<(i64, String), DbError> {
+    let (seq, hash): (i64, String) = sql!(tx.exec(), c => sqlx::query_as(
+        "INSERT INTO audit_heads (workspace_id, log, seq, hash) VALUES ($1, $2, $3, '')
+         ON CONFLICT (workspace_id, log) DO UPDATE SET seq = audit_heads.seq + $3
+         RETURNING seq, hash"
+    ).bind(workspace).bind(log.as_str()).bind(count).fetch_one(c).await)?;
+    Ok((seq, hash))
+}
+
 pub(super) async fn set_head_hash(tx: &mut Tx, workspace: WorkspaceId, log: Log, hash: &str) -> Result<(), DbError> {
     sql!(tx.exec(), c => sqlx::query("UPDATE audit_heads SET hash = $1 WHERE workspace_id = $2 AND log = $3")
         .bind(hash).bind(workspace).bind(log.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
@@ -50,6 +66,38 @@ pub(super) async fn insert_row(tx: &mut Tx, row: &StoredRow) -> Result<(), DbErr
     .bind(&row.request_id).bind(&row.entity).bind(row.entity_id).bind(&row.action).bind(&row.changes)
     .bind(&row.prev_hash).bind(&row.hash)
     .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Rows per multi-row insert of [`insert_rows`]: 13 values a row, well under both engines'
+/// limits on bound values.
+const ROWS_PER_INSERT: usize = 1000;
+
+pub(super) async fn insert_rows(tx: &mut Tx, rows: &[StoredRow]) -> Result<(), DbError> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        sql!(tx.exec(), c => {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_rows (workspace_id, log, seq, at, actor, actor_user_id, request_id, entity, entity_id, \
+                 action, changes, prev_hash, hash) ",
+            );
+            insert.push_values(chunk, |mut row, stored| {
+                row.push_bind(stored.workspace_id)
+                    .push_bind(stored.log.clone())
+                    .push_bind(stored.seq)
+                    .push_bind(stored.at)
+                    .push_bind(stored.actor.clone())
+                    .push_bind(stored.actor_user_id)
+                    .push_bind(stored.request_id.clone())
+                    .push_bind(stored.entity.clone())
+                    .push_bind(stored.entity_id)
+                    .push_bind(stored.action.clone())
+                    .push_bind(stored.changes.clone())
+                    .push_bind(stored.prev_hash.clone())
+                    .push_bind(stored.hash.clone());
+            });
+            insert.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
     Ok(())
 }
 

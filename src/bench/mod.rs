@@ -15,6 +15,7 @@ mod api_create;
 mod api_get;
 mod api_health;
 mod api_list;
+mod import_1m;
 mod import_raw;
 mod ingest;
 mod load;
@@ -46,6 +47,7 @@ const SCENARIOS: &[Scenario] = &[
     write_durable::SCENARIO,
     api_health::SCENARIO,
     import_raw::SCENARIO,
+    import_1m::SCENARIO,
     ingest::SCENARIO,
     api_get::SCENARIO,
     api_list::SCENARIO,

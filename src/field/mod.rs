@@ -12,6 +12,6 @@ pub mod web;
 
 pub use model::{CustomField, CustomKind, FieldSpec, Object, Stored, ValueContext, form_text, text_of};
 pub use service::{
-    FieldError, changed_values, checked, context, create, definitions, find, index, input_kind, list, named,
-    shown_values, together, unindex, update, view,
+    FieldError, changed_values, checked, context, create, definitions, find, index, index_many, input_kind, list,
+    named, shown_values, together, unindex, update, view,
 };

@@ -397,6 +397,39 @@ pub async fn index(
     }
 }
 
+/// Writes the indexed values of many records created in the caller's transaction, which have
+/// none yet: with multi-row inserts, except for records holding a unique or relation value,
+/// which are checked one at a time as [`index`] checks them. A record refused that way is
+/// answered by its position.
+pub async fn index_many(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    object: Object,
+    defs: &[CustomField],
+    records: &[(i64, &Stored)],
+) -> Result<Result<(), (usize, FieldErrors)>, DbError> {
+    if defs.is_empty() {
+        return Ok(Ok(()));
+    }
+    let checked = |field: &CustomField| field.active() && (field.unique || field.kind == CustomKind::Relation);
+    let mut rows = Vec::new();
+    for (place, (record, stored)) in records.iter().enumerate() {
+        let needs_check = defs.iter().any(|field| checked(field) && stored.contains_key(&field.id.to_string()));
+        if needs_check {
+            if let Err(errors) = index(tx, workspace, (object, *record), defs, stored).await? {
+                return Ok(Err((place, errors)));
+            }
+            continue;
+        }
+        for field in defs {
+            let Some(value) = stored.get(&field.id.to_string()) else { continue };
+            rows.extend(index_values(field.kind, value).into_iter().map(|indexed| (*record, field.id, indexed)));
+        }
+    }
+    store::insert_values(tx, workspace, object, &rows).await?;
+    Ok(Ok(()))
+}
+
 /// Forgets a purged record's indexed values.
 pub async fn unindex(tx: &mut Tx, workspace: WorkspaceId, record: (Object, i64)) -> Result<(), DbError> {
     store::remove_values(tx, workspace, record).await

@@ -159,6 +159,35 @@ pub(super) async fn replace_values(
     Ok(())
 }
 
+/// Rows per multi-row insert of [`insert_values`]: six values a row.
+const VALUES_PER_INSERT: usize = 1000;
+
+/// Inserts indexed values of records that have none yet and hold no unique value.
+pub(super) async fn insert_values(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    object: Object,
+    rows: &[(i64, FieldId, IndexValue)],
+) -> Result<(), DbError> {
+    for chunk in rows.chunks(VALUES_PER_INSERT) {
+        sql!(tx.exec(), c => {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO custom_values (workspace_id, field_id, object, record_id, text_value, number_value) ",
+            );
+            insert.push_values(chunk, |mut row, (record, field, value)| {
+                row.push_bind(workspace)
+                    .push_bind(*field)
+                    .push_bind(object.as_str())
+                    .push_bind(*record)
+                    .push_bind(value.text.clone())
+                    .push_bind(value.number);
+            });
+            insert.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
 pub(super) async fn remove_values(
     tx: &mut Tx,
     workspace: WorkspaceId,

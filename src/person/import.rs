@@ -55,16 +55,13 @@ pub async fn create_many(
     defs: &[CustomField],
 ) -> Result<Result<Vec<Person>, (usize, PersonError)>, PersonError> {
     let inserted = store::insert_many(tx, workspace, people, Utc::now()).await.map_err(|e| taken(e, "people"))?;
-    let mut created = Vec::with_capacity(inserted.len());
-    for (place, person) in inserted.into_iter().enumerate() {
-        if let Err(errors) = field::index(tx, workspace, (Object::Person, person.id.get()), defs, &person.custom).await? {
-            return Ok(Err((place, PersonError::Invalid(errors))));
-        }
-        let person = named(person, defs);
-        record_change(tx, workspace, actor, person.id, AuditAction::Create, &changes(None, Some(&person.fields)))
-            .await?;
-        created.push(person);
+    let values: Vec<(i64, &crate::field::Stored)> = inserted.iter().map(|p| (p.id.get(), &p.custom)).collect();
+    if let Err((place, errors)) = field::index_many(tx, workspace, Object::Person, defs, &values).await? {
+        return Ok(Err((place, PersonError::Invalid(errors))));
     }
+    let created: Vec<Person> = inserted.into_iter().map(|person| named(person, defs)).collect();
+    let changed: Vec<_> = created.iter().map(|p| (p.id.get(), changes(None, Some(&p.fields)))).collect();
+    crate::profile::record_changes(tx, workspace, actor, ("person", AuditAction::Create), &changed).await?;
     let documents: Vec<_> = created.iter().map(Person::search_document).collect();
     crate::search::index_many(tx, workspace, &documents).await?;
     Ok(Ok(created))
@@ -142,7 +139,11 @@ async fn replace(
 
 /// Removes people an import created, for good: an undone import leaves no trace in lists,
 /// search or the trash, while the audit trail keeps that they existed.
-pub async fn erase(tx: &mut Tx, (workspace, actor): (WorkspaceId, &Actor), ids: &[PersonId]) -> Result<(), PersonError> {
+pub async fn erase(
+    tx: &mut Tx,
+    (workspace, actor): (WorkspaceId, &Actor),
+    ids: &[PersonId],
+) -> Result<(), PersonError> {
     for id in ids {
         if store::erase(tx, workspace, *id).await? {
             field::unindex(tx, workspace, (Object::Person, id.get())).await?;

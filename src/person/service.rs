@@ -440,10 +440,9 @@ pub async fn insert_many(db: &Db, workspace: WorkspaceId, people: Vec<NewPerson>
             Box::pin(async move {
                 let inserted =
                     store::insert_many(tx, workspace, &people, Utc::now()).await.map_err(|e| taken(e, "people"))?;
-                for person in &inserted {
-                    field::index(tx, workspace, (Object::Person, person.id.get()), &defs, &person.custom)
-                        .await?
-                        .map_err(PersonError::Invalid)?;
+                let values: Vec<(i64, &field::Stored)> = inserted.iter().map(|p| (p.id.get(), &p.custom)).collect();
+                if let Err((_, errors)) = field::index_many(tx, workspace, Object::Person, &defs, &values).await? {
+                    return Err(PersonError::Invalid(errors));
                 }
                 let documents: Vec<_> = inserted.iter().map(Person::search_document).collect();
                 crate::search::index_many(tx, workspace, &documents).await?;

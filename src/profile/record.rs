@@ -116,6 +116,54 @@ pub fn count_text(count: i64) -> String {
     if count > COUNT_CAP { format!("{COUNT_CAP}+") } else { count.to_string() }
 }
 
+/// Records many records' changes at once, each as [`record_change`] records one: an audit row
+/// and a domain event per record, with multi-row inserts.
+pub async fn record_changes(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    actor: &Actor,
+    (entity, action): (&str, AuditAction),
+    changed: &[(i64, Vec<FieldChange>)],
+) -> Result<(), rapport_db::DbError> {
+    let entries: Vec<AuditEntry<'_>> = changed
+        .iter()
+        .map(|(entity_id, changes)| AuditEntry {
+            workspace,
+            actor,
+            request_id: None,
+            entity,
+            entity_id: *entity_id,
+            action,
+            changes,
+        })
+        .collect();
+    crate::audit::record_many(tx, &entries).await?;
+    let events: Vec<NewDomainEvent> = changed
+        .iter()
+        .map(|(entity_id, changes)| NewDomainEvent {
+            workspace_id: workspace,
+            kind: format!("{entity}.{}", happened(action)),
+            entity_type: entity.into(),
+            entity_id: *entity_id,
+            payload: json!({ "changes": changes }),
+            actor: actor.to_string(),
+            request_id: None,
+        })
+        .collect();
+    rapport_jobs::record_events(tx, &events).await
+}
+
+fn happened(action: AuditAction) -> &'static str {
+    match action {
+        AuditAction::Create => "created",
+        AuditAction::Update => "updated",
+        AuditAction::Delete => "deleted",
+        AuditAction::Restore => "restored",
+        AuditAction::Purge => "purged",
+        other => other.as_str(),
+    }
+}
+
 /// The one place a record's change leaves the transaction: as a row of the audit trail and as a
 /// domain event `ENTITY.HAPPENED` (timeline, webhooks, segments), both committed with the change
 /// or not at all.
@@ -129,17 +177,9 @@ pub async fn record_change(
 ) -> Result<(), rapport_db::DbError> {
     let entry = AuditEntry { workspace, actor, request_id: None, entity, entity_id, action, changes };
     crate::audit::record(tx, &entry).await?;
-    let happened = match action {
-        AuditAction::Create => "created",
-        AuditAction::Update => "updated",
-        AuditAction::Delete => "deleted",
-        AuditAction::Restore => "restored",
-        AuditAction::Purge => "purged",
-        other => other.as_str(),
-    };
     let event = NewDomainEvent {
         workspace_id: workspace,
-        kind: format!("{entity}.{happened}"),
+        kind: format!("{entity}.{}", happened(action)),
         entity_type: entity.into(),
         entity_id,
         payload: json!({ "changes": changes }),

@@ -46,15 +46,17 @@ pub async fn index(tx: &mut Tx, workspace: WorkspaceId, document: &Document) -> 
     count_terms(tx, workspace, deltas).await
 }
 
-/// Indexes many new records at once, for loading: the dictionary is counted once per batch.
+/// Indexes many records created in the caller's transaction, which have no document yet: the
+/// documents and their words go in with multi-row inserts, and the dictionary is counted once
+/// per batch.
 pub async fn index_many(tx: &mut Tx, workspace: WorkspaceId, documents: &[Document]) -> Result<(), DbError> {
     let mut deltas: BTreeMap<String, i64> = BTreeMap::new();
     for document in documents {
-        store::upsert(tx, workspace, document).await?;
         for term in document.terms() {
             *deltas.entry(term).or_default() += 1;
         }
     }
+    store::insert_many(tx, workspace, documents).await?;
     count_terms(tx, workspace, deltas).await
 }
 
@@ -71,8 +73,9 @@ fn terms_of(fields: &[Value]) -> BTreeSet<String> {
 
 async fn count_terms(tx: &mut Tx, workspace: WorkspaceId, deltas: BTreeMap<String, i64>) -> Result<(), DbError> {
     let mut variants = Vec::new();
+    let held = store::count_terms(tx, workspace, &deltas).await?;
     for (term, delta) in deltas {
-        let held = store::count_term(tx, workspace, &term, delta).await?;
+        let held = held.get(&term).copied().unwrap_or(delta);
         if held == delta && delta > 0 {
             variants.extend(model::variants(&term).into_iter().map(|variant| (variant, term.clone())));
         } else if held <= 0 {

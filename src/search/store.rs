@@ -106,30 +106,94 @@ pub(super) async fn delete(
     Ok(Some(removed.fields.0))
 }
 
-/// Adds `delta` (positive or negative) documents to `term`; returns how many hold it now.
-pub(super) async fn count_term(tx: &mut Tx, workspace: WorkspaceId, term: &str, delta: i64) -> Result<i64, DbError> {
-    let held: i64 = sql!(tx.exec(), c => sqlx::query_scalar(
-        "INSERT INTO search_terms (workspace_id, term, documents) VALUES ($1, $2, $3) \
-         ON CONFLICT (workspace_id, term) DO UPDATE SET documents = search_terms.documents + excluded.documents \
-         RETURNING documents",
-    )
-    .bind(workspace)
-    .bind(term)
-    .bind(delta)
-    .fetch_one(c)
-    .await)?;
-    Ok(held)
+/// Rows per multi-row statement: a handful of values a row stays far below either database's
+/// limit of bound values.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Writes the documents of records that have none yet, and their indexed words.
+pub(super) async fn insert_many(tx: &mut Tx, workspace: WorkspaceId, documents: &[Document]) -> Result<(), DbError> {
+    for chunk in documents.chunks(ROWS_PER_INSERT) {
+        let words: Vec<String> = chunk.iter().map(Document::words).collect();
+        match tx.backend() {
+            Backend::Sqlite => {
+                let ids: Vec<(i64, String, i64)> = sql!(tx.exec(), c => {
+                    let mut insert = sqlx::QueryBuilder::new(
+                        "INSERT INTO search_documents (workspace_id, object, record_id, owner_id, fields) ",
+                    );
+                    insert.push_values(chunk, |mut row, document| {
+                        row.push_bind(workspace)
+                            .push_bind(document.object.as_str())
+                            .push_bind(document.record_id)
+                            .push_bind(document.owner)
+                            .push_bind(Json(document.fields.clone()));
+                    });
+                    insert.push(" RETURNING id, object, record_id");
+                    insert.build_query_as().fetch_all(c).await
+                })?;
+                let place: std::collections::HashMap<(&str, i64), usize> =
+                    chunk.iter().enumerate().map(|(i, d)| ((d.object.as_str(), d.record_id), i)).collect();
+                sql!(tx.exec(), c => {
+                    let mut insert = sqlx::QueryBuilder::new("INSERT INTO search_words (rowid, text) ");
+                    insert.push_values(&ids, |mut row, (id, object, record)| {
+                        let text = place.get(&(object.as_str(), *record)).map(|i| words[*i].clone()).unwrap_or_default();
+                        row.push_bind(*id).push_bind(text);
+                    });
+                    insert.build().execute(c).await.map(|_| ())
+                })?;
+            }
+            Backend::Postgres => {
+                sql!(tx.exec(), c => {
+                    let mut insert = sqlx::QueryBuilder::new(
+                        "INSERT INTO search_documents (workspace_id, object, record_id, owner_id, fields, text) ",
+                    );
+                    insert.push_values(chunk.iter().zip(&words), |mut row, (document, text)| {
+                        row.push_bind(workspace)
+                            .push_bind(document.object.as_str())
+                            .push_bind(document.record_id)
+                            .push_bind(document.owner)
+                            .push_bind(Json(document.fields.clone()))
+                            .push_bind(text.clone());
+                    });
+                    insert.build().execute(c).await.map(|_| ())
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
-/// Rows per multi-row statement: three values a row stays far below either database's limit.
-const VARIANTS_PER_INSERT: usize = 1000;
+/// Adds each term's delta (positive or negative) to the documents holding it; answers how many
+/// hold each now.
+pub(super) async fn count_terms(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    deltas: &std::collections::BTreeMap<String, i64>,
+) -> Result<std::collections::HashMap<String, i64>, DbError> {
+    let deltas: Vec<(&String, &i64)> = deltas.iter().collect();
+    let mut held = std::collections::HashMap::with_capacity(deltas.len());
+    for chunk in deltas.chunks(ROWS_PER_INSERT) {
+        let rows: Vec<(String, i64)> = sql!(tx.exec(), c => {
+            let mut upsert = sqlx::QueryBuilder::new("INSERT INTO search_terms (workspace_id, term, documents) ");
+            upsert.push_values(chunk, |mut row, (term, delta)| {
+                row.push_bind(workspace).push_bind((*term).clone()).push_bind(**delta);
+            });
+            upsert.push(
+                " ON CONFLICT (workspace_id, term) DO UPDATE SET documents = search_terms.documents + excluded.documents \
+                 RETURNING term, documents",
+            );
+            upsert.build_query_as().fetch_all(c).await
+        })?;
+        held.extend(rows);
+    }
+    Ok(held)
+}
 
 pub(super) async fn add_variants(
     tx: &mut Tx,
     workspace: WorkspaceId,
     variants: &[(String, String)],
 ) -> Result<(), DbError> {
-    for chunk in variants.chunks(VARIANTS_PER_INSERT) {
+    for chunk in variants.chunks(ROWS_PER_INSERT) {
         sql!(tx.exec(), c => {
             let mut insert = sqlx::QueryBuilder::new("INSERT INTO search_term_variants (workspace_id, variant, term) ");
             insert.push_values(chunk, |mut row, (variant, term)| {

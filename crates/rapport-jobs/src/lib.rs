@@ -15,7 +15,8 @@ mod store;
 mod worker;
 
 pub use outbox::{
-    DomainEvent, NewDomainEvent, SubscriberFn, SubscriberStatus, Subscribers, record_event, subscriber_status,
+    DomainEvent, NewDomainEvent, SubscriberFn, SubscriberStatus, Subscribers, record_event, record_events,
+    subscriber_status,
 };
 pub use queue::{JobRow, JobStatus, NewJob, QueueDepth, enqueue, list_jobs, queue_depths, retry_dead_job};
 pub use scheduler::{Schedule, Scheduler};

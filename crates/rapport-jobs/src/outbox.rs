@@ -49,6 +49,11 @@ pub async fn record_event(tx: &mut Tx, event: &NewDomainEvent) -> Result<(), DbE
     crate::store::insert_event(tx, event).await
 }
 
+/// Records many domain events in the caller's transaction with multi-row inserts, in order.
+pub async fn record_events(tx: &mut Tx, events: &[NewDomainEvent]) -> Result<(), DbError> {
+    crate::store::insert_events(tx, events).await
+}
+
 pub type SubscriberFn = Arc<dyn Fn(Db, Vec<DomainEvent>) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
 
 /// The registered subscribers, by stable name (the name keys the stored position).

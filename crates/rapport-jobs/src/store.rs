@@ -216,6 +216,38 @@ pub(crate) async fn insert_event(tx: &mut Tx, event: &NewDomainEvent) -> Result<
     Ok(())
 }
 
+/// Rows per multi-row insert of [`insert_events`]: 8 values a row.
+const EVENTS_PER_INSERT: usize = 1000;
+
+pub(crate) async fn insert_events(tx: &mut Tx, events: &[NewDomainEvent]) -> Result<(), DbError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
+        sql!(tx.exec(), c => {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO domain_events (workspace_id, kind, entity_type, entity_id, payload, actor, request_id, occurred_at) ",
+            );
+            insert.push_values(chunk, |mut row, event| {
+                row.push_bind(event.workspace_id)
+                    .push_bind(event.kind.clone())
+                    .push_bind(event.entity_type.clone())
+                    .push_bind(event.entity_id)
+                    .push_bind(Json(event.payload.clone()))
+                    .push_bind(event.actor.clone())
+                    .push_bind(event.request_id.clone())
+                    .push_bind(now);
+            });
+            insert.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    if tx.backend() == Backend::Postgres {
+        sql!(tx.exec(), c => sqlx::query("SELECT pg_notify('rapport_wake', 'events')").execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
 /// Takes (or renews) the delivery lease of `subscriber` and returns its position, or `None`
 /// when another instance holds the lease.
 pub(crate) async fn lease_subscriber(
