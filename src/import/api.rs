@@ -123,8 +123,9 @@ async fn create(
     principal: Principal,
     request: Request,
 ) -> Result<(StatusCode, Json<ImportView>), ApiError> {
-    let multipart =
-        Multipart::from_request(request, &state).await.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let multipart = Multipart::from_request(request, &state)
+        .await
+        .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     let import = receive(&state, &principal, multipart).await?;
     Ok((StatusCode::CREATED, Json(view(&import))))
 }
@@ -175,7 +176,11 @@ async fn list(State(state): State<AppState>, principal: Principal) -> Result<Jso
 /// An import and its progress.
 #[utoipa::path(get, path = "/imports/{id}", tag = "imports", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = ImportView), (status = 404, body = ErrorBody)))]
-async fn read(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Json<ImportView>, ApiError> {
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<ImportView>, ApiError> {
     Ok(Json(view(&service::get(&state.db, &principal, id).await?)))
 }
 
@@ -269,7 +274,11 @@ async fn start(
 /// takes it back.
 #[utoipa::path(post, path = "/imports/{id}/cancel", tag = "imports", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = ImportView), (status = 404, body = ErrorBody)))]
-async fn cancel(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Json<ImportView>, ApiError> {
+async fn cancel(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<ImportView>, ApiError> {
     Ok(Json(view(&service::cancel(&state.db, &principal, id).await?)))
 }
 
@@ -294,7 +303,11 @@ async fn undo(
 #[utoipa::path(get, path = "/imports/{id}/errors", tag = "imports", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)))]
-async fn errors(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Response, ApiError> {
+async fn errors(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     let report = service::error_report(&state.db, &principal, id).await?;
     Ok(report_response(id, report))
 }

@@ -78,10 +78,9 @@ fn field_key(header: &str) -> String {
 fn mapping(import: &Import, args: &ImportArgs) -> anyhow::Result<Vec<Column>> {
     let mut mapping = import.settings.mapping.clone();
     let mut set = |column: &str, field: Option<String>, create: bool| -> anyhow::Result<()> {
-        let found = mapping
-            .iter_mut()
-            .find(|c| c.column == column)
-            .ok_or_else(|| anyhow::anyhow!("the file has no column {column:?}; its columns: {}", import.headers.join(", ")))?;
+        let found = mapping.iter_mut().find(|c| c.column == column).ok_or_else(|| {
+            anyhow::anyhow!("the file has no column {column:?}; its columns: {}", import.headers.join(", "))
+        })?;
         found.field = field;
         found.create = create;
         Ok(())
@@ -132,9 +131,12 @@ async fn import(db: &Db, args: &ImportArgs, config: &Config) -> anyhow::Result<(
                 uploaded.headers.len(),
                 super::store::format_name(uploaded.format)
             );
-            let mode = Mode::parse(&args.mode).ok_or_else(|| anyhow::anyhow!("--mode must be create, update or upsert"))?;
+            let mode =
+                Mode::parse(&args.mode).ok_or_else(|| anyhow::anyhow!("--mode must be create, update or upsert"))?;
             let match_on = match args.match_on.as_deref() {
-                Some(raw) => MatchOn::parse(raw).ok_or_else(|| anyhow::anyhow!("--match must be email or external_id"))?,
+                Some(raw) => {
+                    MatchOn::parse(raw).ok_or_else(|| anyhow::anyhow!("--match must be email or external_id"))?
+                }
                 None if args.external_id_column.is_some() => MatchOn::ExternalId,
                 None => MatchOn::Email,
             };
@@ -146,7 +148,8 @@ async fn import(db: &Db, args: &ImportArgs, config: &Config) -> anyhow::Result<(
                 dry_run: args.dry_run,
                 template: None,
             };
-            let started = service::start(db, data_dir, &principal, uploaded.id, request, None).await.map_err(explain)?;
+            let started =
+                service::start(db, data_dir, &principal, uploaded.id, request, None).await.map_err(explain)?;
             for column in &started.settings.mapping {
                 eprintln!("  {:<24} -> {}", column.column, column.field.as_deref().unwrap_or("(not imported)"));
             }

@@ -22,8 +22,8 @@ use rapport_jobs::{JobContext, Registry};
 
 pub use model::{Column, Counts, Import, MatchOn, Mode, Object, Rejection, Settings, Status, suggested};
 pub use service::{
-    ImportError, MAX_ATTEMPTS, StartRequest, Upload, cancel, error_report, file_path, get, preview,
-    recent, rejected_rows, run, run_undo, start, templates, undo, upload, upload_file,
+    ImportError, MAX_ATTEMPTS, StartRequest, Upload, cancel, error_report, file_path, get, preview, recent,
+    rejected_rows, run, run_undo, start, templates, undo, upload, upload_file,
 };
 
 /// Whether a request uploads a file to import, whose body may be as large as

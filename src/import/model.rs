@@ -9,8 +9,8 @@ use rapport_core::{Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::read::dates::{self, DateFormat};
 use super::read::Format;
+use super::read::dates::{self, DateFormat};
 use crate::http::FieldErrors;
 use crate::person::PersonInput;
 use crate::profile::{FieldKind, LabelledInput};
@@ -264,10 +264,10 @@ impl Plan {
                 }
             };
             if let Some(earlier) = filled.insert(field, &column.column) {
-                errors.entry("mapping".into()).or_default().push(format!(
-                    "columns {earlier:?} and {:?} both fill {field}",
-                    column.column
-                ));
+                errors
+                    .entry("mapping".into())
+                    .or_default()
+                    .push(format!("columns {earlier:?} and {:?} both fill {field}", column.column));
             }
             targets.push((place, field.to_owned(), target));
         }
@@ -346,7 +346,9 @@ impl Plan {
                 ("social", _) => {
                     input.social = items(cell, false)
                         .into_iter()
-                        .filter_map(|pair| pair.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
+                        .filter_map(|pair| {
+                            pair.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                        })
                         .collect();
                 }
                 ("external_id", _) => input.external_id = text(),

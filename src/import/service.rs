@@ -155,7 +155,8 @@ where
 {
     use futures::StreamExt;
     check_object(object)?;
-    if principal.can(object.as_str(), Action::Create).is_none() && principal.can(object.as_str(), Action::Update).is_none()
+    if principal.can(object.as_str(), Action::Create).is_none()
+        && principal.can(object.as_str(), Action::Update).is_none()
     {
         return Err(ImportError::Forbidden(format!("your role may not import {}", object.as_str())));
     }
@@ -325,7 +326,11 @@ pub async fn preview(
 }
 
 /// The mapping templates saved for an object.
-pub async fn templates(db: &Db, principal: &Principal, object: Object) -> Result<Vec<(String, Vec<Column>)>, ImportError> {
+pub async fn templates(
+    db: &Db,
+    principal: &Principal,
+    object: Object,
+) -> Result<Vec<(String, Vec<Column>)>, ImportError> {
     Ok(store::templates(db, principal.workspace_id, object).await?)
 }
 
@@ -400,8 +405,7 @@ pub async fn start(
     };
     let caller = Snapshot::of(principal).to_json();
     let (workspace, actor) = (principal.workspace_id, principal.actor());
-    let (dry_run, template, request_id) =
-        (request.dry_run, request.template.clone(), request_id.map(str::to_owned));
+    let (dry_run, template, request_id) = (request.dry_run, request.template.clone(), request_id.map(str::to_owned));
     let object = import.object;
     db.write(move |tx| {
         Box::pin(async move {
@@ -525,9 +529,12 @@ pub async fn undo(db: &Db, principal: &Principal, id: i64, request_id: Option<&s
                 changes: &[],
             };
             crate::audit::record_security(tx, &entry).await?;
-            let job = rapport_jobs::NewJob::new(super::UNDO_JOB, json!({"workspace_id": workspace, "import_id": id, "user_id": user}))
-                .workspace(workspace)
-                .max_attempts(MAX_ATTEMPTS);
+            let job = rapport_jobs::NewJob::new(
+                super::UNDO_JOB,
+                json!({"workspace_id": workspace, "import_id": id, "user_id": user}),
+            )
+            .workspace(workspace)
+            .max_attempts(MAX_ATTEMPTS);
             rapport_jobs::enqueue(tx, &job).await?;
             Ok::<_, DbError>(())
         })
@@ -714,7 +721,9 @@ async fn run_once(
         return Err(ImportError::Interrupted);
     }
     let finished = db.write(move |tx| {
-        Box::pin(async move { store::finish(tx, workspace, id, (&[Status::Running], Status::Done, None), Utc::now()).await })
+        Box::pin(
+            async move { store::finish(tx, workspace, id, (&[Status::Running], Status::Done, None), Utc::now()).await },
+        )
     });
     finished.await?;
     if let Some(now) = store::find(db, workspace, id).await? {
@@ -840,7 +849,8 @@ impl Writer<'_> {
                 new: row.new.clone(),
             })
             .collect();
-        let acting = Acting { user: self.principal.user_id, change: self.change.cloned(), actor: self.principal.actor() };
+        let acting =
+            Acting { user: self.principal.user_id, change: self.change.cloned(), actor: self.principal.actor() };
         let (first, end) = (batch.first, batch.end);
         self.db
             .write(move |tx| {
@@ -928,7 +938,8 @@ async fn write_segment(
     let Setup { workspace, headers, plan, settings, dry_run, defs, ctx, .. } = setup;
     let workspace = *workspace;
     let wanted: Vec<String> = rows.iter().filter_map(|r| r.key.clone()).collect();
-    let existing: HashMap<String, Person> = people::by_keys(tx, workspace, key, &wanted, defs).await?.into_iter().collect();
+    let existing: HashMap<String, Person> =
+        people::by_keys(tx, workspace, key, &wanted, defs).await?.into_iter().collect();
     let taken_ids: std::collections::HashSet<String> = if key == Key::ExternalId {
         existing.keys().cloned().collect()
     } else {

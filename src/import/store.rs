@@ -311,7 +311,12 @@ pub(super) async fn last_written(
     Ok(rows.into_iter().map(|(row, record, before)| Written { row, record, before: before.map(|b| b.0) }).collect())
 }
 
-pub(super) async fn forget_rows(tx: &mut Tx, workspace: WorkspaceId, import: i64, from_row: i64) -> Result<(), DbError> {
+pub(super) async fn forget_rows(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    import: i64,
+    from_row: i64,
+) -> Result<(), DbError> {
     sql!(tx.exec(), c => sqlx::query(
         "DELETE FROM import_records WHERE workspace_id = $1 AND import_id = $2 AND row_number >= $3"
     ).bind(workspace).bind(import).bind(from_row).execute(c).await.map(|r| r.rows_affected()))?;

@@ -147,18 +147,16 @@ async fn render_page(
         .map(|def| (def.key.to_owned(), def.label.to_owned()))
         .chain(custom.iter().filter(|d| d.active()).map(|d| (d.key.clone(), d.label.clone())))
         .collect();
-    let templates = service::templates(&state.db, principal, import.object).await?.into_iter().map(|(n, _)| n).collect();
+    let templates =
+        service::templates(&state.db, principal, import.object).await?.into_iter().map(|(n, _)| n).collect();
     let rejections = service::rejected_rows(&state.db, principal, id, (0, SHOWN_REJECTIONS))
         .await?
         .into_iter()
         .map(|(_, line)| line)
         .collect();
     let running = import.status.is_active();
-    let percent = if import.estimated_rows > 0 {
-        (import.rows_done() * 100 / import.estimated_rows).clamp(0, 100)
-    } else {
-        100
-    };
+    let percent =
+        if import.estimated_rows > 0 { (import.rows_done() * 100 / import.estimated_rows).clamp(0, 100) } else { 100 };
     let page = ImportPage {
         layout: Layout::for_caller(format!("Import {id}"), principal),
         csrf_token: csrf_token(principal),
@@ -275,7 +273,11 @@ async fn undo(
     Ok(Redirect::to(&format!("/imports/{id}")).into_response())
 }
 
-async fn errors(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Response, ApiError> {
+async fn errors(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     let report = service::error_report(&state.db, &principal, id).await?;
     Ok(super::api::report_response(id, report))
 }
