@@ -21,6 +21,7 @@ pub mod field;
 pub mod r#gen;
 pub mod http;
 pub mod identity;
+pub mod import;
 pub mod jobs;
 pub mod mail;
 pub mod person;
