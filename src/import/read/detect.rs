@@ -58,7 +58,7 @@ fn starts_a_card(bytes: &[u8]) -> bool {
 /// a read of the file at memory speed.
 pub(super) fn encoding(path: &Path) -> Result<Encoding, ReadError> {
     let mut file = File::open(path).map_err(|e| ReadError::io(path, e))?;
-    let mut buffer = vec![0u8; 1 << 20];
+    let mut buffer = vec![0u8; 256 * 1024];
     // Bytes of a character cut by the end of the previous chunk, carried into the next.
     let mut carried = 0;
     loop {

@@ -281,8 +281,14 @@ impl Property {
                 Some((key, values)) => (key.trim().to_ascii_uppercase(), values),
                 None => ("TYPE".to_owned(), param.as_ref()),
             };
-            let values = split_outside_quotes(values).into_iter().map(|v| v.trim().trim_matches('"').to_owned());
-            params.push((key, values.filter(|v| !v.is_empty()).collect()));
+            let values = split_outside_quotes(values).into_iter().map(|v| v.trim().trim_matches('"'));
+            // A quoted list of types (`TYPE="work,voice"`, RFC 6350 §5.6) is still a list.
+            let values: Vec<String> = if key == "TYPE" {
+                values.flat_map(|v| v.split(',')).map(|v| v.trim().to_owned()).collect()
+            } else {
+                values.map(str::to_owned).collect()
+            };
+            params.push((key, values.into_iter().filter(|v| !v.is_empty()).collect()));
         }
         if line.get(at) != Some(&b':') {
             return Err(not_a_property());
@@ -426,10 +432,12 @@ fn card(lines: &[Vec<u8>], encoding: Encoding) -> Result<Vec<String>, String> {
         .filter(|(_, label)| !label.is_empty())
         .collect();
     let label_of = |p: &Property, phone: bool| -> Option<String> {
-        let from_group = p.group.as_deref().and_then(|g| group_labels.get(g).cloned());
-        let from_group =
-            from_group.or_else(|| p.group.clone().filter(|g| ["home", "work", "other"].contains(&g.as_str())));
-        from_group.or_else(|| type_label(&p.types(), phone)).map(|l| l.replace([':', ';'], " ").trim().to_owned())
+        // An Apple label names the group outright; a group called `home` or `work` says less
+        // than a type does.
+        let apple = p.group.as_deref().and_then(|g| group_labels.get(g).cloned());
+        let group = || p.group.clone().filter(|g| ["home", "work", "other"].contains(&g.as_str()));
+        let label = apple.or_else(|| type_label(&p.types(), phone)).or_else(group);
+        label.map(|l| l.replace([':', ';'], " ").trim().to_owned())
     };
 
     let (mut first, mut last) = (String::new(), String::new());
