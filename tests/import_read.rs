@@ -307,3 +307,9 @@ fn reading_a_million_rows_is_measured() {
     assert_eq!((read, cells), (1_000_000, 8_000_000));
     println!("read 1,000,000 rows of 8 cells in {elapsed:.2?} ({:.0} rows/s)", read as f64 / elapsed.as_secs_f64());
 }
+
+#[test]
+fn a_table_can_move_to_a_blocking_thread() {
+    fn send<T: Send>() {}
+    send::<Table>();
+}
