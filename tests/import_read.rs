@@ -118,6 +118,20 @@ fn short_rows_are_padded_and_long_rows_are_refused_while_reading_goes_on() {
 }
 
 #[test]
+fn a_quote_never_closed_refuses_the_row_it_swallows_rather_than_making_it_one_cell() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut content = b"name,note\nAnn,\"an open quote\n".to_vec();
+    for i in 0..30_000 {
+        content.extend_from_slice(format!("Person {i},a line that is now part of the quoted cell\n").as_bytes());
+    }
+    let path = file(&dir, "people.csv", &content);
+    let (_, rows, _) = read_all(&path, &Options::default());
+    assert_eq!(rows.len(), 1);
+    let error = rows[0].clone().expect_err("the swallowing row is refused");
+    assert!(error.reason.contains("closing quote"), "{error}");
+}
+
+#[test]
 fn skip_to_resumes_at_the_row_asked_for_forwards_and_backwards() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut content = b"n,text\n".to_vec();
@@ -306,4 +320,10 @@ fn reading_a_million_rows_is_measured() {
     let elapsed = started.elapsed();
     assert_eq!((read, cells), (1_000_000, 8_000_000));
     println!("read 1,000,000 rows of 8 cells in {elapsed:.2?} ({:.0} rows/s)", read as f64 / elapsed.as_secs_f64());
+}
+
+#[test]
+fn a_table_can_move_to_a_blocking_thread() {
+    fn send<T: Send>() {}
+    send::<Table>();
 }

@@ -13,6 +13,10 @@ use super::{Detected, Encoding, Format, Options, ReadError, Row, RowError, detec
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// A record longer than this is refused: no contact's row is that long, and the usual cause is
+/// a quote never closed, which swallows the lines after it into one cell.
+const ROW_LIMIT: usize = 1 << 20;
+
 pub(super) struct CsvRows {
     path: PathBuf,
     delimiter: u8,
@@ -99,6 +103,13 @@ impl Iterator for CsvRows {
             }
         }
         self.next_number += 1;
+        if self.record.as_slice().len() > ROW_LIMIT {
+            let reason = format!(
+                "the row is longer than {} KiB: a quoted cell may be missing its closing quote",
+                ROW_LIMIT / 1024
+            );
+            return Some(Err(RowError { number, reason }));
+        }
         let mut cells = Vec::with_capacity(self.width.max(self.record.len()));
         for (i, raw) in self.record.iter().enumerate() {
             match decode(raw, self.encoding) {

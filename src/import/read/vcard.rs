@@ -62,6 +62,9 @@ pub const HEADERS: [&str; 18] = [
 /// A card longer than this is refused rather than held (a photo is dropped before it counts).
 const CARD_LIMIT: usize = 1 << 20;
 
+/// A card's kept content lines, or why the card cannot be read.
+type CardLines = Result<Vec<Vec<u8>>, String>;
+
 pub(super) struct VcardRows {
     path: PathBuf,
     encoding: Encoding,
@@ -118,7 +121,7 @@ impl VcardRows {
     }
 
     /// The next card's number and its kept lines, or why it cannot be read.
-    fn read_card(&mut self) -> Option<(u64, Result<Vec<Vec<u8>>, String>)> {
+    fn read_card(&mut self) -> Option<(u64, CardLines)> {
         if self.failed {
             return None;
         }
@@ -136,7 +139,7 @@ impl VcardRows {
         }
     }
 
-    fn card_lines(&mut self) -> io::Result<Option<Result<Vec<Vec<u8>>, String>>> {
+    fn card_lines(&mut self) -> io::Result<Option<CardLines>> {
         if !self.in_card && !self.find_begin()? {
             return Ok(None);
         }
