@@ -63,10 +63,7 @@ async fn a_csv_is_uploaded_mapped_dry_run_imported_reported_and_undone() {
         .expect("the page runs a script");
     assert_eq!(suggested, "email", "E-mail is suggested as the email field");
     browser
-        .execute(
-            "const plan = document.querySelector('select[name=\"map.3\"]'); plan.value = '+plan';",
-            vec![],
-        )
+        .execute("const plan = document.querySelector('select[name=\"map.3\"]'); plan.value = '+plan';", vec![])
         .await
         .expect("the page runs a script");
     browser.check_at_both_widths("import-mapping").await;

@@ -11,7 +11,8 @@ use rapport::import::read::{
 };
 use serde_json::Value;
 
-const DATA: &str = "/work/shared/data";
+/// The shared test data, beside the repository.
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data");
 
 fn data(path: &str) -> PathBuf {
     Path::new(DATA).join(path)

@@ -343,3 +343,28 @@ async fn semicolons_and_windows_1252_are_read_as_a_spreadsheet_wrote_them() {
     assert_eq!(jurgen["first_name"], "Jürgen");
     assert_eq!(jurgen["last_name"], "Müller");
 }
+
+#[tokio::test]
+async fn vcards_import_with_their_emails_phones_address_and_birthday() {
+    let shop = shop().await;
+    let cards = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Simon Perreault\r\nN:Perreault;Simon;;;\r\nBDAY:19700203\r\n\
+        ADR;TYPE=work:;Suite D2-630;2875 Laurier;Quebec;QC;G1V 2M2;Canada\r\n\
+        TEL;VALUE=uri;TYPE=\"work,voice\";PREF=1:tel:+1-418-656-9254\r\n\
+        EMAIL;TYPE=work:simon.perreault@viagenie.ca\r\nEMAIL;TYPE=home:simon@example.com\r\nUID:urn:uuid:simon\r\n\
+        END:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nN:Berger;Meister\r\nFN:Meister Berger\r\n\
+        EMAIL;TYPE=internet:mb@goerlitz.de\r\nEND:VCARD\r\n";
+    let import = shop.upload("contacts.vcf", cards.as_bytes()).await;
+    assert_eq!(import["format"], "vcard", "{import}");
+    assert_eq!(import["rows"], 2);
+    let id = import["id"].as_i64().unwrap();
+    let done = shop.run(id, json!({})).await;
+    assert_eq!(done["counts"]["created"], 2, "the suggested mapping imports the cards: {}", shop.report(id).await);
+    let simon = shop.person_by_email("simon.perreault@viagenie.ca").await.unwrap();
+    assert_eq!(simon["last_name"], "Perreault");
+    assert_eq!(simon["birthday"], "1970-02-03");
+    assert_eq!(simon["phone"], "+14186569254");
+    assert_eq!(simon["address"]["city"], "Quebec", "{simon}");
+    let emails: Vec<&str> = simon["emails"].as_array().unwrap().iter().map(|e| e["value"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["simon.perreault@viagenie.ca", "simon@example.com"]);
+    assert!(shop.person_by_email("mb@goerlitz.de").await.is_some());
+}

@@ -294,10 +294,15 @@ impl Plan {
 
     /// The column a field was read from, for naming it in the error report.
     pub fn column_of<'a>(&self, headers: &'a [String], field: &str) -> Option<&'a str> {
-        let root = field.split(['[', '.']).next().unwrap_or(field);
-        self.targets
+        let listed = field.split('[').next().unwrap_or(field);
+        let primary = match listed {
+            "emails" => "email",
+            "phones" => "phone",
+            other => other,
+        };
+        [field, listed, primary]
             .iter()
-            .find(|(_, key, _)| key == field || key == root || key.split('.').next() == Some(root))
+            .find_map(|wanted| self.targets.iter().find(|(_, key, _)| key == wanted))
             .and_then(|(place, _, _)| headers.get(*place))
             .map(String::as_str)
     }
@@ -330,7 +335,10 @@ impl Plan {
                 ("address.city", _) => input.address.city = text(),
                 ("address.region", _) => input.address.region = text(),
                 ("address.postal_code", _) => input.address.postal_code = text(),
-                ("address.country", _) => input.address.country = text(),
+                ("address.country", _) => {
+                    let code = rapport_core::CountryCode::parse_loose(cell).map(|c| c.as_str().to_owned());
+                    input.address.country = Some(code.unwrap_or_else(|_| cell.to_owned()));
+                }
                 ("language", _) => input.language = text(),
                 ("time_zone", _) => input.time_zone = text(),
                 ("currency", _) => input.currency = text(),
@@ -406,15 +414,19 @@ pub fn rejections(row: i64, headers: &[String], plan: &Plan, errors: &FieldError
         .collect()
 }
 
-/// The mapping suggested for a file's headers: each header onto the field it most likely
-/// means, or nothing; a field already taken by an earlier column is not suggested again.
-pub fn suggested(headers: &[String], custom_keys: &[String]) -> Vec<Column> {
+/// The mapping suggested for a file's headers: each header onto the field of `vocabulary` or
+/// the custom field it most likely means, or nothing; a field already taken by an earlier
+/// column is not suggested again.
+pub fn suggested(headers: &[String], vocabulary: &[crate::profile::FieldDef], custom_keys: &[String]) -> Vec<Column> {
     let keys: Vec<&str> = custom_keys.iter().map(String::as_str).collect();
+    let exists = |field: &str| vocabulary.iter().any(|def| def.key == field) || keys.contains(&field);
     let mut taken = std::collections::BTreeSet::new();
     headers
         .iter()
         .map(|header| {
-            let field = super::read::suggest::field_for(header, &keys).filter(|field| taken.insert(field.clone()));
+            let field = super::read::suggest::field_for(header, &keys)
+                .filter(|field| exists(field))
+                .filter(|field| taken.insert(field.clone()));
             Column { column: header.clone(), field, create: false }
         })
         .collect()

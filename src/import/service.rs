@@ -230,7 +230,7 @@ async fn register(
     let defs = field::definitions(db, principal.workspace_id, object_fields(object)).await?;
     let custom: Vec<String> = defs.iter().filter(|d| d.active()).map(|d| d.key.clone()).collect();
     let settings = Settings {
-        mapping: super::model::suggested(&headers, &custom),
+        mapping: super::model::suggested(&headers, object.vocabulary(), &custom),
         delimiter: Some(detected.delimiter),
         encoding: Some(encoding_name(detected.encoding).to_owned()),
         ..Settings::default()

@@ -22,6 +22,20 @@ impl CountryCode {
         isocountry::CountryCode::for_alpha2(&upper).map(Self).map_err(|_| CodeError::Country)
     }
 
+    /// A country as files from other systems name it: an alpha-2 or alpha-3 code, or the
+    /// English short name (`Canada`, `Germany`), whatever the case.
+    pub fn parse_loose(raw: &str) -> Result<Self, CodeError> {
+        let raw = raw.trim();
+        Self::parse(raw)
+            .or_else(|_| isocountry::CountryCode::for_alpha3_caseless(raw).map(Self).map_err(|_| CodeError::Country))
+            .or_else(|_| {
+                isocountry::CountryCode::iter()
+                    .find(|code| code.name().eq_ignore_ascii_case(raw))
+                    .map(|code| Self(*code))
+                    .ok_or(CodeError::Country)
+            })
+    }
+
     pub fn as_str(&self) -> &'static str {
         self.0.alpha2()
     }
