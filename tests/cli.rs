@@ -186,3 +186,70 @@ async fn restore_refuses_a_file_that_is_not_a_sound_sqlite_database() {
     let output = binary.run(&["restore", junk.to_str().unwrap(), "--force"], None).await;
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
 }
+
+#[tokio::test]
+async fn rapport_import_maps_creates_fields_reports_refused_rows_and_resumes_nothing_twice() {
+    let (binary, _guard) = binary().await;
+    let created = binary
+        .run(
+            &["admin", "create-workspace", "--name", "Acme", "--owner-email", "owner@acme.example", "--password-stdin"],
+            Some("correct horse battery\n"),
+        )
+        .await;
+    assert!(created.status.success(), "{}", stderr(&created));
+    let workspace = stdout(&created).trim().to_owned();
+    let file = binary.dir().join("contacts.csv");
+    std::fs::write(
+        &file,
+        "Record ID,First Name,Surname,E-mail,Loyalty tier\nh-1,Ada,Lovelace,ada@example.com,gold\n\
+         h-2,Grace,Hopper,not-an-email,silver\nh-3,Alan,Turing,alan@example.com,\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let imported = binary
+        .run(
+            &[
+                "import",
+                "--workspace",
+                &workspace,
+                "--file",
+                file,
+                "--map",
+                "Surname=last_name",
+                "--external-id-column",
+                "Record ID",
+                "--create-fields",
+            ],
+            None,
+        )
+        .await;
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let summary = stdout(&imported);
+    assert!(summary.contains("done: 3 rows, created 2, updated 0, unchanged 0, refused 1"), "{summary}");
+    assert!(stderr(&imported).contains("Loyalty tier             -> loyalty_tier"), "{}", stderr(&imported));
+    let report = summary.lines().find_map(|l| l.strip_prefix("error report: ")).expect("the report's path");
+    let report = std::fs::read_to_string(report).unwrap();
+    assert!(report.contains("2,E-mail,"), "{report}");
+
+    let again = binary
+        .run(
+            &[
+                "import",
+                "--workspace",
+                &workspace,
+                "--file",
+                file,
+                "--external-id-column",
+                "Record ID",
+                "--mode",
+                "upsert",
+            ],
+            None,
+        )
+        .await;
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains("created 0, updated 0, unchanged 2, refused 1"), "{}", stdout(&again));
+    let unknown = binary.run(&["import", "--workspace", &workspace, "--file", file, "--map", "Nope=email"], None).await;
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("no column \"Nope\""), "{}", stderr(&unknown));
+}

@@ -690,7 +690,8 @@ async fn run_once(
         let stop = cancelled.clone();
         tokio::task::spawn_blocking(move || read_batches(&setup, (&path, &options), from, batch, (&sender, &stop)))
     };
-    let writer = Writer { db, setup: &setup, principal: &principal, change: change.as_ref() };
+    let writer =
+        Writer { db, setup: &setup, principal: &principal, change: change.as_ref(), batches: Default::default() };
     let mut outcome = Ok(());
     while let Some(next) = batches.recv().await {
         let written = match next {
@@ -806,6 +807,8 @@ struct Writer<'a> {
     setup: &'a Setup,
     principal: &'a Principal,
     change: Option<&'a OwnerFilter>,
+    /// Batches this run has committed.
+    batches: std::sync::atomic::AtomicU32,
 }
 
 impl Writer<'_> {
@@ -851,6 +854,7 @@ impl Writer<'_> {
             .collect();
         let acting =
             Acting { user: self.principal.user_id, change: self.change.cloned(), actor: self.principal.actor() };
+        let batches_written = self.batches.load(std::sync::atomic::Ordering::Relaxed) + 1;
         let (first, end) = (batch.first, batch.end);
         self.db
             .write(move |tx| {
@@ -866,12 +870,20 @@ impl Writer<'_> {
                     outcome.written.sort_by_key(|w| w.row);
                     if !setup.dry_run {
                         store::record_rows(tx, workspace, id, &outcome.written).await?;
+                        if batches_written.is_power_of_two() {
+                            people::refresh_statistics(tx).await?;
+                        }
                     }
                     store::reject_rows(tx, workspace, id, &outcome.refused).await?;
                     Ok(Attempt::Written(true))
                 })
             })
             .await
+            .inspect(|attempt| {
+                if matches!(attempt, Attempt::Written(true)) {
+                    self.batches.store(batches_written, std::sync::atomic::Ordering::Relaxed);
+                }
+            })
             .or_else(|err| match err {
                 BatchError::Refuse(row, reason) => Ok(Attempt::Refuse(row, reason)),
                 BatchError::Stopped => Ok(Attempt::Written(false)),

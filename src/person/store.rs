@@ -396,6 +396,16 @@ pub(super) async fn by_column(
     Ok(found)
 }
 
+/// Refreshes PostgreSQL's statistics of the people table, so that a table growing fast inside
+/// one long import keeps being read through its indexes (planned against the statistics of an
+/// empty table, a key lookup scans the whole table). SQLite plans by its indexes without them.
+pub(super) async fn refresh_statistics(tx: &mut Tx) -> Result<(), DbError> {
+    if tx.backend() == rapport_db::Backend::Postgres {
+        sql!(tx.exec(), c => sqlx::query("ANALYZE people").execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
 /// Deletes one person for good; false when there was none.
 pub(super) async fn erase(tx: &mut Tx, workspace: WorkspaceId, id: PersonId) -> Result<bool, DbError> {
     let gone = sql!(tx.exec(), c => sqlx::query("DELETE FROM people WHERE workspace_id = $1 AND id = $2")
