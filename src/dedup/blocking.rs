@@ -1,0 +1,173 @@
+//! Blocking: which pairs are compared at all. Each person gets a handful of keys (canonical
+//! email, phone, the sound of both names, postal code or birthday with the sound of either
+//! name, the street line, each custom identifier); only people sharing a key are compared, so
+//! the work grows with the people, not with their square.
+//!
+//! A block larger than [`FULL_BLOCK`] (a common name in a big town) is not compared all with
+//! all: its people are sorted by name and each is compared with its next [`WINDOW`]
+//! neighbours, which keeps a common key from making the work quadratic while still finding the
+//! near-identical records it holds. Pairs found under several keys are compared once.
+
+use super::model::Record;
+
+/// Blocks up to this size are compared all with all.
+pub const FULL_BLOCK: usize = 24;
+/// Neighbours each person of a larger block is compared with.
+pub const WINDOW: usize = 6;
+
+/// Kinds of key, hashed in so that equal text under two kinds never collides.
+#[derive(Clone, Copy)]
+enum Kind {
+    Email = 1,
+    Phone = 2,
+    Names = 3,
+    PostalName = 4,
+    BirthdayName = 5,
+    Street = 6,
+    Extra = 7,
+    EmailLocal = 8,
+    BirthdayPostal = 9,
+}
+
+fn hash(kind: Kind, parts: &[&str]) -> i64 {
+    // FNV-1a: stable across builds and platforms, which stored keys need.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |byte: u8| {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    };
+    eat(kind as u8);
+    for part in parts {
+        part.bytes().for_each(&mut eat);
+        eat(0xff);
+    }
+    h as i64
+}
+
+/// The keys stored for single-record checks: those the people table's own indexes (email,
+/// phone) do not already serve, and none that depend on the workspace's custom fields.
+pub fn stored_keys(record: &Record) -> Vec<i64> {
+    let mut keys = Vec::with_capacity(6);
+    let first = record.first.as_ref().map(|n| n.formal_code()).filter(|c| !c.is_empty());
+    let last = record.last.as_ref().map(|n| n.primary.to_string()).filter(|c| !c.is_empty());
+    let codes: Vec<&str> = first.iter().chain(last.iter()).map(String::as_str).collect();
+    if let [a, b] = codes[..] {
+        let (x, y) = if a <= b { (a, b) } else { (b, a) };
+        keys.push(hash(Kind::Names, &[x, y]));
+    }
+    for code in &codes {
+        if let Some(postal) = &record.postal {
+            keys.push(hash(Kind::PostalName, &[postal, code]));
+        }
+        if let Some(day) = record.birthday {
+            keys.push(hash(Kind::BirthdayName, &[&day.to_string(), code]));
+        }
+    }
+    if let Some(street) = &record.street {
+        keys.push(hash(Kind::Street, &[street]));
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Every key a scan blocks on: the stored ones, email, phone, the email's local part, birthday
+/// with postal code, and each custom identifier.
+pub fn scan_keys(record: &Record) -> Vec<i64> {
+    let mut keys = stored_keys(record);
+    if let Some(email) = &record.email {
+        keys.push(hash(Kind::Email, &[email]));
+        if let Some((local, _)) = email.split_once('@').filter(|(local, _)| local.len() >= 4) {
+            keys.push(hash(Kind::EmailLocal, &[local]));
+        }
+    }
+    if let Some(phone) = &record.phone {
+        keys.push(hash(Kind::Phone, &[phone]));
+    }
+    if let (Some(day), Some(postal)) = (record.birthday, &record.postal) {
+        keys.push(hash(Kind::BirthdayPostal, &[&day.to_string(), postal]));
+    }
+    for (n, value) in record.extra.iter().enumerate() {
+        if let Some(value) = value {
+            keys.push(hash(Kind::Extra, &[&n.to_string(), value]));
+        }
+    }
+    keys
+}
+
+/// The keys a lookup for one record asks the people table's indexes for.
+pub fn indexed_values(record: &Record) -> (Option<&str>, Option<&str>) {
+    (record.email.as_deref(), record.phone.as_deref())
+}
+
+/// The candidate pairs of `records` as `(i, j)` indexes with `i < j`, each once.
+pub fn candidate_pairs(records: &[Record]) -> Vec<(u32, u32)> {
+    let mut entries: Vec<(i64, u32)> = Vec::with_capacity(records.len() * 10);
+    for (n, record) in records.iter().enumerate() {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        entries.extend(scan_keys(record).into_iter().map(|key| (key, n)));
+    }
+    entries.sort_unstable();
+    let mut pairs: Vec<u64> = Vec::with_capacity(entries.len() * 2);
+    let mut push = |a: u32, b: u32| {
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        if a != b {
+            pairs.push((u64::from(a) << 32) | u64::from(b));
+        }
+    };
+    for block in entries.chunk_by(|x, y| x.0 == y.0) {
+        if block.len() <= FULL_BLOCK {
+            for (i, x) in block.iter().enumerate() {
+                for y in &block[i + 1..] {
+                    push(x.1, y.1);
+                }
+            }
+        } else {
+            let mut members: Vec<(String, u32)> =
+                block.iter().map(|(_, n)| (records[*n as usize].sort_key(), *n)).collect();
+            members.sort_unstable();
+            for (i, x) in members.iter().enumerate() {
+                for y in members.iter().skip(i + 1).take(WINDOW) {
+                    push(x.1, y.1);
+                }
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs.into_iter().map(|p| ((p >> 32) as u32, p as u32)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::model::Source;
+
+    fn record(id: i64, first: &str, last: &str, postal: &str) -> Record {
+        let source = Source {
+            id,
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            postal_code: Some(postal.into()),
+            ..Source::default()
+        };
+        Record::new(&source, &[])
+    }
+
+    #[test]
+    fn nicknames_and_swapped_names_share_a_block() {
+        let records =
+            [record(1, "Robert", "Smith", "4011"), record(2, "Bob", "Smith", "9999"), record(3, "Smith", "Robert", "1")];
+        let pairs = candidate_pairs(&records);
+        assert!(pairs.contains(&(0, 1)), "{pairs:?}");
+        assert!(pairs.contains(&(0, 2)), "{pairs:?}");
+    }
+
+    #[test]
+    fn a_huge_block_is_compared_with_neighbours_only() {
+        let records: Vec<Record> = (0..1_000).map(|n| record(n, "Ann", &format!("Lee{n:04}"), "4011")).collect();
+        let pairs = candidate_pairs(&records);
+        assert!(pairs.len() <= records.len() * WINDOW * 2, "{} pairs", pairs.len());
+        assert!(pairs.len() >= records.len(), "{} pairs", pairs.len());
+    }
+}

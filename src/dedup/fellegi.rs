@@ -1,0 +1,220 @@
+//! The Fellegi-Sunter model: for each slot and level, `m` (how often a true duplicate pair
+//! shows it) and `u` (how often two different people do); a pair's weight is the sum of
+//! `log2(m / u)` over its compared slots, and with the prior odds that two people of the
+//! workspace are one, a calibrated probability.
+//!
+//! Everything is learnt from the workspace's own people: `u` from random pairs (nearly all of
+//! which are different people), `m` and the share of duplicates among the blocked candidates
+//! by expectation-maximisation over the candidates' patterns, and the prior from that share
+//! scaled to all pairs. The candidates' own non-duplicates are modelled apart during EM (they
+//! agree on their blocking key far more often than random pairs do) but only random pairs
+//! give the `u` a score uses.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::compare::{EXTRA, LEVELS, Pattern, SLOTS, level};
+
+/// The parameters of one workspace's model, as stored after a scan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// log2 of the prior odds that two people of the workspace are one.
+    pub prior: f64,
+    /// `m[slot][level - 1]`.
+    pub m: Vec<Vec<f64>>,
+    /// `u[slot][level - 1]`.
+    pub u: Vec<Vec<f64>>,
+    /// The custom text fields compared, by field id, in slot order from [`EXTRA`].
+    pub extras: Vec<String>,
+    /// Their labels, for reasons.
+    pub labels: Vec<String>,
+    /// What the model was learnt from: people, candidate pairs, EM iterations.
+    pub people: u64,
+    pub candidates: u64,
+    pub iterations: u32,
+}
+
+/// No probability of a level is taken below this: a level never seen in a sample is rare,
+/// not impossible.
+const FLOOR: f64 = 1e-7;
+const MAX_ITERATIONS: u32 = 200;
+
+impl Model {
+    fn slots(&self) -> usize {
+        EXTRA + self.extras.len()
+    }
+
+    /// The weight of evidence of one slot at one level, in bits; 0 for a missing field.
+    pub fn slot_weight(&self, slot: usize, level: usize) -> f64 {
+        if level == 0 || slot >= self.slots() {
+            return 0.0;
+        }
+        (self.m[slot][level - 1] / self.u[slot][level - 1]).log2()
+    }
+
+    pub fn weight(&self, pattern: Pattern) -> f64 {
+        (0..self.slots()).map(|slot| self.slot_weight(slot, level(pattern, slot))).sum()
+    }
+
+    /// The probability that a pair with this pattern is one person.
+    pub fn probability(&self, pattern: Pattern) -> f64 {
+        1.0 / (1.0 + (-(self.prior + self.weight(pattern))).exp2())
+    }
+
+    /// A model for a workspace never scanned: agreement levels likely among duplicates and
+    /// rare among others, in the proportions typical of customer data, and the prior of a
+    /// workspace of `people`. The first scan replaces it with one learnt from the data.
+    pub fn untrained(people: u64, extras: Vec<String>, labels: Vec<String>) -> Self {
+        let m = LEVELS.iter().map(|&n| spread(n, 0.85)).collect();
+        let u = (0..SLOTS)
+            .map(|slot| {
+                let exact = match slot {
+                    2 | 3 | 5 => 1e-6,
+                    0 | 1 => 5e-3,
+                    4 => 5e-5,
+                    7 => 1e-2,
+                    _ => 1e-4,
+                };
+                mirrored(LEVELS[slot], exact)
+            })
+            .collect();
+        Self {
+            prior: prior(0.01 * people as f64, people),
+            m,
+            u,
+            extras,
+            labels,
+            people,
+            candidates: 0,
+            iterations: 0,
+        }
+    }
+
+    /// Learns the model: `u` from `random` pairs' patterns, then `m` and the share of
+    /// duplicates by EM over `candidates` (pattern → pairs with it).
+    pub fn fit(
+        candidates: &HashMap<Pattern, u64>,
+        random: &[Pattern],
+        people: u64,
+        extras: Vec<String>,
+        labels: Vec<String>,
+    ) -> Self {
+        let slots = EXTRA + extras.len();
+        let u = frequencies(random.iter().map(|p| (*p, 1.0)), slots);
+        let mut m: Vec<Vec<f64>> = LEVELS.iter().map(|&n| spread(n, 0.9)).collect();
+        let mut unmatched = u.clone();
+        let mut share: f64 = 0.1;
+        let mut iterations = 0;
+        let patterns: Vec<(Pattern, f64)> = candidates.iter().map(|(p, n)| (*p, *n as f64)).collect();
+        let total: f64 = patterns.iter().map(|(_, n)| n).sum();
+        while iterations < MAX_ITERATIONS && total > 0.0 {
+            iterations += 1;
+            let odds = (share / (1.0 - share)).ln();
+            let posterior: Vec<f64> = patterns
+                .iter()
+                .map(|(p, _)| {
+                    let mut log = odds;
+                    for slot in 0..slots {
+                        let l = level(*p, slot);
+                        if l > 0 {
+                            log += m[slot][l - 1].ln() - unmatched[slot][l - 1].ln();
+                        }
+                    }
+                    1.0 / (1.0 + (-log).exp())
+                })
+                .collect();
+            let new_m = frequencies(patterns.iter().zip(&posterior).map(|((p, n), g)| (*p, n * g)), slots);
+            let new_unmatched =
+                frequencies(patterns.iter().zip(&posterior).map(|((p, n), g)| (*p, n * (1.0 - g))), slots);
+            let new_share = (patterns.iter().zip(&posterior).map(|((_, n), g)| n * g).sum::<f64>() / total)
+                .clamp(FLOOR, 1.0 - FLOOR);
+            let moved = (new_share - share).abs()
+                + m.iter().flatten().zip(new_m.iter().flatten()).map(|(a, b)| (a - b).abs()).sum::<f64>();
+            (m, unmatched, share) = (new_m, new_unmatched, new_share);
+            if moved < 1e-6 {
+                break;
+            }
+        }
+        let matches = share * total;
+        Self { prior: prior(matches, people), m, u, extras, labels, people, candidates: total as u64, iterations }
+    }
+}
+
+/// log2 prior odds of a match among all pairs of `people`, given that about `matches` pairs are.
+fn prior(matches: f64, people: u64) -> f64 {
+    let pairs = (people as f64 * (people as f64 - 1.0) / 2.0).max(1.0);
+    let p = (matches.max(1.0) / pairs).clamp(FLOOR * FLOOR, 0.5);
+    (p / (1.0 - p)).log2()
+}
+
+/// The share of each level per slot among weighted patterns, missing levels left out, with a
+/// half-count of smoothing so that no level has probability zero.
+fn frequencies(weighted: impl Iterator<Item = (Pattern, f64)>, slots: usize) -> Vec<Vec<f64>> {
+    let mut counts: Vec<Vec<f64>> = LEVELS.iter().map(|&n| vec![0.0; n]).collect();
+    for (pattern, weight) in weighted {
+        for (slot, row) in counts.iter_mut().enumerate().take(slots) {
+            let l = level(pattern, slot);
+            if l > 0 && l <= row.len() {
+                row[l - 1] += weight;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|row| {
+            let smoothing = 0.5 / row.len() as f64;
+            let total: f64 = row.iter().sum::<f64>() + 0.5;
+            row.iter().map(|c| ((c + smoothing) / total).max(FLOOR)).collect()
+        })
+        .collect()
+}
+
+/// `first` for the strongest level, the rest halving down the levels.
+fn spread(levels: usize, first: f64) -> Vec<f64> {
+    let mut rest: Vec<f64> = (1..levels).map(|n| 0.5f64.powi(n as i32)).collect();
+    let sum: f64 = rest.iter().sum();
+    rest.iter_mut().for_each(|r| *r *= (1.0 - first) / sum.max(f64::MIN_POSITIVE));
+    std::iter::once(first).chain(rest).collect()
+}
+
+/// Rare agreement, near-certain disagreement: `exact` for the strongest level, ten times
+/// more for each weaker one, the rest on "different".
+fn mirrored(levels: usize, exact: f64) -> Vec<f64> {
+    let mut row: Vec<f64> = (0..levels - 1).map(|n| exact * 10f64.powi(n as i32)).collect();
+    let agreeing: f64 = row.iter().sum();
+    row.push((1.0 - agreeing).max(FLOOR));
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pattern with the first `slots` slots at the given levels.
+    fn pattern(levels: &[usize]) -> Pattern {
+        levels.iter().enumerate().fold(0, |p, (slot, l)| p | ((*l as Pattern) << (slot * 4)))
+    }
+
+    #[test]
+    fn em_tells_duplicates_from_others_and_weighs_agreement_positively() {
+        let agree = pattern(&[1, 1, 0, 0, 1, 1, 0, 1]);
+        let typo = pattern(&[3, 1, 0, 0, 1, 1, 0, 1]);
+        let other = pattern(&[5, 1, 0, 0, 4, 4, 0, 1]);
+        let random_other = pattern(&[5, 5, 0, 0, 4, 4, 0, 5]);
+        let candidates = HashMap::from([(agree, 300), (typo, 100), (other, 2_000)]);
+        let random: Vec<Pattern> = (0..10_000).map(|n| if n % 50 == 0 { other } else { random_other }).collect();
+        let model = Model::fit(&candidates, &random, 10_000, vec![], vec![]);
+        assert!(model.probability(agree) > 0.99, "{}", model.probability(agree));
+        assert!(model.probability(typo) > 0.9, "{}", model.probability(typo));
+        assert!(model.probability(other) < 0.01, "{}", model.probability(other));
+        assert!(model.slot_weight(0, 1) > 0.0 && model.slot_weight(0, 5) < 0.0);
+        assert!(model.iterations > 1);
+    }
+
+    #[test]
+    fn an_untrained_model_still_ranks_agreement_above_disagreement() {
+        let model = Model::untrained(1_000, vec![], vec![]);
+        assert!(model.probability(pattern(&[1, 1, 1])) > model.probability(pattern(&[5, 5, 3])));
+    }
+}
