@@ -16,8 +16,8 @@ pub const FULL_BLOCK: usize = 24;
 pub const WINDOW: usize = 6;
 
 /// Kinds of key, hashed in so that equal text under two kinds never collides.
-#[derive(Clone, Copy)]
-enum Kind {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
     Email = 1,
     Phone = 2,
     Names = 3,
@@ -27,6 +27,48 @@ enum Kind {
     Extra = 7,
     EmailLocal = 8,
     BirthdayPostal = 9,
+}
+
+impl Kind {
+    const ALL: [Self; 9] = [
+        Self::Email,
+        Self::Phone,
+        Self::Names,
+        Self::PostalName,
+        Self::BirthdayName,
+        Self::Street,
+        Self::Extra,
+        Self::EmailLocal,
+        Self::BirthdayPostal,
+    ];
+
+    /// This kind's bit in a pair's [`Kinds`].
+    pub fn bit(self) -> Kinds {
+        1 << (self as u16)
+    }
+
+    /// The kinds a model learns `m` from, each with the comparison slots its key fixes (a pair
+    /// that shares a street says nothing, through that, about how often duplicates do).
+    pub fn training() -> [(Self, &'static [usize]); 6] {
+        use super::compare::{BIRTHDAY, EMAIL, EXTRA, FIRST_NAME, LAST_NAME, MAX_EXTRAS, PHONE, PLACE, STREET};
+        const EXTRAS: [usize; MAX_EXTRAS] = [EXTRA, EXTRA + 1, EXTRA + 2, EXTRA + 3];
+        [
+            (Self::Names, &[FIRST_NAME, LAST_NAME]),
+            (Self::Street, &[STREET]),
+            (Self::Email, &[EMAIL]),
+            (Self::Phone, &[PHONE]),
+            (Self::BirthdayPostal, &[BIRTHDAY, PLACE]),
+            (Self::Extra, &EXTRAS),
+        ]
+    }
+}
+
+/// The kinds of key a pair was found under, one bit each.
+pub type Kinds = u16;
+
+/// The kind of a hashed key: its low bits, so that one hash carries both.
+fn kind_of(key: i64) -> Kind {
+    Kind::ALL[(key as u64 & 0xF) as usize % Kind::ALL.len()]
 }
 
 fn hash(kind: Kind, parts: &[&str]) -> i64 {
@@ -41,7 +83,8 @@ fn hash(kind: Kind, parts: &[&str]) -> i64 {
         part.bytes().for_each(&mut eat);
         eat(0xff);
     }
-    h as i64
+    let index = Kind::ALL.iter().position(|k| *k == kind).unwrap_or_default() as u64;
+    ((h & !0xF) | index) as i64
 }
 
 /// The keys stored for single-record checks: those the people table's own indexes (email,
@@ -100,22 +143,24 @@ pub fn indexed_values(record: &Record) -> (Option<&str>, Option<&str>) {
     (record.email.as_deref(), record.phone.as_deref())
 }
 
-/// The candidate pairs of `records` as `(i, j)` indexes with `i < j`, each once.
-pub fn candidate_pairs(records: &[Record]) -> Vec<(u32, u32)> {
+/// The candidate pairs of `records` as `(i, j)` indexes with `i < j`, each once, with the
+/// kinds of key that found it.
+pub fn candidate_pairs(records: &[Record]) -> Vec<(u32, u32, Kinds)> {
     let mut entries: Vec<(i64, u32)> = Vec::with_capacity(records.len() * 10);
     for (n, record) in records.iter().enumerate() {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         entries.extend(scan_keys(record).into_iter().map(|key| (key, n)));
     }
     entries.sort_unstable();
-    let mut pairs: Vec<u64> = Vec::with_capacity(entries.len() * 2);
-    let mut push = |a: u32, b: u32| {
-        let (a, b) = if a < b { (a, b) } else { (b, a) };
-        if a != b {
-            pairs.push((u64::from(a) << 32) | u64::from(b));
-        }
-    };
+    let mut pairs: Vec<(u64, Kinds)> = Vec::with_capacity(entries.len() * 2);
     for block in entries.chunk_by(|x, y| x.0 == y.0) {
+        let kind = kind_of(block[0].0).bit();
+        let mut push = |a: u32, b: u32| {
+            let (a, b) = if a < b { (a, b) } else { (b, a) };
+            if a != b {
+                pairs.push(((u64::from(a) << 32) | u64::from(b), kind));
+            }
+        };
         if block.len() <= FULL_BLOCK {
             for (i, x) in block.iter().enumerate() {
                 for y in &block[i + 1..] {
@@ -133,9 +178,14 @@ pub fn candidate_pairs(records: &[Record]) -> Vec<(u32, u32)> {
             }
         }
     }
-    pairs.sort_unstable();
-    pairs.dedup();
-    pairs.into_iter().map(|p| ((p >> 32) as u32, p as u32)).collect()
+    pairs.sort_unstable_by_key(|(pair, _)| *pair);
+    pairs
+        .chunk_by(|x, y| x.0 == y.0)
+        .map(|same| {
+            let kinds = same.iter().fold(0, |kinds, (_, kind)| kinds | kind);
+            ((same[0].0 >> 32) as u32, same[0].0 as u32, kinds)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -159,8 +209,9 @@ mod tests {
         let records =
             [record(1, "Robert", "Smith", "4011"), record(2, "Bob", "Smith", "9999"), record(3, "Smith", "Robert", "1")];
         let pairs = candidate_pairs(&records);
-        assert!(pairs.contains(&(0, 1)), "{pairs:?}");
-        assert!(pairs.contains(&(0, 2)), "{pairs:?}");
+        let found = |a, b| pairs.iter().find(|(i, j, _)| (*i, *j) == (a, b)).map(|(_, _, kinds)| *kinds);
+        assert!(found(0, 1).is_some_and(|kinds| kinds & Kind::Names.bit() != 0), "{pairs:?}");
+        assert!(found(0, 2).is_some(), "{pairs:?}");
     }
 
     #[test]

@@ -143,17 +143,23 @@ fn birthday(a: chrono::NaiveDate, b: chrono::NaiveDate) -> usize {
     }
 }
 
-/// Exact; one line's words all in the other (a house number left out) or nearly the same;
-/// alike; different.
+/// Exact; one line's words all in the other (a house number left out) or the same numbers on
+/// nearly the same street; alike (a number one typo apart on a nearly same street, or the
+/// same numbers on a street written differently); different. House numbers count apart from
+/// the words: 12 and 14 Main Street are two houses, however alike the text.
 fn street(a: &str, b: &str) -> usize {
     if a == b {
         return 1;
     }
+    let numbers = |s: &str| s.split(' ').filter(|w| w.bytes().any(|c| c.is_ascii_digit())).collect::<Vec<_>>().join(" ");
+    let words = |s: &str| s.split(' ').filter(|w| !w.bytes().any(|c| c.is_ascii_digit())).collect::<Vec<_>>().join(" ");
     let within = |x: &str, y: &str| x.split(' ').all(|w| y.split(' ').any(|v| v == w));
-    let similarity = jaro_winkler(a, b);
-    if within(a, b) || within(b, a) || similarity >= 0.92 {
+    let (na, nb) = (numbers(a), numbers(b));
+    let clash = !na.is_empty() && !nb.is_empty() && na != nb;
+    let similarity = jaro_winkler(&words(a), &words(b));
+    if !clash && (within(a, b) || within(b, a) || similarity >= 0.92) {
         2
-    } else if similarity >= 0.8 {
+    } else if (clash && similarity >= 0.92 && osa_distance(&na, &nb) <= 1) || (!clash && similarity >= 0.8) {
         3
     } else {
         4
@@ -297,6 +303,15 @@ mod tests {
         assert_eq!(birthday(day(1980, 3, 4), day(1980, 4, 3)), 2);
         assert_eq!(birthday(day(1980, 3, 4), day(1980, 3, 5)), 2);
         assert_eq!(birthday(day(1980, 3, 4), day(1961, 11, 27)), 4);
+    }
+
+    #[test]
+    fn house_numbers_tell_neighbours_apart() {
+        assert_eq!(street("12 main street", "12 main street"), 1);
+        assert_eq!(street("12 main street", "main street"), 2);
+        assert_eq!(street("12 main street", "12 mian street"), 2);
+        assert_eq!(street("12 main street", "13 main street"), 3);
+        assert_eq!(street("12 main street", "48 main street"), 4);
     }
 
     #[test]

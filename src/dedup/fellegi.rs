@@ -4,11 +4,10 @@
 //! workspace are one, a calibrated probability.
 //!
 //! Everything is learnt from the workspace's own people: `u` from random pairs (nearly all of
-//! which are different people), `m` and the share of duplicates among the blocked candidates
-//! by expectation-maximisation over the candidates' patterns, and the prior from that share
-//! scaled to all pairs. The candidates' own non-duplicates are modelled apart during EM (they
-//! agree on their blocking key far more often than random pairs do) but only random pairs
-//! give the `u` a score uses.
+//! which are different people), `m` by expectation-maximisation over the blocked candidates,
+//! one session per kind of blocking key with the fields that key fixes left out (as Splink
+//! trains), and the prior from the share of duplicates among the candidates scaled to all
+//! pairs.
 
 use std::collections::HashMap;
 
@@ -91,54 +90,119 @@ impl Model {
         }
     }
 
-    /// Learns the model: `u` from `random` pairs' patterns, then `m` and the share of
-    /// duplicates by EM over `candidates` (pattern → pairs with it).
+    /// Learns the model. `u` comes from `random` pairs' patterns. `m` comes from training
+    /// sessions, one per kind of blocking key: each session's pairs (pattern → count) with the
+    /// slots its key fixes left out, since a pair found by sharing a street says nothing,
+    /// through the street, about how often duplicates share one. Each slot's `m` is the
+    /// average over the sessions that compare it, weighted by the duplicates each found. The
+    /// share of duplicates among all `candidates` (and so the prior) is learnt last, with `m`
+    /// and `u` held.
     pub fn fit(
+        sessions: &[(HashMap<Pattern, u64>, &[usize])],
         candidates: &HashMap<Pattern, u64>,
         random: &[Pattern],
         people: u64,
-        extras: Vec<String>,
-        labels: Vec<String>,
+        (extras, labels): (Vec<String>, Vec<String>),
     ) -> Self {
         let slots = EXTRA + extras.len();
         let u = frequencies(random.iter().map(|p| (*p, 1.0)), slots);
-        let mut m: Vec<Vec<f64>> = LEVELS.iter().map(|&n| spread(n, 0.9)).collect();
-        let mut unmatched = u.clone();
-        let mut share: f64 = 0.1;
+        let mut sums: Vec<Vec<f64>> = LEVELS.iter().map(|&n| vec![0.0; n]).collect();
+        let mut weights = vec![0.0; SLOTS];
         let mut iterations = 0;
-        let patterns: Vec<(Pattern, f64)> = candidates.iter().map(|(p, n)| (*p, *n as f64)).collect();
-        let total: f64 = patterns.iter().map(|(_, n)| n).sum();
-        while iterations < MAX_ITERATIONS && total > 0.0 {
-            iterations += 1;
-            let odds = (share / (1.0 - share)).ln();
-            let posterior: Vec<f64> = patterns
-                .iter()
-                .map(|(p, _)| {
-                    let mut log = odds;
-                    for slot in 0..slots {
-                        let l = level(*p, slot);
-                        if l > 0 {
-                            log += m[slot][l - 1].ln() - unmatched[slot][l - 1].ln();
-                        }
-                    }
-                    1.0 / (1.0 + (-log).exp())
-                })
-                .collect();
-            let new_m = frequencies(patterns.iter().zip(&posterior).map(|((p, n), g)| (*p, n * g)), slots);
-            let new_unmatched =
-                frequencies(patterns.iter().zip(&posterior).map(|((p, n), g)| (*p, n * (1.0 - g))), slots);
-            let new_share = (patterns.iter().zip(&posterior).map(|((_, n), g)| n * g).sum::<f64>() / total)
-                .clamp(FLOOR, 1.0 - FLOOR);
-            let moved = (new_share - share).abs()
-                + m.iter().flatten().zip(new_m.iter().flatten()).map(|(a, b)| (a - b).abs()).sum::<f64>();
-            (m, unmatched, share) = (new_m, new_unmatched, new_share);
-            if moved < 1e-6 {
-                break;
+        for (patterns, fixed) in sessions {
+            let compared: Vec<usize> = (0..slots).filter(|slot| !fixed.contains(slot)).collect();
+            let Some(learnt) = em(patterns, &u, &compared) else { continue };
+            iterations += learnt.iterations;
+            for &slot in &compared {
+                for (sum, m) in sums[slot].iter_mut().zip(&learnt.m[slot]) {
+                    *sum += learnt.matches * m;
+                }
+                weights[slot] += learnt.matches;
             }
         }
-        let matches = share * total;
-        Self { prior: prior(matches, people), m, u, extras, labels, people, candidates: total as u64, iterations }
+        let m: Vec<Vec<f64>> = sums
+            .into_iter()
+            .zip(&weights)
+            .enumerate()
+            .map(|(slot, (sum, weight))| {
+                if *weight > 0.0 { sum.iter().map(|s| (s / weight).max(FLOOR)).collect() } else { spread(LEVELS[slot], 0.9) }
+            })
+            .collect();
+        let all: Vec<usize> = (0..slots).collect();
+        let matches = share(candidates, &m, &u, &all);
+        let candidates = candidates.values().sum();
+        Self { prior: prior(matches, people), m, u, extras, labels, people, candidates, iterations }
     }
+}
+
+struct Learnt {
+    m: Vec<Vec<f64>>,
+    /// Expected duplicates among the session's pairs.
+    matches: f64,
+    iterations: u32,
+}
+
+/// The log-likelihood ratio of a pattern over the `compared` slots.
+fn log_ratio(pattern: Pattern, m: &[Vec<f64>], u: &[Vec<f64>], compared: &[usize]) -> f64 {
+    compared
+        .iter()
+        .map(|&slot| match level(pattern, slot) {
+            0 => 0.0,
+            l => m[slot][l - 1].ln() - u[slot][l - 1].ln(),
+        })
+        .sum()
+}
+
+/// EM over one session's patterns with `u` held: the share of duplicates and `m` of the
+/// `compared` slots. `None` for a session too small to learn from.
+fn em(patterns: &HashMap<Pattern, u64>, u: &[Vec<f64>], compared: &[usize]) -> Option<Learnt> {
+    let patterns: Vec<(Pattern, f64)> = patterns.iter().map(|(p, n)| (*p, *n as f64)).collect();
+    let total: f64 = patterns.iter().map(|(_, n)| n).sum();
+    if total < 10.0 || compared.is_empty() {
+        return None;
+    }
+    let mut m: Vec<Vec<f64>> = LEVELS.iter().map(|&n| spread(n, 0.9)).collect();
+    let mut share: f64 = 0.1;
+    let mut iterations = 0;
+    loop {
+        iterations += 1;
+        let odds = (share / (1.0 - share)).ln();
+        let posterior: Vec<f64> =
+            patterns.iter().map(|(p, _)| 1.0 / (1.0 + (-(odds + log_ratio(*p, &m, u, compared))).exp())).collect();
+        let matched = frequencies(patterns.iter().zip(&posterior).map(|((p, n), g)| (*p, n * g)), SLOTS);
+        let new_share =
+            (patterns.iter().zip(&posterior).map(|((_, n), g)| n * g).sum::<f64>() / total).clamp(FLOOR, 1.0 - FLOOR);
+        let mut moved = (new_share - share).abs();
+        for &slot in compared {
+            moved += m[slot].iter().zip(&matched[slot]).map(|(a, b)| (a - b).abs()).sum::<f64>();
+            m[slot].clone_from(&matched[slot]);
+        }
+        share = new_share;
+        if moved < 1e-6 || iterations >= MAX_ITERATIONS {
+            return Some(Learnt { m, matches: share * total, iterations });
+        }
+    }
+}
+
+/// The expected duplicates among `candidates` with `m` and `u` held, by EM on the share alone.
+fn share(candidates: &HashMap<Pattern, u64>, m: &[Vec<f64>], u: &[Vec<f64>], compared: &[usize]) -> f64 {
+    let ratios: Vec<(f64, f64)> =
+        candidates.iter().map(|(p, n)| (log_ratio(*p, m, u, compared), *n as f64)).collect();
+    let total: f64 = ratios.iter().map(|(_, n)| n).sum();
+    if total == 0.0 {
+        return 0.0;
+    }
+    let mut share: f64 = 0.1;
+    for _ in 0..MAX_ITERATIONS {
+        let odds = (share / (1.0 - share)).ln();
+        let matched: f64 = ratios.iter().map(|(r, n)| n / (1.0 + (-(odds + r)).exp())).sum();
+        let next = (matched / total).clamp(FLOOR, 1.0 - FLOOR);
+        if (next - share).abs() < 1e-9 {
+            break;
+        }
+        share = next;
+    }
+    share * total
 }
 
 /// log2 prior odds of a match among all pairs of `people`, given that about `matches` pairs are.
@@ -204,7 +268,8 @@ mod tests {
         let random_other = pattern(&[5, 5, 0, 0, 4, 4, 0, 5]);
         let candidates = HashMap::from([(agree, 300), (typo, 100), (other, 2_000)]);
         let random: Vec<Pattern> = (0..10_000).map(|n| if n % 50 == 0 { other } else { random_other }).collect();
-        let model = Model::fit(&candidates, &random, 10_000, vec![], vec![]);
+        let sessions = [(candidates.clone(), &[1usize][..])];
+        let model = Model::fit(&sessions, &candidates, &random, 10_000, (vec![], vec![]));
         assert!(model.probability(agree) > 0.99, "{}", model.probability(agree));
         assert!(model.probability(typo) > 0.9, "{}", model.probability(typo));
         assert!(model.probability(other) < 0.01, "{}", model.probability(other));
