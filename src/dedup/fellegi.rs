@@ -242,10 +242,10 @@ fn spread(levels: usize, first: f64) -> Vec<f64> {
     std::iter::once(first).chain(rest).collect()
 }
 
-/// Rare agreement, near-certain disagreement: `exact` for the strongest level, ten times
-/// more for each weaker one, the rest on "different".
+/// Rare agreement, near-certain disagreement: `exact` for the strongest level, twice as much
+/// for each weaker one, the rest on "different".
 fn mirrored(levels: usize, exact: f64) -> Vec<f64> {
-    let mut row: Vec<f64> = (0..levels - 1).map(|n| exact * 10f64.powi(n as i32)).collect();
+    let mut row: Vec<f64> = (0..levels - 1).map(|n| exact * 2f64.powi(n as i32)).collect();
     let agreeing: f64 = row.iter().sum();
     row.push((1.0 - agreeing).max(FLOOR));
     row
@@ -278,8 +278,13 @@ mod tests {
     }
 
     #[test]
-    fn an_untrained_model_still_ranks_agreement_above_disagreement() {
+    fn an_untrained_model_counts_agreement_for_and_disagreement_against() {
         let model = Model::untrained(1_000, vec![], vec![]);
-        assert!(model.probability(pattern(&[1, 1, 1])) > model.probability(pattern(&[5, 5, 3])));
+        for (slot, &levels) in LEVELS.iter().enumerate() {
+            assert!(model.u[slot].iter().sum::<f64>() <= 1.0 + 1e-9, "slot {slot}: {:?}", model.u[slot]);
+            assert!(model.slot_weight(slot, 1) > 0.0 && model.slot_weight(slot, levels) < 0.0, "slot {slot}");
+        }
+        assert!(model.probability(pattern(&[1, 1, 0, 0, 1, 1, 0, 1])) > 0.99);
+        assert!(model.probability(pattern(&[3, 5, 0, 0, 1, 4, 0, 5])) < 0.01);
     }
 }
