@@ -48,13 +48,17 @@ impl Kind {
     }
 
     /// The kinds a model learns `m` from, each with the comparison slots its key fixes (a pair
-    /// that shares a street says nothing, through that, about how often duplicates do).
+    /// that shares a street says nothing, through that, about how often duplicates do) or
+    /// makes agree far more often than chance.
     pub fn training() -> [(Self, &'static [usize]); 6] {
-        use super::compare::{BIRTHDAY, EMAIL, EXTRA, FIRST_NAME, LAST_NAME, MAX_EXTRAS, PHONE, PLACE, STREET};
+        use super::compare::{
+            BIRTHDAY, EMAIL, EXTRA, FIRST_NAME, LAST_NAME, MAX_EXTRAS, PHONE, PLACE, STREET, STREET2,
+        };
         const EXTRAS: [usize; MAX_EXTRAS] = [EXTRA, EXTRA + 1, EXTRA + 2, EXTRA + 3];
         [
             (Self::Names, &[FIRST_NAME, LAST_NAME]),
-            (Self::Street, &[STREET]),
+            // People on one street live in one place: the street fixes the place too.
+            (Self::Street, &[STREET, STREET2, PLACE]),
             (Self::Email, &[EMAIL]),
             (Self::Phone, &[PHONE]),
             (Self::BirthdayPostal, &[BIRTHDAY, PLACE]),
