@@ -259,7 +259,9 @@ async fn dedup(command: DedupCommand, config: &Config) -> anyhow::Result<()> {
     let scan = crate::dedup::scan(&db, workspace, threshold).await;
     db.close().await;
     let scan = scan?;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&output).map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?);
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&output).map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?,
+    );
     crate::dedup::write_jsonl(&scan.pairs, &mut out)?;
     std::io::Write::flush(&mut out)?;
     eprintln!(

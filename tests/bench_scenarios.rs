@@ -68,7 +68,9 @@ fn sqlite3_available() -> bool {
 fn febrl_available() -> bool {
     let present = match std::env::var_os("RAPPORT_FEBRL_DIR") {
         Some(dir) => Path::new(&dir).join("dataset1.csv").exists(),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().any(|d| d.join("shared/data/febrl/dataset1.csv").exists()),
+        None => {
+            Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().any(|d| d.join("shared/data/febrl/dataset1.csv").exists())
+        }
     };
     if !present {
         eprintln!("skipping dedup-febrl: the Febrl files are not in shared/data/febrl beside the checkout");
@@ -240,7 +242,11 @@ fn dedup_febrl_at_tiny_scale_reports_quality_on_the_first_data_set() {
     for (backend, report) in bench_tiny("dedup-febrl") {
         let runs = report["runs"].as_array().unwrap();
         assert_eq!(runs.len(), 1, "{backend}: dataset1 only at tiny scale");
-        assert_eq!((report["operations"].as_u64(), report["unit"].as_str()), (Some(1_000), Some("people")), "{backend}");
+        assert_eq!(
+            (report["operations"].as_u64(), report["unit"].as_str()),
+            (Some(1_000), Some("people")),
+            "{backend}"
+        );
         let quality = &report["quality"];
         for measure in ["precision", "recall", "f1"] {
             assert!(quality[measure].as_f64().is_some_and(|q| (0.0..=1.0).contains(&q)), "{backend}: {quality}");

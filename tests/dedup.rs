@@ -18,7 +18,8 @@ use util::TestApp;
 
 const FIRST: [&str; 12] =
     ["Robert", "Mary", "John", "Anna", "Peter", "Laura", "James", "Sofia", "Liam", "Emma", "Noah", "Olivia"];
-const LAST: [&str; 10] = ["Smith", "Jones", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Thomas", "Roberts", "Walker"];
+const LAST: [&str; 10] =
+    ["Smith", "Jones", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Thomas", "Roberts", "Walker"];
 const STREETS: [&str; 8] = ["Main", "High", "Station", "Church", "Mill", "Park", "Victoria", "Green"];
 
 fn spread(n: u64, k: u64) -> usize {
@@ -33,7 +34,12 @@ fn someone(n: u64) -> PersonInput {
         first_name: Some(FIRST[spread(n, 1) % 12].into()),
         last_name: Some(LAST[spread(n, 2) % 10].into()),
         email: Some(format!("person{n}@example.com")),
-        birthday: Some(format!("{}-{:02}-{:02}", 1940 + spread(n, 5) % 60, 1 + spread(n, 7) % 12, 1 + spread(n, 8) % 28)),
+        birthday: Some(format!(
+            "{}-{:02}-{:02}",
+            1940 + spread(n, 5) % 60,
+            1 + spread(n, 7) % 12,
+            1 + spread(n, 8) % 28
+        )),
         address: AddressInput {
             street: Some(format!("{} {} Street", 1 + spread(n, 3) % 200, STREETS[spread(n, 4) % 8])),
             city: Some(format!("Town {postal}")),
@@ -126,7 +132,10 @@ async fn a_scan_leaves_the_trash_and_other_workspaces_out() {
 
     let trashed = shop.app.call(&shop.owner, Method::DELETE, &format!("/api/v1/people/{copy}"), None).await;
     assert_eq!(trashed.status, StatusCode::NO_CONTENT, "{}", trashed.text());
-    assert!(dedup::pairs(shop.app.db(), shop.workspace, None, 100).await.unwrap().is_empty(), "a trashed person leaves the queue");
+    assert!(
+        dedup::pairs(shop.app.db(), shop.workspace, None, 100).await.unwrap().is_empty(),
+        "a trashed person leaves the queue"
+    );
     let again = dedup::scan(shop.app.db(), shop.workspace, DEFAULT_THRESHOLD).await.unwrap();
     assert!(again.pairs.is_empty(), "{:?}", again.pairs);
     assert_eq!(again.people, 101);
@@ -175,7 +184,8 @@ async fn the_command_line_writes_one_json_pair_a_line() {
     let mut binary = util::Binary::new();
     binary.env.push(("RAPPORT_DATABASE_URL".into(), shop.app.test_db.options().url.expose().clone()));
     let workspace = shop.workspace.to_string();
-    let ran = binary.run(&["dedup", "scan", "--workspace", &workspace, "--output", output.to_str().unwrap()], None).await;
+    let ran =
+        binary.run(&["dedup", "scan", "--workspace", &workspace, "--output", output.to_str().unwrap()], None).await;
     assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
     let text = std::fs::read_to_string(&output).unwrap();
     let lines: Vec<Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();

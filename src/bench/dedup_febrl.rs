@@ -82,7 +82,8 @@ pub fn unordered(a: String, b: String) -> (String, String) {
 }
 
 async fn run(cx: &Context) -> anyhow::Result<Report> {
-    let dir = data_dir().context("the Febrl files are missing: set RAPPORT_FEBRL_DIR or put shared/data/febrl beside the checkout")?;
+    let dir = data_dir()
+        .context("the Febrl files are missing: set RAPPORT_FEBRL_DIR or put shared/data/febrl beside the checkout")?;
     let db = Db::connect(&DbOptions::new(cx.target.database_url())).await?;
     let datasets = if cx.scale == Scale::Tiny { &DATASETS[..1] } else { &DATASETS[..] };
     let mut runs = Vec::new();

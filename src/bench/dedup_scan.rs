@@ -90,12 +90,8 @@ async fn checks(db: &Db, owner: &crate::identity::Principal, (first, last): (i64
     let at = |q: f64| round(took[((took.len() as f64 * q) as usize).min(took.len() - 1)], 3);
     anyhow::ensure!(!took.is_empty(), "no person to check");
     let label = format!("single-record check, {:.1}% found", 100.0 * found as f64 / took.len() as f64);
-    Ok(Measurement::new(label, "rapport dedup::candidates", "checks", took.len() as u64, seconds).with_latency(Latency {
-        p50: at(0.50),
-        p95: at(0.95),
-        p99: at(0.99),
-        max: at(1.0),
-    }))
+    Ok(Measurement::new(label, "rapport dedup::candidates", "checks", took.len() as u64, seconds)
+        .with_latency(Latency { p50: at(0.50), p95: at(0.95), p99: at(0.99), max: at(1.0) }))
 }
 
 /// The planted duplicate pairs as stored ids: the generator writes the same people to files

@@ -210,8 +210,11 @@ mod tests {
 
     #[test]
     fn nicknames_and_swapped_names_share_a_block() {
-        let records =
-            [record(1, "Robert", "Smith", "4011"), record(2, "Bob", "Smith", "9999"), record(3, "Smith", "Robert", "1")];
+        let records = [
+            record(1, "Robert", "Smith", "4011"),
+            record(2, "Bob", "Smith", "9999"),
+            record(3, "Smith", "Robert", "1"),
+        ];
         let pairs = candidate_pairs(&records);
         let found = |a, b| pairs.iter().find(|(i, j, _)| (*i, *j) == (a, b)).map(|(_, _, kinds)| *kinds);
         assert!(found(0, 1).is_some_and(|kinds| kinds & Kind::Names.bit() != 0), "{pairs:?}");

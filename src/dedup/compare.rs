@@ -61,17 +61,21 @@ pub fn compare(a: &Record, b: &Record) -> Pattern {
     };
     p = with(p, FIRST_NAME, first);
     p = with(p, LAST_NAME, last);
-    p = with(p, EMAIL, both(&a.email, &b.email, |x, y| email(x, y)));
-    p = with(p, PHONE, both(&a.phone, &b.phone, |x, y| phone(x, y)));
-    p = with(p, BIRTHDAY, match (a.birthday, b.birthday) {
-        (Some(x), Some(y)) => birthday(x, y),
-        _ => 0,
-    });
-    p = with(p, STREET, both(&a.street, &b.street, |x, y| street(x, y)));
+    p = with(p, EMAIL, both(&a.email, &b.email, email));
+    p = with(p, PHONE, both(&a.phone, &b.phone, phone));
+    p = with(
+        p,
+        BIRTHDAY,
+        match (a.birthday, b.birthday) {
+            (Some(x), Some(y)) => birthday(x, y),
+            _ => 0,
+        },
+    );
+    p = with(p, STREET, both(&a.street, &b.street, street));
     p = with(p, STREET2, both(&a.street2, &b.street2, |x, y| text(x, y, 0.88)));
     p = with(p, PLACE, place(a, b));
     for (n, (x, y)) in a.extra.iter().zip(&b.extra).take(MAX_EXTRAS).enumerate() {
-        p = with(p, EXTRA + n, both(x, y, |x, y| identifier(x, y)));
+        p = with(p, EXTRA + n, both(x, y, identifier));
     }
     p
 }
@@ -151,7 +155,8 @@ fn street(a: &str, b: &str) -> usize {
     if a == b {
         return 1;
     }
-    let numbers = |s: &str| s.split(' ').filter(|w| w.bytes().any(|c| c.is_ascii_digit())).collect::<Vec<_>>().join(" ");
+    let numbers =
+        |s: &str| s.split(' ').filter(|w| w.bytes().any(|c| c.is_ascii_digit())).collect::<Vec<_>>().join(" ");
     let words = |s: &str| s.split(' ').filter(|w| !w.bytes().any(|c| c.is_ascii_digit())).collect::<Vec<_>>().join(" ");
     let within = |x: &str, y: &str| x.split(' ').all(|w| y.split(' ').any(|v| v == w));
     let (na, nb) = (numbers(a), numbers(b));
@@ -190,7 +195,7 @@ fn identifier(a: &str, b: &str) -> usize {
 /// Postal code and city the same; postal code the same (or one typo apart in the same city);
 /// the city the same or the postal code one typo apart; only the region the same; different.
 fn place(a: &Record, b: &Record) -> usize {
-    let postal = both(&a.postal, &b.postal, |x, y| identifier(x, y));
+    let postal = both(&a.postal, &b.postal, identifier);
     let city = both(&a.city, &b.city, |x, y| text(x, y, 0.92));
     let region = both(&a.region, &b.region, |x, y| text(x, y, 2.0));
     if postal == 0 && city == 0 && region == 0 {
@@ -244,7 +249,9 @@ pub fn reason(a: &Record, b: &Record, pattern: Pattern, slot: usize, label: &str
             "street addresses alike",
             "different street addresses",
         ]),
-        (STREET2, _) => graded(&["same second address line", "second address lines alike", "different second address lines"]),
+        (STREET2, _) => {
+            graded(&["same second address line", "second address lines alike", "different second address lines"])
+        }
         (PLACE, _) => graded(&[
             "same postal code and city",
             "same postal code",

@@ -77,16 +77,7 @@ impl Model {
                 mirrored(LEVELS[slot], exact)
             })
             .collect();
-        Self {
-            prior: prior(0.01 * people as f64, people),
-            m,
-            u,
-            extras,
-            labels,
-            people,
-            candidates: 0,
-            iterations: 0,
-        }
+        Self { prior: prior(0.01 * people as f64, people), m, u, extras, labels, people, candidates: 0, iterations: 0 }
     }
 
     /// Learns the model. `u` comes from `random` pairs' patterns. `m` comes from training
@@ -127,7 +118,11 @@ impl Model {
             .zip(&weights)
             .enumerate()
             .map(|(slot, (sum, weight))| {
-                if *weight > 0.0 { sum.iter().map(|s| (s / weight).max(FLOOR)).collect() } else { spread(LEVELS[slot], 0.9) }
+                if *weight > 0.0 {
+                    sum.iter().map(|s| (s / weight).max(FLOOR)).collect()
+                } else {
+                    spread(LEVELS[slot], 0.9)
+                }
             })
             .collect();
         let candidates = candidates.values().sum();

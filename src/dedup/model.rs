@@ -166,7 +166,12 @@ impl Record {
             street2: folded(&source.street2),
             city: folded(&source.city),
             region: folded(&source.region),
-            postal: source.postal_code.as_deref().map(|p| fold(p).replace(' ', "")).filter(|p| !p.is_empty()).map(Box::from),
+            postal: source
+                .postal_code
+                .as_deref()
+                .map(|p| fold(p).replace(' ', ""))
+                .filter(|p| !p.is_empty())
+                .map(Box::from),
             extra: extras
                 .iter()
                 .map(|field| {
@@ -350,8 +355,12 @@ mod tests {
 
     #[test]
     fn nicknames_share_a_group_and_block_under_the_formal_name() {
-        let (bob, robert, jon, john) =
-            (Name::parse("Bob").unwrap(), Name::parse("Robert").unwrap(), Name::parse("Jon").unwrap(), Name::parse("John").unwrap());
+        let (bob, robert, jon, john) = (
+            Name::parse("Bob").unwrap(),
+            Name::parse("Robert").unwrap(),
+            Name::parse("Jon").unwrap(),
+            Name::parse("John").unwrap(),
+        );
         assert!(bob.nicknames_of(&robert) && jon.nicknames_of(&john));
         assert!(!bob.nicknames_of(&john));
         assert_eq!(bob.formal(), "robert");

@@ -105,12 +105,7 @@ async fn extras(db: &Db, workspace: WorkspaceId) -> Result<(Vec<String>, Vec<Str
 /// The scan's work on normalised records, without the database: candidate pairs, their
 /// patterns, the model learnt from them, and the pairs at or above `threshold`, highest
 /// first. Returns the model, the pairs and how many candidates were compared.
-pub fn detect(
-    records: &[Record],
-    extras: Vec<String>,
-    labels: Vec<String>,
-    threshold: f64,
-) -> (Model, Vec<Pair>, u64) {
+pub fn detect(records: &[Record], extras: Vec<String>, labels: Vec<String>, threshold: f64) -> (Model, Vec<Pair>, u64) {
     let candidates = blocking::candidate_pairs(records);
     let patterns =
         on_every_core(&candidates, |&(i, j, _)| compare::compare(&records[i as usize], &records[j as usize]));
@@ -155,7 +150,10 @@ fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> V
         let f = &f;
         let running: Vec<_> =
             items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect();
-        running.into_iter().flat_map(|done| done.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        running
+            .into_iter()
+            .flat_map(|done| done.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
     })
 }
 
@@ -196,7 +194,8 @@ fn pair(a: &Record, b: &Record, pattern: Pattern, score: f64, model: &Model) -> 
         })
         .collect();
     weighed.sort_by(|x, y| y.0.abs().total_cmp(&x.0.abs()));
-    let reasons = compare::swapped_reason(pattern).map(str::to_owned).into_iter().chain(weighed.into_iter().map(|(_, r)| r));
+    let reasons =
+        compare::swapped_reason(pattern).map(str::to_owned).into_iter().chain(weighed.into_iter().map(|(_, r)| r));
     Pair {
         a: PairEnd { id: a.id.get(), external_id: a.external_id.clone() },
         b: PairEnd { id: b.id.get(), external_id: b.external_id.clone() },

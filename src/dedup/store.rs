@@ -130,7 +130,12 @@ pub(super) async fn model(db: &Db, workspace: WorkspaceId) -> Result<Option<Mode
     Ok(model.map(|m| m.0))
 }
 
-pub(super) async fn save_model(tx: &mut Tx, workspace: WorkspaceId, model: &Model, now: Timestamp) -> Result<(), DbError> {
+pub(super) async fn save_model(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    model: &Model,
+    now: Timestamp,
+) -> Result<(), DbError> {
     sql!(tx.exec(), c => sqlx::query(
         "INSERT INTO dedup_models (workspace_id, model, scanned_at) VALUES ($1, $2, $3) \
          ON CONFLICT (workspace_id) DO UPDATE SET model = excluded.model, scanned_at = excluded.scanned_at"
