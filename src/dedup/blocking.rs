@@ -111,7 +111,7 @@ pub fn stored_keys(record: &Record) -> Vec<i64> {
         }
     }
     if let Some(street) = &record.street {
-        keys.push(hash(Kind::Street, &[street]));
+        keys.push(hash(Kind::Street, &[&street.line]));
     }
     keys.sort_unstable();
     keys.dedup();

@@ -9,7 +9,7 @@
 use chrono::Datelike;
 use strsim::{jaro_winkler, osa_distance};
 
-use super::model::{Name, Record};
+use super::model::{Name, Record, Street};
 
 /// A comparison vector, four bits per slot.
 pub type Pattern = u64;
@@ -51,9 +51,15 @@ pub fn levels_only(pattern: Pattern) -> Pattern {
 pub fn compare(a: &Record, b: &Record) -> Pattern {
     let mut p = 0;
     let straight = (names(&a.first, &b.first, true), names(&a.last, &b.last, false));
-    let crossed = (names(&a.first, &b.last, true), names(&a.last, &b.first, true));
     let close = |(x, y): (usize, usize)| x > 0 && y > 0 && x <= 3 && y <= 3;
-    let (first, last) = if close(crossed) && !close(straight) && crossed.0 + crossed.1 < straight.0 + straight.1 {
+    // Names typed into each other's fields begin alike: only then is the crosswise comparison
+    // worth its two string distances.
+    let crossed = if !close(straight) && begin_alike(&a.first, &b.last) && begin_alike(&a.last, &b.first) {
+        (names(&a.first, &b.last, true), names(&a.last, &b.first, true))
+    } else {
+        (0, 0)
+    };
+    let (first, last) = if close(crossed) && crossed.0 + crossed.1 < straight.0 + straight.1 {
         p |= SWAPPED;
         crossed
     } else {
@@ -71,7 +77,14 @@ pub fn compare(a: &Record, b: &Record) -> Pattern {
             _ => 0,
         },
     );
-    p = with(p, STREET, both(&a.street, &b.street, street));
+    p = with(
+        p,
+        STREET,
+        match (&a.street, &b.street) {
+            (Some(x), Some(y)) => street(x, y),
+            _ => 0,
+        },
+    );
     p = with(p, STREET2, both(&a.street2, &b.street2, |x, y| text(x, y, 0.88)));
     p = with(p, PLACE, place(a, b));
     for (n, (x, y)) in a.extra.iter().zip(&b.extra).take(MAX_EXTRAS).enumerate() {
@@ -88,6 +101,13 @@ fn both<T: ?Sized, B: std::ops::Deref<Target = T>>(
     match (a, b) {
         (Some(a), Some(b)) => compare(a, b),
         _ => 0,
+    }
+}
+
+fn begin_alike(a: &Option<Name>, b: &Option<Name>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.text.chars().next() == b.text.chars().next() || a.nicknames_of(b),
+        _ => false,
     }
 }
 
@@ -125,7 +145,9 @@ fn phone(a: &str, b: &str) -> usize {
     }
     // Phones are ASCII digits: the national number is the last eight or so, whatever prefix
     // one of them was written with.
-    let tail = |p: &str| p[p.len().saturating_sub(8)..].to_owned();
+    fn tail(p: &str) -> &[u8] {
+        &p.as_bytes()[p.len().saturating_sub(8)..]
+    }
     if osa_distance(a, b) <= 1 || (a.len() >= 8 && b.len() >= 8 && tail(a) == tail(b)) { 2 } else { 3 }
 }
 
@@ -136,8 +158,7 @@ fn birthday(a: chrono::NaiveDate, b: chrono::NaiveDate) -> usize {
         return 1;
     }
     let swapped = a.year() == b.year() && a.day() == b.month() && a.month() == b.day();
-    let (x, y) = (a.format("%Y%m%d").to_string(), b.format("%Y%m%d").to_string());
-    let typos = osa_distance(&x, &y);
+    let typos = typos(&digits(a), &digits(b));
     if swapped || typos <= 1 {
         2
     } else if typos <= 2 || (a.year() == b.year() && a.month() == b.month()) {
@@ -147,24 +168,49 @@ fn birthday(a: chrono::NaiveDate, b: chrono::NaiveDate) -> usize {
     }
 }
 
+/// A date as it is written, `YYYYMMDD`, without allocating.
+fn digits(day: chrono::NaiveDate) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    let value = day.year().rem_euclid(10_000) as u32 * 10_000 + day.month() * 100 + day.day();
+    for (n, slot) in out.iter_mut().rev().enumerate() {
+        *slot = b'0' + (value / 10u32.pow(n as u32) % 10) as u8;
+    }
+    out
+}
+
+/// Typos between two strings of one length: differing places, where two neighbours swapped
+/// count once.
+fn typos(a: &[u8; 8], b: &[u8; 8]) -> usize {
+    let mut count = 0;
+    let mut n = 0;
+    while n < 8 {
+        if a[n] != b[n] {
+            if n + 1 < 8 && a[n] == b[n + 1] && a[n + 1] == b[n] {
+                n += 1;
+            }
+            count += 1;
+        }
+        n += 1;
+    }
+    count
+}
+
 /// Exact; one line's words all in the other (a house number left out) or the same numbers on
 /// nearly the same street; alike (a number one typo apart on a nearly same street, or the
 /// same numbers on a street written differently); different. House numbers count apart from
 /// the words: 12 and 14 Main Street are two houses, however alike the text.
-fn street(a: &str, b: &str) -> usize {
-    if a == b {
+fn street(a: &Street, b: &Street) -> usize {
+    if a.line == b.line {
         return 1;
     }
-    let numbers =
-        |s: &str| s.split(' ').filter(|w| w.bytes().any(|c| c.is_ascii_digit())).collect::<Vec<_>>().join(" ");
-    let words = |s: &str| s.split(' ').filter(|w| !w.bytes().any(|c| c.is_ascii_digit())).collect::<Vec<_>>().join(" ");
     let within = |x: &str, y: &str| x.split(' ').all(|w| y.split(' ').any(|v| v == w));
-    let (na, nb) = (numbers(a), numbers(b));
-    let clash = !na.is_empty() && !nb.is_empty() && na != nb;
-    let similarity = jaro_winkler(&words(a), &words(b));
-    if !clash && (within(a, b) || within(b, a) || similarity >= 0.92) {
+    let clash = !a.numbers.is_empty() && !b.numbers.is_empty() && a.numbers != b.numbers;
+    let similarity = jaro_winkler(&a.words, &b.words);
+    if !clash && (within(&a.line, &b.line) || within(&b.line, &a.line) || similarity >= 0.92) {
         2
-    } else if (clash && similarity >= 0.92 && osa_distance(&na, &nb) <= 1) || (!clash && similarity >= 0.8) {
+    } else if (clash && similarity >= 0.92 && osa_distance(&a.numbers, &b.numbers) <= 1)
+        || (!clash && similarity >= 0.8)
+    {
         3
     } else {
         4
@@ -309,16 +355,23 @@ mod tests {
         let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
         assert_eq!(birthday(day(1980, 3, 4), day(1980, 4, 3)), 2);
         assert_eq!(birthday(day(1980, 3, 4), day(1980, 3, 5)), 2);
+        assert_eq!(birthday(day(1980, 3, 14), day(1980, 3, 10)), 2);
+        assert_eq!(birthday(day(1981, 3, 4), day(1980, 3, 5)), 3);
         assert_eq!(birthday(day(1980, 3, 4), day(1961, 11, 27)), 4);
     }
 
     #[test]
     fn house_numbers_tell_neighbours_apart() {
-        assert_eq!(street("12 main street", "12 main street"), 1);
-        assert_eq!(street("12 main street", "main street"), 2);
-        assert_eq!(street("12 main street", "12 mian street"), 2);
-        assert_eq!(street("12 main street", "13 main street"), 3);
-        assert_eq!(street("12 main street", "48 main street"), 4);
+        let line = |raw: &str| {
+            let source = Source { street: Some(raw.into()), ..Source::default() };
+            Record::new(&source, &[]).street.unwrap()
+        };
+        let main = line("12 Main Street");
+        assert_eq!(street(&main, &line("12 main st")), 1);
+        assert_eq!(street(&main, &line("Main Street")), 2);
+        assert_eq!(street(&main, &line("12 Mian Street")), 2);
+        assert_eq!(street(&main, &line("13 Main Street")), 3);
+        assert_eq!(street(&main, &line("48 Main Street")), 4);
     }
 
     #[test]

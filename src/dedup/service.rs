@@ -55,6 +55,7 @@ pub async fn scan(db: &Db, workspace: WorkspaceId, threshold: f64) -> Result<Sca
     if !(0.0..=1.0).contains(&threshold) {
         return Err(DedupError::Threshold);
     }
+    let started = std::time::Instant::now();
     let (extras, labels) = extras(db, workspace).await?;
     let mut records: Vec<Record> = Vec::new();
     let mut after = 0;
@@ -70,6 +71,7 @@ pub async fn scan(db: &Db, workspace: WorkspaceId, threshold: f64) -> Result<Sca
         let extras = extras.clone();
         normalising = Some(tokio::task::spawn_blocking(move || page.iter().map(|s| Record::new(s, &extras)).collect()));
     }
+    let read = started.elapsed();
     let detected = tokio::task::spawn_blocking(move || {
         let found = detect(&records, extras, labels, threshold);
         (records.len() as u64, found)
@@ -77,6 +79,7 @@ pub async fn scan(db: &Db, workspace: WorkspaceId, threshold: f64) -> Result<Sca
     .await
     .map_err(worker)?;
     let (people, (model, pairs, candidates)) = detected;
+    let compared = started.elapsed() - read;
     let (kept, stored) = (pairs.clone(), model.clone());
     db.write(move |tx| {
         Box::pin(async move {
@@ -85,6 +88,11 @@ pub async fn scan(db: &Db, workspace: WorkspaceId, threshold: f64) -> Result<Sca
         })
     })
     .await?;
+    tracing::info!(
+        %workspace, people, candidates, pairs = pairs.len(),
+        read_s = read.as_secs_f64(), compared_s = compared.as_secs_f64(), total_s = started.elapsed().as_secs_f64(),
+        "duplicate scan"
+    );
     Ok(Scan { people, candidates, pairs, model })
 }
 
@@ -106,7 +114,9 @@ async fn extras(db: &Db, workspace: WorkspaceId) -> Result<(Vec<String>, Vec<Str
 /// patterns, the model learnt from them, and the pairs at or above `threshold`, highest
 /// first. Returns the model, the pairs and how many candidates were compared.
 pub fn detect(records: &[Record], extras: Vec<String>, labels: Vec<String>, threshold: f64) -> (Model, Vec<Pair>, u64) {
+    let started = std::time::Instant::now();
     let candidates = blocking::candidate_pairs(records);
+    let blocked = started.elapsed();
     let patterns =
         on_every_core(&candidates, |&(i, j, _)| compare::compare(&records[i as usize], &records[j as usize]));
     let random = on_every_core(&random_pairs(records.len()), |&(i, j)| {
@@ -125,6 +135,11 @@ pub fn detect(records: &[Record], extras: Vec<String>, labels: Vec<String>, thre
         blocking::Kind::training().into_iter().map(|(kind, fixed)| (count(kind.bit()), fixed)).collect();
     let counts = count(blocking::Kinds::MAX);
     let model = Model::fit(&sessions, &counts, &random, records.len() as u64, (extras, labels));
+    tracing::debug!(
+        blocking_s = blocked.as_secs_f64(),
+        learnt_s = (started.elapsed() - blocked).as_secs_f64(),
+        "duplicate detection: candidates compared and model learnt"
+    );
     let scores: HashMap<Pattern, f64> = counts.keys().map(|p| (*p, model.probability(*p))).collect();
     let mut pairs: Vec<Pair> = candidates
         .iter()
