@@ -91,17 +91,20 @@ fn hash(kind: Kind, parts: &[&str]) -> i64 {
     ((h & !0xF) | index) as i64
 }
 
-/// The keys stored for single-record checks: those the people table's own indexes (email,
-/// phone) do not already serve, and none that depend on the workspace's custom fields.
-pub fn stored_keys(record: &Record) -> Vec<i64> {
-    let mut keys = Vec::with_capacity(6);
+/// The sounds of a record's first (as its formal name: Bob sounds as Robert) and last names.
+fn name_codes(record: &Record) -> (Option<String>, Option<String>) {
     let first = record.first.as_ref().map(|n| n.formal_code()).filter(|c| !c.is_empty());
     let last = record.last.as_ref().map(|n| n.primary.to_string()).filter(|c| !c.is_empty());
+    (first, last)
+}
+
+/// The keys stored for single-record checks: those the people table's own indexes (email,
+/// phone) do not already serve, none that depend on the workspace's custom fields, and none
+/// as common as the sound of a name alone, which in a large workspace names thousands.
+pub fn stored_keys(record: &Record) -> Vec<i64> {
+    let mut keys = Vec::with_capacity(5);
+    let (first, last) = name_codes(record);
     let codes: Vec<&str> = first.iter().chain(last.iter()).map(String::as_str).collect();
-    if let [a, b] = codes[..] {
-        let (x, y) = if a <= b { (a, b) } else { (b, a) };
-        keys.push(hash(Kind::Names, &[x, y]));
-    }
     for code in &codes {
         if let Some(postal) = &record.postal {
             keys.push(hash(Kind::PostalName, &[postal, code]));
@@ -118,10 +121,14 @@ pub fn stored_keys(record: &Record) -> Vec<i64> {
     keys
 }
 
-/// Every key a scan blocks on: the stored ones, email, phone, the email's local part, birthday
-/// with postal code, and each custom identifier.
+/// Every key a scan blocks on: the stored ones, the sounds of both names (in either order),
+/// email, phone, the email's local part, birthday with postal code, and each custom identifier.
 pub fn scan_keys(record: &Record) -> Vec<i64> {
     let mut keys = stored_keys(record);
+    if let (Some(a), Some(b)) = name_codes(record) {
+        let (x, y) = if a <= b { (a, b) } else { (b, a) };
+        keys.push(hash(Kind::Names, &[&x, &y]));
+    }
     if let Some(email) = &record.email {
         keys.push(hash(Kind::Email, &[email]));
         if let Some((local, _)) = email.split_once('@').filter(|(local, _)| local.len() >= 4) {

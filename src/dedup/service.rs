@@ -23,8 +23,8 @@ pub const DEFAULT_THRESHOLD: f64 = 0.9;
 const PAGE: i64 = 20_000;
 /// Random pairs `u` is learnt from.
 const RANDOM_PAIRS: usize = 400_000;
-/// People a single-record check compares with at most.
-const CHECK_LIMIT: i64 = 200;
+/// People a single-record check reads per key it shares, at most.
+const CHECK_PER_KEY: i64 = 50;
 /// The workspace size an untrained model's prior assumes.
 const UNTRAINED_PEOPLE: u64 = 100_000;
 
@@ -238,7 +238,7 @@ pub async fn candidates(
     };
     let probe = Record::new(&Source::of_new(person, itself), &model.extras);
     let keys = blocking::stored_keys(&probe);
-    let found = store::sharing(db, workspace, &keys, blocking::indexed_values(&probe), CHECK_LIMIT).await?;
+    let found = store::sharing(db, workspace, &keys, blocking::indexed_values(&probe), CHECK_PER_KEY).await?;
     let mut pairs: Vec<Pair> = found
         .iter()
         .filter(|other| Some(PersonId::new(other.id)) != itself)

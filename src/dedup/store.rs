@@ -65,34 +65,41 @@ pub(super) async fn people_after(
     Ok(rows.into_iter().map(Source::from).collect())
 }
 
-/// Live people sharing a stored key, an email or a phone with a probe, `limit` at most.
+/// Live people sharing a stored key, an email or a phone with a probe: at most `each` per
+/// key, so that one common key cannot crowd out the others.
 pub(super) async fn sharing(
     db: &Db,
     workspace: WorkspaceId,
     keys: &[i64],
     (email, phone): (Option<&str>, Option<&str>),
-    limit: i64,
+    each: i64,
 ) -> Result<Vec<Source>, DbError> {
+    if keys.is_empty() && email.is_none() && phone.is_none() {
+        return Ok(Vec::new());
+    }
     let rows: Vec<Row> = sql!(db.exec(), c => {
         let mut select = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM people WHERE workspace_id = "));
-        select.push_bind(workspace).push(" AND deleted_at IS NULL AND id IN (SELECT person_id FROM dedup_keys WHERE workspace_id = ");
-        select.push_bind(workspace).push(" AND key IN (");
-        let mut list = select.separated(", ");
-        // An empty list is not SQL; no stored key is 0 in practice, and a miss costs nothing.
-        list.push_bind(keys.first().copied().unwrap_or_default());
-        for key in keys.iter().skip(1) {
-            list.push_bind(*key);
+        select.push_bind(workspace).push(" AND deleted_at IS NULL AND id IN (");
+        let mut first = true;
+        let mut union = |select: &mut sqlx::QueryBuilder<_>| {
+            if !std::mem::take(&mut first) {
+                select.push(" UNION ");
+            }
+        };
+        for key in keys {
+            union(&mut select);
+            select.push("SELECT person_id FROM (SELECT person_id FROM dedup_keys WHERE workspace_id = ").push_bind(workspace);
+            select.push(" AND key = ").push_bind(*key).push(" LIMIT ").push_bind(each).push(") k");
+        }
+        for (column, value) in [("email_canonical", email), ("phone", phone)] {
+            if let Some(value) = value {
+                union(&mut select);
+                select.push("SELECT id FROM (SELECT id FROM people WHERE workspace_id = ");
+                select.push_bind(workspace).push(format!(" AND {column} = ")).push_bind(value.to_owned());
+                select.push(" LIMIT ").push_bind(each).push(") v");
+            }
         }
         select.push(")");
-        if let Some(email) = email {
-            select.push(" UNION SELECT id FROM people WHERE workspace_id = ").push_bind(workspace);
-            select.push(" AND email_canonical = ").push_bind(email.to_owned());
-        }
-        if let Some(phone) = phone {
-            select.push(" UNION SELECT id FROM people WHERE workspace_id = ").push_bind(workspace);
-            select.push(" AND phone = ").push_bind(phone.to_owned());
-        }
-        select.push(") ORDER BY id LIMIT ").push_bind(limit);
         select.build_query_as().fetch_all(c).await
     })?;
     Ok(rows.into_iter().map(Source::from).collect())
