@@ -57,6 +57,25 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Import a CSV, XLSX or vCard file into a workspace, with a progress bar; resumable.
     Import(crate::import::cli::ImportArgs),
+    /// Find duplicate people.
+    #[command(subcommand)]
+    Dedup(DedupCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DedupCommand {
+    /// Scan every person of a workspace and write the probable duplicate pairs as JSON Lines.
+    Scan {
+        /// The workspace id.
+        #[arg(long)]
+        workspace: i64,
+        /// Where the pairs go, one JSON object a line.
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+        /// Report pairs whose probability of being one person is at least this.
+        #[arg(long, default_value_t = crate::dedup::DEFAULT_THRESHOLD)]
+        threshold: f64,
+    },
 }
 
 #[derive(Debug, Default, Args)]
@@ -213,6 +232,7 @@ async fn dispatch(command: Command, config: Config) -> ExitCode {
             .unwrap_or_else(|err| Err(anyhow::anyhow!("the generator panicked: {err}"))),
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Import(args) => crate::import::cli::run(args, &config).await,
+        Command::Dedup(command) => dedup(command, &config).await,
         Command::Version | Command::DefaultConfig => Ok(()),
     };
     match outcome {
@@ -231,6 +251,30 @@ async fn gen_into(args: &crate::r#gen::GenArgs, config: &Config) -> anyhow::Resu
     let result = crate::r#gen::run_into(args, &db, workspace).await;
     db.close().await;
     result
+}
+
+async fn dedup(command: DedupCommand, config: &Config) -> anyhow::Result<()> {
+    let DedupCommand::Scan { workspace, output, threshold } = command;
+    let _lock = crate::app::DataLock::shared(config)?;
+    let db = Db::connect(&config.db_options()).await?;
+    let workspace = rapport_core::WorkspaceId::new(workspace);
+    crate::workspace::settings(&db, workspace).await.map_err(|e| anyhow::anyhow!("workspace {workspace}: {e}"))?;
+    let scan = crate::dedup::scan(&db, workspace, threshold).await;
+    db.close().await;
+    let scan = scan?;
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&output).map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?,
+    );
+    crate::dedup::write_jsonl(&scan.pairs, &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    eprintln!(
+        "{} people, {} pairs compared, {} probable duplicates written to {}",
+        scan.people,
+        scan.candidates,
+        scan.pairs.len(),
+        output.display()
+    );
+    Ok(())
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {

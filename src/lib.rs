@@ -15,6 +15,7 @@ pub mod bulk;
 pub mod cli;
 pub mod company;
 pub mod config;
+pub mod dedup;
 pub mod demo;
 pub mod export;
 pub mod field;

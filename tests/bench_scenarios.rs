@@ -4,7 +4,9 @@
 //! still work, not how fast they are.
 //!
 //! `import-raw` on SQLite needs the `sqlite3` program; without it the test says why it skips,
-//! unless `RAPPORT_REQUIRE_SQLITE3=1` makes its absence a failure.
+//! unless `RAPPORT_REQUIRE_SQLITE3=1` makes its absence a failure. `dedup-febrl` needs the Febrl
+//! files (`shared/data/febrl` beside the checkout, or `RAPPORT_FEBRL_DIR`) and skips, saying
+//! so, without them.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,14 +16,25 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 /// Every scenario `rapport bench list` must name; a new scenario adds its test below.
-const SCENARIOS: [&str; 9] =
-    ["write-durable", "api-health", "import-raw", "import-1m", "ingest", "api-get", "api-list", "api-create", "search"];
+const SCENARIOS: [&str; 11] = [
+    "write-durable",
+    "api-health",
+    "import-raw",
+    "import-1m",
+    "ingest",
+    "api-get",
+    "api-list",
+    "api-create",
+    "search",
+    "dedup-febrl",
+    "dedup-scan",
+];
 
 fn rapport(args: &[&str], dir: &Path) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rapport"));
     command.args(args).current_dir(env!("CARGO_MANIFEST_DIR")).env("TMPDIR", dir);
     for (key, _) in std::env::vars() {
-        if key.starts_with("RAPPORT_") {
+        if key.starts_with("RAPPORT_") && key != "RAPPORT_FEBRL_DIR" {
             command.env_remove(key);
         }
     }
@@ -51,11 +64,29 @@ fn sqlite3_available() -> bool {
     present
 }
 
+/// Whether the Febrl files are beside the checkout (or where `RAPPORT_FEBRL_DIR` says); the
+/// test says why it skips without them.
+fn febrl_available() -> bool {
+    let present = match std::env::var_os("RAPPORT_FEBRL_DIR") {
+        Some(dir) => Path::new(&dir).join("dataset1.csv").exists(),
+        None => {
+            Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().any(|d| d.join("shared/data/febrl/dataset1.csv").exists())
+        }
+    };
+    if !present {
+        eprintln!("skipping dedup-febrl: the Febrl files are not in shared/data/febrl beside the checkout");
+    }
+    present
+}
+
 /// Runs `rapport bench SCENARIO --scale tiny` on every backend and returns each JSON report.
 fn bench_tiny(scenario: &str) -> Vec<(&'static str, Value)> {
     let mut reports = Vec::new();
     for (backend, extra) in backends() {
         if scenario.starts_with("import") && backend == "sqlite" && !sqlite3_available() {
+            continue;
+        }
+        if scenario == "dedup-febrl" && !febrl_available() {
             continue;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -218,8 +249,37 @@ fn search_at_tiny_scale_searches_names_beside_the_raw_text_index() {
 }
 
 #[test]
+fn dedup_febrl_at_tiny_scale_reports_quality_on_the_first_data_set() {
+    for (backend, report) in bench_tiny("dedup-febrl") {
+        let runs = report["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 1, "{backend}: dataset1 only at tiny scale");
+        assert_eq!(
+            (report["operations"].as_u64(), report["unit"].as_str()),
+            (Some(1_000), Some("people")),
+            "{backend}"
+        );
+        let quality = &report["quality"];
+        for measure in ["precision", "recall", "f1"] {
+            assert!(quality[measure].as_f64().is_some_and(|q| (0.0..=1.0).contains(&q)), "{backend}: {quality}");
+        }
+        assert_eq!(quality["true_pairs"], 500, "{backend}");
+    }
+}
+
+#[test]
+fn dedup_scan_at_tiny_scale_times_the_scan_and_the_single_record_check() {
+    for (backend, report) in bench_tiny("dedup-scan") {
+        assert_eq!(report["operations"], 1_000, "{backend}: every generated person scanned");
+        assert!(report["quality"]["f1"].as_f64().is_some(), "{backend}: {report}");
+        let check = &report["runs"][1];
+        assert_eq!(check["unit"], "checks", "{backend}");
+        assert!(check["latency_ms"]["p99"].as_f64().is_some(), "{backend}: {check}");
+    }
+}
+
+#[test]
 fn bench_all_writes_one_report_per_scenario() {
-    if !sqlite3_available() {
+    if !sqlite3_available() || !febrl_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -16,6 +16,8 @@ mod api_get;
 mod api_health;
 mod api_list;
 mod import_1m;
+mod dedup_febrl;
+mod dedup_scan;
 mod import_raw;
 mod ingest;
 mod load;
@@ -53,6 +55,8 @@ const SCENARIOS: &[Scenario] = &[
     api_list::SCENARIO,
     api_create::SCENARIO,
     search::SCENARIO,
+    dedup_febrl::SCENARIO,
+    dedup_scan::SCENARIO,
 ];
 
 pub const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";

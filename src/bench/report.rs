@@ -37,6 +37,9 @@ pub struct Measurement {
     pub peak_rss_bytes: Option<u64>,
     /// Whose memory `peak_rss_bytes` is.
     pub peak_rss_of: Option<String>,
+    /// For duplicate detection: how well the pairs found match the truth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality: Option<super::dedup_febrl::Quality>,
 }
 
 impl Measurement {
@@ -58,6 +61,7 @@ impl Measurement {
             latency_ms: None,
             peak_rss_bytes: None,
             peak_rss_of: None,
+            quality: None,
         }
     }
 
@@ -68,6 +72,11 @@ impl Measurement {
 
     pub fn with_latency(mut self, latency: Latency) -> Self {
         self.latency_ms = Some(latency);
+        self
+    }
+
+    pub fn with_quality(mut self, quality: super::dedup_febrl::Quality) -> Self {
+        self.quality = Some(quality);
         self
     }
 

@@ -70,6 +70,7 @@ pub async fn create_many(
     crate::profile::record_changes(tx, workspace, actor, ("person", AuditAction::Create), &changed).await?;
     let documents: Vec<_> = created.iter().map(Person::search_document).collect();
     crate::search::index_many(tx, workspace, &documents).await?;
+    crate::dedup::index(tx, workspace, &created).await?;
     Ok(Ok(created))
 }
 
@@ -140,6 +141,7 @@ async fn replace(
     record_change(tx, workspace, actor, id, AuditAction::Update, &changed).await?;
     let person = named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, defs);
     crate::search::index(tx, workspace, &person.search_document()).await?;
+    crate::dedup::reindex(tx, workspace, before, &person).await?;
     Ok(Some(person))
 }
 
@@ -154,6 +156,7 @@ pub async fn erase(
         if store::erase(tx, workspace, *id).await? {
             field::unindex(tx, workspace, (Object::Person, id.get())).await?;
             crate::search::remove(tx, workspace, (Object::Person, id.get())).await?;
+            crate::dedup::forget(tx, workspace, *id).await?;
             record_change(tx, workspace, actor, *id, AuditAction::Purge, &[]).await?;
         }
     }

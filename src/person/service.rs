@@ -98,6 +98,7 @@ pub async fn create(
                     .map_err(PersonError::Invalid)?;
                 let person = named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, &defs);
                 crate::search::index(tx, workspace, &person.search_document()).await?;
+                crate::dedup::index(tx, workspace, std::slice::from_ref(&person)).await?;
                 record_change(tx, workspace, &actor, id, AuditAction::Create, &changes(None, Some(&person.fields)))
                     .await?;
                 if let Some(key) = key {
@@ -265,6 +266,7 @@ pub async fn update(
             record_change(tx, workspace, &actor, id, AuditAction::Update, &changed).await?;
             let person = named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, &defs);
             crate::search::index(tx, workspace, &person.search_document()).await?;
+            crate::dedup::reindex(tx, workspace, &before, &person).await?;
             Ok(person)
         })
     })
@@ -446,6 +448,7 @@ pub async fn insert_many(db: &Db, workspace: WorkspaceId, people: Vec<NewPerson>
                 }
                 let documents: Vec<_> = inserted.iter().map(Person::search_document).collect();
                 crate::search::index_many(tx, workspace, &documents).await?;
+                crate::dedup::index(tx, workspace, &inserted).await?;
                 Ok::<_, PersonError>(inserted.len() as u64)
             })
         })

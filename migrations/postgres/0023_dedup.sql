@@ -1,0 +1,27 @@
+-- Duplicate detection. `dedup_keys` holds each person's blocking keys (hashed) so that a single
+-- record is checked against the few people sharing a key, never against everyone; stale keys
+-- of trashed or purged people are harmless, since lookups join the live people. `dedup_models`
+-- keeps the model the last scan learnt, `dedup_pairs` the pairs it found, for review.
+CREATE TABLE dedup_keys (
+    workspace_id bigint NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    key bigint NOT NULL,
+    person_id bigint NOT NULL,
+    PRIMARY KEY (workspace_id, key, person_id)
+);
+
+CREATE TABLE dedup_models (
+    workspace_id bigint PRIMARY KEY REFERENCES workspaces (id) ON DELETE CASCADE,
+    model jsonb NOT NULL,
+    scanned_at timestamptz NOT NULL
+);
+
+CREATE TABLE dedup_pairs (
+    workspace_id bigint NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    person_a bigint NOT NULL,
+    person_b bigint NOT NULL,
+    score double precision NOT NULL,
+    reasons jsonb NOT NULL,
+    PRIMARY KEY (workspace_id, person_a, person_b)
+);
+CREATE INDEX dedup_pairs_score ON dedup_pairs (workspace_id, score DESC, person_a, person_b);
+CREATE INDEX dedup_pairs_b ON dedup_pairs (workspace_id, person_b);
