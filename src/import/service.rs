@@ -218,7 +218,7 @@ async fn register(
     let (headers, detected, rows) = tokio::task::spawn_blocking(move || {
         let mut table = Table::open(&path, &read::Options::default())?;
         let headers = table.headers().to_vec();
-        let detected = table.detected().clone();
+        let detected = *table.detected();
         let rows = table.by_ref().count() as i64;
         Ok::<_, read::ReadError>((headers, detected, rows))
     })

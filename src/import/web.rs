@@ -238,7 +238,7 @@ async fn start(
             Ok(Redirect::to(&format!("/imports/{id}")).into_response())
         }
         Err(service::ImportError::Invalid(fields)) => {
-            let problems = fields.into_iter().flat_map(|(_, messages)| messages).collect();
+            let problems = fields.into_values().flatten().collect();
             render_page(&state, &principal, id, problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(err) => Err(err.into()),
