@@ -38,13 +38,25 @@ pub async fn record_security(tx: &mut Tx, entry: &AuditEntry<'_>) -> Result<(), 
 }
 
 async fn append(tx: &mut Tx, log: Log, entry: &AuditEntry<'_>) -> Result<(), DbError> {
-    let changes = serde_json::to_string(entry.changes).map_err(|e| DbError::from(sqlx::Error::Encode(Box::new(e))))?;
     let (seq, prev_hash) = store::advance_head(tx, entry.workspace, log).await?;
+    let row = chained(entry, log, (seq, Utc::now().trunc_subsecs(6)), prev_hash)?;
+    store::insert_row(tx, &row).await?;
+    store::set_head_hash(tx, entry.workspace, log, &row.hash).await
+}
+
+/// The row `entry` becomes at position `seq` of its chain, after the row hashed `prev_hash`.
+fn chained(
+    entry: &AuditEntry<'_>,
+    log: Log,
+    (seq, at): (i64, Timestamp),
+    prev_hash: String,
+) -> Result<StoredRow, DbError> {
+    let changes = serde_json::to_string(entry.changes).map_err(|e| DbError::from(sqlx::Error::Encode(Box::new(e))))?;
     let mut row = StoredRow {
         workspace_id: entry.workspace,
         log: log.as_str().to_owned(),
         seq,
-        at: Utc::now().trunc_subsecs(6),
+        at,
         actor: entry.actor.to_string(),
         actor_user_id: actor_user(entry.actor),
         request_id: entry.request_id.map(str::to_owned),
@@ -56,8 +68,7 @@ async fn append(tx: &mut Tx, log: Log, entry: &AuditEntry<'_>) -> Result<(), DbE
         hash: String::new(),
     };
     row.hash = hashed(&row, log).hash();
-    store::insert_row(tx, &row).await?;
-    store::set_head_hash(tx, entry.workspace, log, &row.hash).await
+    Ok(row)
 }
 
 /// Appends many rows to the audit trail in one go, chained exactly as one [`record`] each
@@ -77,24 +88,7 @@ pub async fn record_many(tx: &mut Tx, entries: &[AuditEntry<'_>]) -> Result<(), 
     let at = Utc::now().trunc_subsecs(6);
     let mut rows = Vec::with_capacity(entries.len());
     for (seq, entry) in (last_seq - count + 1..).zip(entries) {
-        let changes =
-            serde_json::to_string(entry.changes).map_err(|e| DbError::from(sqlx::Error::Encode(Box::new(e))))?;
-        let mut row = StoredRow {
-            workspace_id: workspace,
-            log: Log::Audit.as_str().to_owned(),
-            seq,
-            at,
-            actor: entry.actor.to_string(),
-            actor_user_id: actor_user(entry.actor),
-            request_id: entry.request_id.map(str::to_owned),
-            entity: entry.entity.to_owned(),
-            entity_id: entry.entity_id,
-            action: entry.action.as_str().to_owned(),
-            changes,
-            prev_hash,
-            hash: String::new(),
-        };
-        row.hash = hashed(&row, Log::Audit).hash();
+        let row = chained(entry, Log::Audit, (seq, at), prev_hash)?;
         prev_hash = row.hash.clone();
         rows.push(row);
     }

@@ -23,7 +23,6 @@ pub const SCENARIO: Scenario = Scenario {
     run: |cx| Box::pin(run(cx)),
 };
 
-const SEED: u64 = 42;
 /// Rows committed per transaction, as the default configuration does.
 const BATCH: usize = 5000;
 
@@ -40,13 +39,7 @@ const MAPPING: [(&str, &str, bool); 8] = [
 ];
 
 async fn run(cx: &Context) -> anyhow::Result<Report> {
-    let rows = cx.scale.rows();
-    let csv = cx.target.scratch().join("contacts.csv");
-    let path = csv.clone();
-    tokio::task::spawn_blocking(move || crate::r#gen::write_contacts(&path, rows, SEED))
-        .await
-        .context("the contacts generator panicked")?
-        .context("writing the contacts file")?;
+    let (csv, rows) = super::import_raw::contacts(cx).await?;
 
     let db = Db::connect(&DbOptions::new(cx.target.database_url())).await?;
     let new = crate::workspace::NewWorkspace {

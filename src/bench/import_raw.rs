@@ -43,6 +43,16 @@ const VARIANTS: [(Index, &str); 3] =
     [(Index::Absent, "no index"), (Index::After, "unique index built after"), (Index::Before, "unique index before")];
 
 async fn run(cx: &Context) -> anyhow::Result<Report> {
+    let (csv, rows) = contacts(cx).await?;
+    let runs = baselines(cx, &csv, rows).await?.into_iter().map(Run::alone).collect();
+    // The headline is the load with the unique index built after it: the baseline Rapport's own
+    // import is measured against.
+    Report::new(cx, SCENARIO.name, runs, 1)
+}
+
+/// Writes the scale's contacts CSV into the scenario's scratch directory; answers its path and
+/// row count.
+pub async fn contacts(cx: &Context) -> anyhow::Result<(std::path::PathBuf, u64)> {
     let rows = cx.scale.rows();
     let csv = cx.target.scratch().join("contacts.csv");
     let path = csv.clone();
@@ -50,10 +60,7 @@ async fn run(cx: &Context) -> anyhow::Result<Report> {
         .await
         .context("the contacts generator panicked")?
         .context("writing the contacts file")?;
-    let runs = baselines(cx, &csv, rows).await?.into_iter().map(Run::alone).collect();
-    // The headline is the load with the unique index built after it: the baseline Rapport's own
-    // import is measured against.
-    Report::new(cx, SCENARIO.name, runs, 1)
+    Ok((csv, rows))
 }
 
 /// The raw loader reading `csv` (with a header line and `rows` rows of the contacts columns)

@@ -432,11 +432,7 @@ pub async fn start(
                 changes: &changes,
             };
             crate::audit::record_security(tx, &entry).await?;
-            let job = rapport_jobs::NewJob::new(super::RUN_JOB, json!({"workspace_id": workspace, "import_id": id}))
-                .workspace(workspace)
-                .max_attempts(MAX_ATTEMPTS);
-            rapport_jobs::enqueue(tx, &job).await?;
-            Ok::<_, DbError>(())
+            queue_job(tx, workspace, super::RUN_JOB, json!({"workspace_id": workspace, "import_id": id})).await
         })
     })
     .await?;
@@ -529,18 +525,28 @@ pub async fn undo(db: &Db, principal: &Principal, id: i64, request_id: Option<&s
                 changes: &[],
             };
             crate::audit::record_security(tx, &entry).await?;
-            let job = rapport_jobs::NewJob::new(
+            queue_job(
+                tx,
+                workspace,
                 super::UNDO_JOB,
                 json!({"workspace_id": workspace, "import_id": id, "user_id": user}),
             )
-            .workspace(workspace)
-            .max_attempts(MAX_ATTEMPTS);
-            rapport_jobs::enqueue(tx, &job).await?;
-            Ok::<_, DbError>(())
+            .await
         })
     })
     .await?;
     get(db, principal, id).await
+}
+
+/// Queues one of the import's jobs in the caller's transaction.
+async fn queue_job(
+    tx: &mut rapport_db::Tx,
+    workspace: WorkspaceId,
+    kind: &'static str,
+    payload: Value,
+) -> Result<(), DbError> {
+    let job = rapport_jobs::NewJob::new(kind, payload).workspace(workspace).max_attempts(MAX_ATTEMPTS);
+    rapport_jobs::enqueue(tx, &job).await.map(|_| ())
 }
 
 /// Up to `limit` lines of an import's error report after line `after` (0 for the first).
