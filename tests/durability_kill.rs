@@ -165,30 +165,7 @@ async fn every_acknowledged_create_survives_fifty_sigkills_and_the_database_stay
 
     let (mut binary, _guard) = Binary::on_test_database().await;
     binary.env.push(("RAPPORT_LOG__FILTER".into(), "warn".into()));
-    let created = binary
-        .run(
-            &[
-                "admin",
-                "create-workspace",
-                "--name",
-                "Durable",
-                "--owner-email",
-                "owner@durable.example",
-                "--password-stdin",
-            ],
-            Some("correct horse battery\n"),
-        )
-        .await;
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let workspace = String::from_utf8_lossy(&created.stdout).trim().to_owned();
-    let token = binary
-        .run(
-            &["admin", "create-token", "--workspace", &workspace, "--email", "owner@durable.example", "--name", "kill"],
-            None,
-        )
-        .await;
-    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let (_, token) = binary.workspace_with_token("Durable", "owner@durable.example").await;
 
     let mut server = binary.serve().await;
     let (url_tx, url_rx) = watch::channel(server.url.clone());

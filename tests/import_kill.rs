@@ -40,30 +40,7 @@ async fn an_import_killed_three_times_finishes_with_every_row_once() {
     // A killed worker's lease must lapse before another takes the job; keep the wait short.
     binary.env.push(("RAPPORT_JOBS__LEASE_SECS".into(), "3".into()));
     binary.env.push(("RAPPORT_IMPORTS__BATCH_ROWS".into(), "2000".into()));
-    let created = binary
-        .run(
-            &[
-                "admin",
-                "create-workspace",
-                "--name",
-                "Imports",
-                "--owner-email",
-                "owner@import.example",
-                "--password-stdin",
-            ],
-            Some("correct horse battery\n"),
-        )
-        .await;
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let workspace = String::from_utf8_lossy(&created.stdout).trim().to_owned();
-    let token = binary
-        .run(
-            &["admin", "create-token", "--workspace", &workspace, "--email", "owner@import.example", "--name", "t"],
-            None,
-        )
-        .await;
-    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let (_, token) = binary.workspace_with_token("Imports", "owner@import.example").await;
 
     let mut file = String::from("First name,Last name,Email,Id\n");
     for n in 0..ROWS {

@@ -123,7 +123,7 @@ pub async fn record_changes(
     workspace: WorkspaceId,
     actor: &Actor,
     (entity, action): (&str, AuditAction),
-    changed: &[(i64, Vec<FieldChange>)],
+    changed: &[(i64, impl AsRef<[FieldChange]>)],
 ) -> Result<(), rapport_db::DbError> {
     let entries: Vec<AuditEntry<'_>> = changed
         .iter()
@@ -134,7 +134,7 @@ pub async fn record_changes(
             entity,
             entity_id: *entity_id,
             action,
-            changes,
+            changes: changes.as_ref(),
         })
         .collect();
     crate::audit::record_many(tx, &entries).await?;
@@ -145,7 +145,7 @@ pub async fn record_changes(
             kind: format!("{entity}.{}", happened(action)),
             entity_type: entity.into(),
             entity_id: *entity_id,
-            payload: json!({ "changes": changes }),
+            payload: json!({ "changes": changes.as_ref() }),
             actor: actor.to_string(),
             request_id: None,
         })
@@ -175,19 +175,7 @@ pub async fn record_change(
     action: AuditAction,
     changes: &[FieldChange],
 ) -> Result<(), rapport_db::DbError> {
-    let entry = AuditEntry { workspace, actor, request_id: None, entity, entity_id, action, changes };
-    crate::audit::record(tx, &entry).await?;
-    let event = NewDomainEvent {
-        workspace_id: workspace,
-        kind: format!("{entity}.{}", happened(action)),
-        entity_type: entity.into(),
-        entity_id,
-        payload: json!({ "changes": changes }),
-        actor: actor.to_string(),
-        request_id: None,
-    };
-    rapport_jobs::record_event(tx, &event).await?;
-    Ok(())
+    record_changes(tx, workspace, actor, (entity, action), &[(entity_id, changes)]).await
 }
 
 /// The timeline-entry interface: any module puts an entry on a record's timeline by recording

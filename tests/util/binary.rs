@@ -72,6 +72,19 @@ impl Binary {
             .unwrap()
     }
 
+    /// Creates a workspace owned by `owner` with the command line and a full-access token for
+    /// them; answers the workspace id and the token.
+    pub async fn workspace_with_token(&self, name: &str, owner: &str) -> (String, String) {
+        let args = ["admin", "create-workspace", "--name", name, "--owner-email", owner, "--password-stdin"];
+        let created = self.run(&args, Some("correct horse battery\n")).await;
+        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+        let workspace = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+        let args = ["admin", "create-token", "--workspace", &workspace, "--email", owner, "--name", "test"];
+        let token = self.run(&args, None).await;
+        assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+        (workspace, String::from_utf8_lossy(&token.stdout).trim().to_owned())
+    }
+
     pub fn sqlite_file(&self) -> PathBuf {
         self.data_dir.path().join("data").join("rapport.db")
     }
