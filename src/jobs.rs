@@ -121,6 +121,7 @@ pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
     let registry = crate::export::register(registry, &mut schedules, config.data_dir.clone());
     let registry = crate::bulk::register(registry, config.jobs.bulk_batch_size);
     let registry = crate::import::register(registry, config.data_dir.clone(), config.imports.batch_rows);
+    let registry = crate::merge::register(registry);
     let scheduler = Scheduler::new(schedules);
     let worker_config = WorkerConfig {
         queues: QUEUES.iter().map(|q| (*q).to_string()).collect(),

@@ -25,6 +25,7 @@ pub mod identity;
 pub mod import;
 pub mod jobs;
 pub mod mail;
+pub mod merge;
 pub mod person;
 pub mod profile;
 pub mod search;

@@ -105,6 +105,10 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     rapport::import::start(app.db(), &app.state.config.data_dir, &owner, import.id, start, None).await.unwrap();
     app.run_pending_jobs().await;
     rapport::dedup::scan(app.db(), a.workspace_id, 0.0).await.unwrap();
+    let best = rapport::dedup::pairs(app.db(), a.workspace_id, None, 1).await.unwrap().remove(0);
+    let merge = rapport::merge::MergeRequest { survivor: best.a.id, merged: best.b.id, fields: Default::default() };
+    rapport::merge::merge(app.db(), &owner, &merge).await.unwrap();
+    rapport::merge::bulk(app.db(), &owner, 0.999).await.unwrap();
 }
 
 /// What the caller can observe of an answer: status, error code and where a redirect leads,

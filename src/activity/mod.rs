@@ -13,6 +13,6 @@ pub mod web;
 
 pub use model::{NOTE_MAX_BYTES, Note, Target, Task, TaskInput, sanitise};
 pub use service::{
-    ActivityError, REMIND_JOB, add_note, create_task, delete_note, delete_task, edit_note, note, notes, require_target,
-    send_reminder, subscribe, task, tasks, update_task,
+    ActivityError, Moved, REMIND_JOB, add_note, create_task, delete_note, delete_task, edit_note, move_all, move_back,
+    note, notes, require_target, send_reminder, subscribe, task, tasks, update_task,
 };

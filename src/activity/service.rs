@@ -409,3 +409,32 @@ pub fn subscribe(subscribers: Subscribers) -> Subscribers {
         Ok(())
     })
 }
+
+/// The notes and tasks a merge moved from one record to another, for its undo.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Moved {
+    pub notes: Vec<i64>,
+    pub tasks: Vec<i64>,
+}
+
+/// Moves every note and task of `from` to `to`, inside the merge's transaction.
+pub async fn move_all(tx: &mut Tx, workspace: WorkspaceId, (from, to): (Target, Target)) -> Result<Moved, DbError> {
+    let [notes, tasks] = store::MOVABLE;
+    Ok(Moved {
+        notes: store::reassign(tx, workspace, notes, (from, to), None).await?,
+        tasks: store::reassign(tx, workspace, tasks, (from, to), None).await?,
+    })
+}
+
+/// Moves back what [`move_all`] moved from `from` to `to`, those still on `to`.
+pub async fn move_back(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    moved: &Moved,
+    (from, to): (Target, Target),
+) -> Result<(), DbError> {
+    let [notes, tasks] = store::MOVABLE;
+    store::reassign(tx, workspace, notes, (to, from), Some(&moved.notes)).await?;
+    store::reassign(tx, workspace, tasks, (to, from), Some(&moved.tasks)).await?;
+    Ok(())
+}

@@ -243,3 +243,37 @@ pub(super) async fn delete_of(tx: &mut Tx, workspace: WorkspaceId, target: Targe
     }
     Ok(())
 }
+
+/// The tables whose rows a record's merge moves.
+pub(super) const MOVABLE: [&str; 2] = ["notes", "tasks"];
+
+/// Moves a table's rows (one of [`MOVABLE`]) from one record to another, only those named in
+/// `only` when given; answers the ids moved.
+pub(super) async fn reassign(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    table: &'static str,
+    (from, to): (Target, Target),
+    only: Option<&[i64]>,
+) -> Result<Vec<i64>, DbError> {
+    if only.is_some_and(<[i64]>::is_empty) {
+        return Ok(Vec::new());
+    }
+    let moved = sql!(tx.exec(), c => {
+        let mut update = sqlx::QueryBuilder::new(format!("UPDATE {table} SET target_type = "));
+        update.push_bind(to.entity()).push(", target_id = ").push_bind(to.id());
+        update.push(" WHERE workspace_id = ").push_bind(workspace);
+        update.push(" AND target_type = ").push_bind(from.entity()).push(" AND target_id = ").push_bind(from.id());
+        if let Some(ids) = only {
+            update.push(" AND id IN (");
+            let mut list = update.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            update.push(")");
+        }
+        update.push(" RETURNING id");
+        update.build_query_scalar().fetch_all(c).await
+    })?;
+    Ok(moved)
+}

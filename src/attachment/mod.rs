@@ -18,6 +18,6 @@ pub use api::is_upload;
 pub use files::ReceiveError;
 pub use model::{Attachment, content_disposition, content_type, file_name};
 pub use service::{
-    AttachmentError, Declared, SWEEP_JOB, Storage, attachment, attachments, delete, may_attach, open, subscribe, sweep,
-    upload,
+    AttachmentError, Declared, SWEEP_JOB, Storage, attachment, attachments, delete, may_attach, move_all, move_back,
+    open, subscribe, sweep, upload,
 };

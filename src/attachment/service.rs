@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use chrono::Utc;
 use futures::Stream;
 use rapport_core::{FieldChange, WorkspaceId};
-use rapport_db::{Db, DbError};
+use rapport_db::{Db, DbError, Tx};
 use rapport_jobs::{DomainEvent, Subscribers};
 use serde_json::{Value, json};
 
@@ -309,4 +309,19 @@ pub async fn sweep(db: &Db, data_dir: &Path) -> Result<usize, anyhow::Error> {
         removed += 1;
     }
     Ok(removed)
+}
+
+/// Moves every attachment of `from` to `to` inside a merge's transaction; answers their ids.
+pub async fn move_all(tx: &mut Tx, workspace: WorkspaceId, (from, to): (Target, Target)) -> Result<Vec<i64>, DbError> {
+    store::reassign(tx, workspace, (from, to), None).await
+}
+
+/// Moves back the attachments [`move_all`] moved from `from` to `to`, those still on `to`.
+pub async fn move_back(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    ids: &[i64],
+    (from, to): (Target, Target),
+) -> Result<(), DbError> {
+    store::reassign(tx, workspace, (to, from), Some(ids)).await.map(drop)
 }

@@ -20,7 +20,7 @@ use super::service;
 use crate::access::FieldAccess;
 use crate::app::AppState;
 use crate::field::CustomField;
-use crate::http::auth::SessionForm;
+use crate::http::auth::{ButtonForm, SessionForm};
 use crate::http::{ApiError, Pages, RequestId};
 use crate::identity::{Action, Principal};
 use crate::web::{Layout, csrf_token, render};
@@ -216,13 +216,6 @@ async fn progress(
     Ok(render(StatusCode::OK, &page))
 }
 
-#[derive(Deserialize)]
-struct ButtonForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
-crate::http::auth::csrf_protected!(ButtonForm);
 
 async fn cancel(
     State(state): State<AppState>,

@@ -13,8 +13,8 @@ pub mod web;
 
 pub use model::{Company, CompanyInput, Link, NewCompany, fields};
 pub use service::{
-    CompanyError, Created, Page, Permitted, companies_of, count, create, delete, get, link, list, people, permitted,
-    purge_trash, reindex_search, restore, timeline, unlink, update,
+    CompanyError, Created, Page, Permitted, companies_of, count, create, delete, get, link, list, move_links,
+    move_links_back, people, permitted, purge_trash, reindex_search, restore, timeline, unlink, update,
 };
 pub use store::LIST_TABLE;
 

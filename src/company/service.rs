@@ -509,3 +509,24 @@ pub async fn companies_of(db: &Db, principal: &Principal, person: PersonId) -> R
     let links = store::companies_of(db, principal.workspace_id, person).await?;
     Ok(links.into_iter().filter(|l| read.covers(l.company_owner)).map(|l| l.link).collect())
 }
+
+/// Moves a person's company links to `to` inside a merge's transaction (a company `to` is
+/// already linked to keeps that link and its title); answers the companies moved.
+pub async fn move_links(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    (from, to): (PersonId, PersonId),
+) -> Result<Vec<i64>, DbError> {
+    let moved = store::reassign_links(tx, workspace, (from, to), None).await?;
+    Ok(moved.into_iter().map(CompanyId::get).collect())
+}
+
+/// Moves back the links [`move_links`] moved from `from` to `to`.
+pub async fn move_links_back(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    companies: &[i64],
+    (from, to): (PersonId, PersonId),
+) -> Result<(), DbError> {
+    store::reassign_links(tx, workspace, (to, from), Some(companies)).await.map(drop)
+}

@@ -277,6 +277,37 @@ pub(super) async fn delete_link(
     Ok(n > 0)
 }
 
+/// Moves a person's company links to another person, except links to companies the other
+/// already has (`only` limits the move to those companies); answers the companies moved.
+pub(super) async fn reassign_links(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    (from, to): (PersonId, PersonId),
+    only: Option<&[i64]>,
+) -> Result<Vec<CompanyId>, DbError> {
+    if only.is_some_and(<[i64]>::is_empty) {
+        return Ok(Vec::new());
+    }
+    let moved = sql!(tx.exec(), c => {
+        let mut update = sqlx::QueryBuilder::new("UPDATE company_people SET person_id = ");
+        update.push_bind(to).push(" WHERE workspace_id = ").push_bind(workspace);
+        update.push(" AND person_id = ").push_bind(from);
+        update.push(" AND company_id NOT IN (SELECT company_id FROM company_people WHERE workspace_id = ");
+        update.push_bind(workspace).push(" AND person_id = ").push_bind(to).push(")");
+        if let Some(ids) = only {
+            update.push(" AND company_id IN (");
+            let mut list = update.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            update.push(")");
+        }
+        update.push(" RETURNING company_id");
+        update.build_query_scalar().fetch_all(c).await
+    })?;
+    Ok(moved)
+}
+
 /// The title a link carries now, if the link exists.
 pub(super) async fn link_title(
     tx: &mut Tx,

@@ -14,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use rapport_core::CompanyId;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::api::OBJECT;
@@ -23,7 +22,7 @@ use super::service::{self, CompanyError, Created, MODULE, Permitted};
 use crate::access::FieldAccess;
 use crate::app::AppState;
 use crate::field::{self, CustomField};
-use crate::http::auth::SessionForm;
+use crate::http::auth::{ButtonForm, SessionForm};
 use crate::http::{ApiError, FieldErrors, Pages};
 use crate::identity::{Action, Principal};
 use crate::profile::page::{Editing, Fillable, FormField, FormPage, FormTarget, RecordForm, shown_fields, shows};
@@ -162,15 +161,6 @@ async fn edit(
         Err(other) => Err(other.into()),
     }
 }
-
-/// The delete and restore buttons' form: the CSRF token alone.
-#[derive(Deserialize)]
-struct ButtonForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
-crate::http::auth::csrf_protected!(ButtonForm);
 
 async fn delete(
     State(state): State<AppState>,

@@ -18,7 +18,10 @@ mod store;
 
 pub use fellegi::Model;
 pub use model::{Pair, PairEnd, Record, Source, fold};
-pub use service::{DEFAULT_THRESHOLD, DedupError, Scan, candidates, detect, forget, index, pairs, reindex, scan};
+pub use service::{
+    DEFAULT_THRESHOLD, DedupError, Scan, candidates, candidates_of, detect, forget, index, pairs, queued_pair, reindex,
+    remember, scan, scanned_at, score,
+};
 
 /// Writes pairs as JSON Lines, one pair per line.
 pub fn write_jsonl(pairs: &[Pair], out: &mut impl std::io::Write) -> std::io::Result<()> {

@@ -27,6 +27,10 @@ const RANDOM_PAIRS: usize = 400_000;
 const CHECK_PER_KEY: i64 = 50;
 /// The workspace size an untrained model's prior assumes.
 const UNTRAINED_PEOPLE: u64 = 100_000;
+/// The people a workspace needs before a scan learns its own model: with fewer, random pairs
+/// are too few to tell how often strangers agree (two people are one random pair: themselves),
+/// and the built-in model, the one single-record checks start with, judges better.
+const MIN_TRAINED: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DedupError {
@@ -134,7 +138,11 @@ pub fn detect(records: &[Record], extras: Vec<String>, labels: Vec<String>, thre
     let sessions: Vec<(HashMap<Pattern, u64>, &[usize])> =
         blocking::Kind::training().into_iter().map(|(kind, fixed)| (count(kind.bit()), fixed)).collect();
     let counts = count(blocking::Kinds::MAX);
-    let model = Model::fit(&sessions, &counts, &random, records.len() as u64, (extras, labels));
+    let model = if records.len() < MIN_TRAINED {
+        Model::untrained(UNTRAINED_PEOPLE, extras, labels)
+    } else {
+        Model::fit(&sessions, &counts, &random, records.len() as u64, (extras, labels))
+    };
     tracing::debug!(
         blocking_s = blocked.as_secs_f64(),
         learnt_s = (started.elapsed() - blocked).as_secs_f64(),
@@ -229,14 +237,22 @@ pub async fn candidates(
     person: &NewPerson,
     itself: Option<PersonId>,
 ) -> Result<Vec<Pair>, DedupError> {
-    let model = match store::model(db, workspace).await? {
-        Some(model) => model,
-        None => {
-            let (extras, labels) = extras(db, workspace).await?;
-            Model::untrained(UNTRAINED_PEOPLE, extras, labels)
-        }
-    };
-    let probe = Record::new(&Source::of_new(person, itself), &model.extras);
+    probe(db, workspace, &Source::of_new(person, itself), itself).await
+}
+
+/// The same for a stored person: "possible duplicate of …" on their page.
+pub async fn candidates_of(db: &Db, workspace: WorkspaceId, person: &Person) -> Result<Vec<Pair>, DedupError> {
+    probe(db, workspace, &Source::of_person(person), Some(person.id)).await
+}
+
+async fn probe(
+    db: &Db,
+    workspace: WorkspaceId,
+    source: &Source,
+    itself: Option<PersonId>,
+) -> Result<Vec<Pair>, DedupError> {
+    let model = workspace_model(db, workspace).await?;
+    let probe = Record::new(source, &model.extras);
     let keys = blocking::stored_keys(&probe);
     let found = store::sharing(db, workspace, &keys, blocking::indexed_values(&probe), CHECK_PER_KEY).await?;
     let mut pairs: Vec<Pair> = found
@@ -251,6 +267,47 @@ pub async fn candidates(
         .collect();
     sort(&mut pairs);
     Ok(pairs)
+}
+
+/// The model the last scan learnt, or before any scan an untrained one.
+async fn workspace_model(db: &Db, workspace: WorkspaceId) -> Result<Model, DbError> {
+    Ok(match store::model(db, workspace).await? {
+        Some(model) => model,
+        None => {
+            let (extras, labels) = extras(db, workspace).await?;
+            Model::untrained(UNTRAINED_PEOPLE, extras, labels)
+        }
+    })
+}
+
+/// Two people scored and explained by the workspace's model, whatever the score: for showing
+/// a pair side by side.
+pub async fn score(db: &Db, workspace: WorkspaceId, a: &Person, b: &Person) -> Result<Pair, DedupError> {
+    let model = workspace_model(db, workspace).await?;
+    let (a, b) = (Record::new(&Source::of_person(a), &model.extras), Record::new(&Source::of_person(b), &model.extras));
+    let pattern = compare::compare(&a, &b);
+    Ok(pair(&a, &b, pattern, model.probability(levels_only(pattern)), &model))
+}
+
+/// The stored pair of two people, if the last scan found them, read in the caller's
+/// transaction (a merge keeps it for its undo).
+pub async fn queued_pair(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    (x, y): (PersonId, PersonId),
+) -> Result<Option<Pair>, DbError> {
+    let (a, b) = if x.get() <= y.get() { (x, y) } else { (y, x) };
+    store::pair(tx, workspace, (a.get(), b.get())).await
+}
+
+/// When the workspace's last scan ran, if one has.
+pub async fn scanned_at(db: &Db, workspace: WorkspaceId) -> Result<Option<rapport_core::Timestamp>, DbError> {
+    store::scanned_at(db, workspace).await
+}
+
+/// Puts a pair back into the review queue, inside the caller's transaction (a merge undone).
+pub async fn remember(tx: &mut Tx, workspace: WorkspaceId, pair: &Pair) -> Result<(), DbError> {
+    store::insert_pair(tx, workspace, pair).await
 }
 
 /// The last scan's pairs whose people are still live, highest score first, `limit` after the

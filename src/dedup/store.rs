@@ -212,6 +212,35 @@ pub(super) async fn pairs(
         .collect())
 }
 
+pub(super) async fn scanned_at(db: &Db, workspace: WorkspaceId) -> Result<Option<Timestamp>, DbError> {
+    let at = sql!(db.exec(), c => sqlx::query_scalar("SELECT scanned_at FROM dedup_models WHERE workspace_id = $1")
+        .bind(workspace).fetch_optional(c).await)?;
+    Ok(at)
+}
+
+/// The pair `(a, b)` (with `a < b`) as stored.
+pub(super) async fn pair(tx: &mut Tx, workspace: WorkspaceId, (a, b): (i64, i64)) -> Result<Option<Pair>, DbError> {
+    let row: Option<(f64, Json<Vec<String>>)> = sql!(tx.exec(), c => sqlx::query_as(
+        "SELECT score, reasons FROM dedup_pairs WHERE workspace_id = $1 AND person_a = $2 AND person_b = $3"
+    ).bind(workspace).bind(a).bind(b).fetch_optional(c).await)?;
+    Ok(row.map(|(score, reasons)| Pair {
+        a: PairEnd { id: a, external_id: None },
+        b: PairEnd { id: b, external_id: None },
+        score,
+        reasons: reasons.0,
+    }))
+}
+
+/// Stores one pair, replacing the score and reasons it had.
+pub(super) async fn insert_pair(tx: &mut Tx, workspace: WorkspaceId, pair: &Pair) -> Result<(), DbError> {
+    sql!(tx.exec(), c => sqlx::query(
+        "INSERT INTO dedup_pairs (workspace_id, person_a, person_b, score, reasons) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (workspace_id, person_a, person_b) DO UPDATE SET score = excluded.score, reasons = excluded.reasons"
+    ).bind(workspace).bind(pair.a.id).bind(pair.b.id).bind(pair.score).bind(Json(pair.reasons.clone()))
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Drops the stored pairs a person is part of (after a merge, say).
 pub(super) async fn forget(tx: &mut Tx, workspace: WorkspaceId, person: i64) -> Result<(), DbError> {
     sql!(tx.exec(), c => sqlx::query("DELETE FROM dedup_pairs WHERE workspace_id = $1 AND (person_a = $2 OR person_b = $2)")

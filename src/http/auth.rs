@@ -122,6 +122,15 @@ macro_rules! csrf_protected {
 }
 pub(crate) use csrf_protected;
 
+/// A form that is only a button: its token is all it carries.
+#[derive(serde::Deserialize)]
+pub struct ButtonForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+csrf_protected!(ButtonForm);
+
 pub struct SessionForm<T>(pub Principal, pub T);
 
 impl<T> FromRequest<AppState> for SessionForm<T>

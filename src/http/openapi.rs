@@ -31,7 +31,8 @@ use crate::app::AppState;
         (name = "attachments", description = "Files attached to people and companies"),
         (name = "exports", description = "Exports of the people and companies lists, written by a job, downloaded by signed link"),
         (name = "search", description = "One search across people and companies: prefix, substring and typo-tolerant, ranked, highlighted"),
-        (name = "bulk", description = "Bulk actions on people and companies, run as jobs with progress")
+        (name = "bulk", description = "Bulk actions on people and companies, run as jobs with progress"),
+        (name = "duplicates", description = "Probable duplicate people, compared side by side, merged and unmerged")
     )
 )]
 pub struct ApiDoc;
@@ -69,6 +70,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::export::api::router())
         .merge(crate::bulk::api::router())
         .merge(crate::import::api::router())
+        .merge(crate::merge::api::router())
         .merge(crate::workspace::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }

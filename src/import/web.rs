@@ -18,7 +18,7 @@ use super::api::{ImportView, view};
 use super::model::{Column, MatchOn, Mode, Object, Status};
 use super::service::{self, StartRequest};
 use crate::app::AppState;
-use crate::http::auth::{SessionForm, SessionMultipart};
+use crate::http::auth::{ButtonForm, SessionForm, SessionMultipart};
 use crate::http::{ApiError, Pages, RequestId};
 use crate::identity::Principal;
 use crate::web::{Layout, csrf_token, render};
@@ -245,13 +245,6 @@ async fn start(
     }
 }
 
-#[derive(Deserialize)]
-struct ButtonForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
-crate::http::auth::csrf_protected!(ButtonForm);
 
 async fn cancel(
     State(state): State<AppState>,

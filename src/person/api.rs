@@ -51,6 +51,11 @@ pub struct PersonView {
     /// Set while the person is in the trash.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub deleted_at: Option<Timestamp>,
+    /// Set when the person was merged into another (`/merges` can undo it); they stay in the
+    /// trash meanwhile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    pub merged_into: Option<PersonId>,
 }
 
 fn view(person: &Person) -> PersonView {
@@ -64,6 +69,7 @@ fn view(person: &Person) -> PersonView {
         created_at: person.created_at,
         updated_at: person.updated_at,
         deleted_at: person.deleted_at,
+        merged_into: person.merged_into,
     }
 }
 
@@ -401,6 +407,7 @@ impl From<PersonError> for ApiError {
             PersonError::Stale => Self::PreconditionFailed,
             PersonError::KeyReused => Self::Conflict { code: "idempotency_key_reused", message: err.to_string() },
             PersonError::Expired => Self::Conflict { code: "trash_expired", message: err.to_string() },
+            PersonError::Merged(_) => Self::Conflict { code: "merged", message: err.to_string() },
             PersonError::Forbidden(why) => Self::Forbidden(why.into()),
             PersonError::OwnerOutOfReach => Self::Forbidden(err.to_string()),
             PersonError::Db(db) => db.into(),

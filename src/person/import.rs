@@ -10,7 +10,7 @@ use rapport_db::Tx;
 use serde_json::Value;
 
 use super::model::{NewPerson, Person, PersonInput, changes};
-use super::service::{PersonError, named, parse, record_change, taken};
+use super::service::{PersonError, named, parse, record_change, rewrite, taken};
 use super::store;
 use crate::access::OwnerFilter;
 use crate::audit::AuditAction;
@@ -102,7 +102,7 @@ pub async fn update_from(
     {
         return Err(PersonError::OwnerOutOfReach);
     }
-    replace(tx, (workspace, actor), before, new, defs).await
+    rewrite(tx, (workspace, actor), before, new, defs, (AuditAction::Update, Vec::new())).await
 }
 
 /// Puts a person back as `fields` says (an import's record of how they were), for an undo.
@@ -119,30 +119,7 @@ pub async fn restore_fields(
     let mut wanted = fields.clone();
     wanted.custom = field::changed_values(&before.fields.custom, &fields.custom);
     let new = parse(&wanted, defs, Some(&before.custom), ctx)?;
-    replace(tx, (workspace, actor), &before, new, defs).await.map(drop)
-}
-
-async fn replace(
-    tx: &mut Tx,
-    (workspace, actor): (WorkspaceId, &Actor),
-    before: &Person,
-    new: NewPerson,
-    defs: &[CustomField],
-) -> Result<Option<Person>, PersonError> {
-    let mut after = new.to_input();
-    after.custom = field::named(defs, &new.custom);
-    let changed = changes(Some(&before.fields), Some(&after));
-    if changed.is_empty() {
-        return Ok(None);
-    }
-    let id = before.id;
-    store::update(tx, workspace, id, &new, Utc::now()).await.map_err(|e| taken(e, "people"))?;
-    field::index(tx, workspace, (Object::Person, id.get()), defs, &new.custom).await?.map_err(PersonError::Invalid)?;
-    record_change(tx, workspace, actor, id, AuditAction::Update, &changed).await?;
-    let person = named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, defs);
-    crate::search::index(tx, workspace, &person.search_document()).await?;
-    crate::dedup::reindex(tx, workspace, before, &person).await?;
-    Ok(Some(person))
+    rewrite(tx, (workspace, actor), &before, new, defs, (AuditAction::Update, Vec::new())).await.map(drop)
 }
 
 /// Removes people an import created, for good: an undone import leaves no trace in lists,

@@ -236,6 +236,9 @@ pub struct Person {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
+    /// The survivor this person was merged into; they stay in the trash until the merge is
+    /// undone or the trash purges them.
+    pub merged_into: Option<PersonId>,
 }
 
 impl Person {

@@ -42,6 +42,9 @@ pub enum PersonError {
     KeyReused,
     #[error("the trash keeps people for 30 days; this one is gone")]
     Expired,
+    /// The person was merged into another: only undoing the merge brings them back.
+    #[error("this person was merged into person {0}; undo the merge to bring them back")]
+    Merged(PersonId),
     /// The caller may not do this at all, or not to this person: the message says which.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -182,6 +185,15 @@ pub async fn get(db: &Db, principal: &Principal, id: PersonId) -> Result<Person,
     Ok(named(person, &field::definitions(db, principal.workspace_id, Object::Person).await?))
 }
 
+/// The people with these ids the caller may read, in the trash or not, in the order given;
+/// the others are left out.
+pub async fn readable(db: &Db, principal: &Principal, ids: &[i64]) -> Result<Vec<Person>, PersonError> {
+    let read = filter(db, principal, Action::Read, "your role may not read people").await?;
+    let defs = field::definitions(db, principal.workspace_id, Object::Person).await?;
+    let people = store::by_ids(db, principal.workspace_id, ids).await?;
+    Ok(people.into_iter().filter(|p| read.covers(owner_of(p))).map(|p| named(p, &defs)).collect())
+}
+
 /// The person with their custom values by key, as callers read them.
 pub(super) fn named(mut person: Person, defs: &[CustomField]) -> Person {
     person.fields.custom = field::named(defs, &person.custom);
@@ -205,20 +217,25 @@ pub(super) fn parse(
 
 /// The reach of a change (`action`) and of reading, checked on the row the write holds: a
 /// person the caller cannot read is missing, one they can read but not change is forbidden.
-struct WriteReach {
+pub(super) struct WriteReach {
     read: OwnerFilter,
-    change: OwnerFilter,
+    pub(super) change: OwnerFilter,
     denied: &'static str,
 }
 
 impl WriteReach {
-    async fn of(db: &Db, principal: &Principal, action: Action, denied: &'static str) -> Result<Self, PersonError> {
+    pub(super) async fn of(
+        db: &Db,
+        principal: &Principal,
+        action: Action,
+        denied: &'static str,
+    ) -> Result<Self, PersonError> {
         let change = filter(db, principal, action, denied).await?;
         let read = filter(db, principal, Action::Read, "your role may not read people").await?;
         Ok(Self { read, change, denied })
     }
 
-    fn check(&self, person: Option<Person>) -> Result<Person, PersonError> {
+    pub(super) fn check(&self, person: Option<Person>) -> Result<Person, PersonError> {
         let person = person.filter(|p| self.read.covers(owner_of(p))).ok_or(PersonError::NotFound)?;
         if self.change.covers(owner_of(&person)) { Ok(person) } else { Err(PersonError::Forbidden(self.denied)) }
     }
@@ -273,6 +290,35 @@ pub async fn update(
     .await
 }
 
+/// Stores `new` over `before` with everything a change carries (custom values indexed, the audit
+/// row and domain event, search document, duplicate keys); answers the person afterwards, or
+/// `None` when nothing changed. `extra` are changes beyond the fields (a merge's `merged_from`),
+/// recorded under `action`.
+pub(super) async fn rewrite(
+    tx: &mut Tx,
+    (workspace, actor): (WorkspaceId, &Actor),
+    before: &Person,
+    new: NewPerson,
+    defs: &[CustomField],
+    (action, extra): (AuditAction, Vec<FieldChange>),
+) -> Result<Option<Person>, PersonError> {
+    let mut after = new.to_input();
+    after.custom = field::named(defs, &new.custom);
+    let mut changed = changes(Some(&before.fields), Some(&after));
+    changed.extend(extra);
+    if changed.is_empty() {
+        return Ok(None);
+    }
+    let id = before.id;
+    store::update(tx, workspace, id, &new, Utc::now()).await.map_err(|e| taken(e, "people"))?;
+    field::index(tx, workspace, (Object::Person, id.get()), defs, &new.custom).await?.map_err(PersonError::Invalid)?;
+    record_change(tx, workspace, actor, id, action, &changed).await?;
+    let person = named(store::find_in(tx, workspace, id).await?.ok_or(PersonError::NotFound)?, defs);
+    crate::search::index(tx, workspace, &person.search_document()).await?;
+    crate::dedup::reindex(tx, workspace, before, &person).await?;
+    Ok(Some(person))
+}
+
 pub(super) fn invalid_body(err: &serde_json::Error) -> PersonError {
     PersonError::Invalid(FieldErrors::from([("body".into(), vec![err.to_string()])]))
 }
@@ -306,6 +352,9 @@ pub async fn restore(db: &Db, principal: &Principal, id: PersonId) -> Result<Per
         Box::pin(async move {
             let person = named(reach.check(store::find_in(tx, workspace, id).await?)?, &defs);
             let Some(deleted_at) = person.deleted_at else { return Ok(person) };
+            if let Some(survivor) = person.merged_into {
+                return Err(PersonError::Merged(survivor));
+            }
             if deleted_at < Utc::now() - TRASH_KEEP {
                 return Err(PersonError::Expired);
             }

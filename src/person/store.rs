@@ -12,7 +12,7 @@ use crate::view::{Column, FieldType, Table};
 
 const COLUMNS: &str = "id, first_name, last_name, emails, phones, birthday, street, street2, city, region, postal_code, \
      country, language, time_zone, currency, lifecycle_stage, owner_id, source, tags, social, external_id, custom, \
-     version, created_at, updated_at, deleted_at";
+     version, created_at, updated_at, deleted_at, merged_into";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -42,6 +42,7 @@ struct Row {
     created_at: Timestamp,
     updated_at: Timestamp,
     deleted_at: Option<Timestamp>,
+    merged_into: Option<PersonId>,
 }
 
 impl From<Row> for Person {
@@ -80,6 +81,7 @@ impl From<Row> for Person {
             created_at: row.created_at,
             updated_at: row.updated_at,
             deleted_at: row.deleted_at,
+            merged_into: row.merged_into,
         }
     }
 }
@@ -289,6 +291,35 @@ pub(super) async fn set_deleted(
     sql!(tx.exec(), c => sqlx::query(
         "UPDATE people SET deleted_at = $3, updated_at = $4, version = version + 1 WHERE workspace_id = $1 AND id = $2"
     ).bind(workspace).bind(id).bind(deleted_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Marks a person as merged into `into` and trashed at `at`, or (both `None`) takes them back
+/// out of a merge.
+pub(super) async fn set_merged(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: PersonId,
+    (into, at): (Option<PersonId>, Option<Timestamp>),
+    now: Timestamp,
+) -> Result<(), DbError> {
+    sql!(tx.exec(), c => sqlx::query(
+        "UPDATE people SET merged_into = $3, deleted_at = $4, updated_at = $5, version = version + 1 \
+         WHERE workspace_id = $1 AND id = $2"
+    ).bind(workspace).bind(id).bind(into).bind(at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Sets or clears a person's external id alone: a merge hands it to the survivor, its undo
+/// gives it back.
+pub(super) async fn set_external_id(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: PersonId,
+    external_id: Option<&str>,
+) -> Result<(), DbError> {
+    sql!(tx.exec(), c => sqlx::query("UPDATE people SET external_id = $3 WHERE workspace_id = $1 AND id = $2")
+        .bind(workspace).bind(id).bind(external_id).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -23,7 +23,7 @@ use crate::access::FieldAccess;
 use crate::app::AppState;
 use crate::audit::AuditRow;
 use crate::field::{self, CustomField};
-use crate::http::auth::{CsrfProtected, SessionForm};
+use crate::http::auth::{ButtonForm, SessionForm};
 use crate::http::{ApiError, FieldErrors, Pages};
 use crate::identity::{Action, Principal};
 use crate::profile::page::{Editing, Fillable, FormField, FormPage, FormTarget, RecordForm, shows, value_text};
@@ -44,11 +44,17 @@ pub fn router() -> Pages {
 }
 
 /// The form's built-in fields: vocabulary key, label, input type, autocomplete hint.
-const FORM_FIELDS: [FormField; 5] = [
+const FORM_FIELDS: [FormField; 11] = [
     ("first_name", "First name", "text", "given-name"),
     ("last_name", "Last name", "text", "family-name"),
     ("email", "Email", "email", "email"),
     ("phone", "Phone", "tel", "tel"),
+    ("birthday", "Birthday", "date", "bday"),
+    ("address.street", "Street", "text", "address-line1"),
+    ("address.postal_code", "Postal code", "text", "postal-code"),
+    ("address.city", "City", "text", "address-level2"),
+    ("address.region", "Region", "text", "address-level1"),
+    ("address.country", "Country (ISO code, e.g. FR)", "text", "country"),
     ("lifecycle_stage", "Lifecycle stage (lead, customer, …)", "text", "off"),
 ];
 
@@ -162,19 +168,6 @@ async fn edit(
     }
 }
 
-/// The delete and restore buttons' form: the CSRF token alone.
-#[derive(Deserialize)]
-struct ButtonForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
-impl CsrfProtected for ButtonForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
-
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<PersonId>,
@@ -269,6 +262,9 @@ struct DetailPage {
     id: PersonId,
     name: String,
     trashed: bool,
+    merged_into: Option<PersonId>,
+    /// Probable duplicates: id, name and score in percent, for a person the caller may change.
+    duplicates: Vec<(i64, String, i64)>,
     csrf_token: String,
     permitted: service::Permitted,
     tab: Tab,
@@ -295,18 +291,48 @@ async fn person_page(
         ),
         Tab::History { .. } => (None, None),
     };
+    let permitted = service::permitted(&state.db, principal, person).await?;
+    let duplicates = if permitted.update && person.deleted_at.is_none() && matches!(tab, Tab::Details(_)) {
+        possible_duplicates(state, principal, person, access).await?
+    } else {
+        Vec::new()
+    };
     let page = DetailPage {
         layout: Layout::for_caller(name.clone(), principal),
         id: person.id,
         name,
         trashed: person.deleted_at.is_some(),
+        merged_into: person.merged_into,
+        duplicates,
         csrf_token: csrf_token(principal),
-        permitted: service::permitted(&state.db, principal, person).await?,
+        permitted,
         tab,
         activities,
         attachments,
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// The people the duplicate check finds for `person` that the caller may read, best first.
+async fn possible_duplicates(
+    state: &AppState,
+    principal: &Principal,
+    person: &Person,
+    access: &FieldAccess,
+) -> Result<Vec<(i64, String, i64)>, ApiError> {
+    let pairs = crate::dedup::candidates_of(&state.db, principal.workspace_id, person)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let other = |p: &crate::dedup::Pair| if p.a.id == person.id.get() { p.b.id } else { p.a.id };
+    let ids: Vec<i64> = pairs.iter().map(other).collect();
+    let people = service::readable(&state.db, principal, &ids).await?;
+    Ok(pairs
+        .iter()
+        .filter_map(|pair| {
+            let found = people.iter().find(|p| p.id.get() == other(pair))?;
+            Some((found.id.get(), display_name(found, access), (pair.score * 100.0).floor() as i64))
+        })
+        .collect())
 }
 
 /// What a person is called on a page: the name, else the primary email or phone, as far as

@@ -157,12 +157,13 @@ impl RecordForm {
 
     /// The input a create sends: the filled-in fields.
     pub fn input<T: Fillable>(&self, fields: &[FormField]) -> Result<T, FieldErrors> {
-        let builtin: Map<String, Value> = fields
-            .iter()
-            .map(|(key, ..)| (*key, self.value(key)))
-            .filter(|(_, value)| !value.trim().is_empty())
-            .map(|(key, value)| (key.to_owned(), Value::from(value)))
-            .collect();
+        let mut builtin = Map::new();
+        for (key, ..) in fields {
+            let value = self.value(key);
+            if !value.trim().is_empty() {
+                set_path(&mut builtin, key, Value::from(value));
+            }
+        }
         let mut input: T = serde_json::from_value(Value::Object(builtin))
             .map_err(|e| FieldErrors::from([("body".into(), vec![e.to_string()])]))?;
         *input.custom_mut() = self.custom();
@@ -201,9 +202,24 @@ impl RecordForm {
                 (_, true) => (*key, Value::Null),
                 (_, false) => (*key, Value::from(value)),
             };
-            patch.insert(name.to_owned(), value);
+            set_path(&mut patch, name, value);
         }
         (Value::Object(patch), changed)
+    }
+}
+
+/// Sets `key` in `map`, a dotted key (`address.city`) inside its nested object.
+fn set_path(map: &mut Map<String, Value>, key: &str, value: Value) {
+    match key.split_once('.') {
+        Some((outer, inner)) => {
+            let nested = map.entry(outer).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(nested) = nested {
+                set_path(nested, inner, value);
+            }
+        }
+        None => {
+            map.insert(key.to_owned(), value);
+        }
     }
 }
 

@@ -160,6 +160,7 @@ fn happened(action: AuditAction) -> &'static str {
         AuditAction::Delete => "deleted",
         AuditAction::Restore => "restored",
         AuditAction::Purge => "purged",
+        AuditAction::Merge => "merged",
         other => other.as_str(),
     }
 }
