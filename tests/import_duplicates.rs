@@ -281,6 +281,7 @@ async fn without_a_policy_near_duplicates_import_as_before() {
     assert_eq!(done["counts"], json!({"created": 7, "updated": 0, "unchanged": 0, "rejected": 0}), "{done}");
     assert_eq!(done["possible_duplicates"], 0);
     assert_eq!(shop.report(id).await, "row,column,reason\n");
+    assert_eq!(shop.newcomers().await.len(), 9, "seven rows created beside Robert and Katarzyna");
 
     let other = shop.upload().await;
     let path = format!("/api/v1/imports/{other}/start");

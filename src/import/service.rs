@@ -1081,7 +1081,7 @@ async fn write_segment(
             let threshold = settings.duplicates.threshold;
             crate::dedup::candidates_many(tx, workspace, model, &creates, threshold).await?
         }
-        _ => Vec::new(),
+        _ => vec![Vec::new(); creates.len()],
     };
     let (hits, kept) = screen(settings.duplicates.policy, possible);
     let skipped = kept.iter().filter(|k| !**k).count() as i64;
