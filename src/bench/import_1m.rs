@@ -104,8 +104,7 @@ async fn run(cx: &Context) -> anyhow::Result<Report> {
         DuplicatePolicy::Flag => "import, unique e-mails, create mode, duplicates flagged",
         DuplicatePolicy::Skip => "import, unique e-mails, create mode, duplicates skipped",
     };
-    let measured = Measurement::new(label, "rapport", "rows", rows, seconds)
-        .with_peak_rss(peak, "rapport");
+    let measured = Measurement::new(label, "rapport", "rows", rows, seconds).with_peak_rss(peak, "rapport");
 
     let baselines = super::import_raw::baselines(cx, &csv, rows).await?;
     let after = baselines

@@ -368,8 +368,8 @@ pub async fn start(
         return Err(ImportError::Conflict("this import has run; upload the file again to import it again"));
     }
     allowed(principal, import.object, request.mode)?;
-    let duplicates = Duplicates::new(request.duplicates.policy, Some(request.duplicates.threshold))
-        .map_err(ImportError::Invalid)?;
+    let duplicates =
+        Duplicates::new(request.duplicates.policy, Some(request.duplicates.threshold)).map_err(ImportError::Invalid)?;
     let mut mapping = request.mapping.clone().unwrap_or_else(|| import.settings.mapping.clone());
     let object = object_fields(import.object);
     let mut defs = field::definitions(db, principal.workspace_id, object).await?;
