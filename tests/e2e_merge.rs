@@ -90,7 +90,13 @@ async fn a_pair_is_found_compared_merged_and_unmerged() {
     let compared = text_of(&browser, "#comparison").await;
     assert!(compared.contains("bob@mail.example") && compared.contains("12 Tullaroop St"), "{compared}");
     browser.check_at_both_widths("duplicates-compare").await;
-    browser.find(Locator::Css("#pick-first_name-b")).await.expect("the other's first name").click().await.expect("it is chosen");
+    browser
+        .find(Locator::Css("#pick-first_name-b"))
+        .await
+        .expect("the other's first name")
+        .click()
+        .await
+        .expect("it is chosen");
     browser.execute("window.confirm = () => true;", vec![]).await.expect("the page runs a script");
     browser.click_and_wait_for_next_page("#merge").await;
     browser.assert_document_status("the merge is made", 200).await;

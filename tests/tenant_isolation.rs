@@ -92,16 +92,20 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     let call = serde_json::json!({"userId": "alpha-1", "event": "Signed Up", "messageId": "alpha-1"});
     let payload = rapport::tracking::parse(call.to_string().as_bytes(), Some(MessageType::Track), chrono::Utc::now());
     rapport::tracking::ingest(app.db(), source, payload.unwrap().messages).await.unwrap();
-    // Two Alan Turings at one address: duplicate detection keys them alike and pairs them.
+    // Three Alan Turings at one address: duplicate detection keys them alike, the import flags
+    // the later ones and the scan pairs them; two are merged, leaving a pair in the queue.
     let rows = "first_name,last_name,email,address.street,address.postal_code,birthday\n\
         Alan,Turing,alan@alpha.example,1 Bletchley Road,MK3 6EB,1912-06-23\n\
-        Alan,Turing,a.turing@alpha.example,1 Bletchley Road,MK3 6EB,1912-06-23\nBad,,not-an-email,,,\n";
+        Alan,Turing,a.turing@alpha.example,1 Bletchley Road,MK3 6EB,1912-06-23\n\
+        Alan M.,Turing,,1 Bletchley Road,MK3 6EB,1912-06-23\nBad,,not-an-email,,,\n";
     let file = futures::stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from(rows))]);
     let upload = rapport::import::Upload { file_name: "people.csv".into(), body: file };
     let storage = (app.state.config.data_dir.as_path(), app.state.config.imports.max_bytes);
     let import = rapport::import::upload(app.db(), storage, &owner, rapport::import::Object::People, upload);
     let import = import.await.unwrap();
-    let start = rapport::import::StartRequest { template: Some("Fair leads".into()), ..Default::default() };
+    let duplicates =
+        rapport::import::Duplicates { policy: rapport::import::DuplicatePolicy::Flag, ..Default::default() };
+    let start = rapport::import::StartRequest { template: Some("Fair leads".into()), duplicates, ..Default::default() };
     rapport::import::start(app.db(), &app.state.config.data_dir, &owner, import.id, start, None).await.unwrap();
     app.run_pending_jobs().await;
     rapport::dedup::scan(app.db(), a.workspace_id, 0.0).await.unwrap();

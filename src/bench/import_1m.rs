@@ -3,7 +3,8 @@
 //! directory and counted, then the run with every row checked and stored with its audit row,
 //! domain event, custom values and search document, matched by e-mail (create mode), a batch
 //! per transaction. The two columns without a built-in field (company, title) go into text
-//! custom fields created for them. The baseline is the raw loader with the unique index built
+//! custom fields created for them. `--import-duplicates flag` (or `skip`) also checks every
+//! row for possible duplicates, of the people already imported and of its batch. The baseline is the raw loader with the unique index built
 //! after the load, measured on the same file in the same invocation.
 
 use std::time::Instant;
@@ -15,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::report::{Measurement, Report, Run};
 use super::system::peak_rss_bytes;
 use super::{Context, Scenario};
-use crate::import::{Column, MatchOn, Mode, Object, StartRequest};
+use crate::import::{Column, DuplicatePolicy, Duplicates, MatchOn, Mode, Object, StartRequest};
 
 pub const SCENARIO: Scenario = Scenario {
     name: "import-1m",
@@ -71,6 +72,7 @@ async fn run(cx: &Context) -> anyhow::Result<Report> {
         mapping: Some(mapping),
         mode: Mode::Create,
         match_on: MatchOn::Email,
+        duplicates: Duplicates { policy: cx.import_duplicates, ..Duplicates::default() },
         ..StartRequest::default()
     };
     crate::import::start(&db, &data_dir, &owner, import.id, request, None)
@@ -92,13 +94,17 @@ async fn run(cx: &Context) -> anyhow::Result<Report> {
         done.counts.rejected
     );
     eprintln!(
-        "created {}, refused {} (phone numbers outside the numbering plans)",
-        done.counts.created, done.counts.rejected
+        "created {}, refused {} (phone numbers outside the numbering plans), possible duplicates {}",
+        done.counts.created, done.counts.rejected, done.possible_duplicates
     );
     db.close().await;
     let peak = peak_rss_bytes(std::process::id());
-    let measured = Measurement::new("import, unique e-mails, create mode", "rapport", "rows", rows, seconds)
-        .with_peak_rss(peak, "rapport");
+    let label = match cx.import_duplicates {
+        DuplicatePolicy::Off => "import, unique e-mails, create mode",
+        DuplicatePolicy::Flag => "import, unique e-mails, create mode, duplicates flagged",
+        DuplicatePolicy::Skip => "import, unique e-mails, create mode, duplicates skipped",
+    };
+    let measured = Measurement::new(label, "rapport", "rows", rows, seconds).with_peak_rss(peak, "rapport");
 
     let baselines = super::import_raw::baselines(cx, &csv, rows).await?;
     let after = baselines

@@ -73,6 +73,8 @@ pub struct Scenario {
 pub struct Context {
     pub scale: Scale,
     pub target: Target,
+    /// What `import-1m` does with possible duplicates.
+    pub import_duplicates: crate::import::DuplicatePolicy,
     started_at: String,
 }
 
@@ -102,6 +104,13 @@ pub struct BenchArgs {
     /// PostgreSQL server on which a fresh `rapport_bench_…` database is created and dropped.
     #[arg(long, value_name = "URL", default_value = DEFAULT_SERVER)]
     pub database_url: String,
+    /// `import-1m` checks each row for possible duplicates: `off`, `flag` or `skip`.
+    #[arg(long, value_name = "POLICY", default_value = "off", value_parser = import_duplicates)]
+    pub import_duplicates: crate::import::DuplicatePolicy,
+}
+
+fn import_duplicates(raw: &str) -> Result<crate::import::DuplicatePolicy, String> {
+    crate::import::DuplicatePolicy::parse(raw).ok_or_else(|| "must be off, flag or skip".to_owned())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -223,7 +232,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 async fn run_one(scenario: &Scenario, backend: Backend, args: &BenchArgs) -> anyhow::Result<Report> {
     let target = Target::create(backend, &args.database_url).await?;
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let cx = Context { scale: args.scale, target, started_at };
+    let cx = Context { scale: args.scale, target, import_duplicates: args.import_duplicates, started_at };
     let report = (scenario.run)(&cx).await;
     if let Err(err) = cx.target.remove().await {
         eprintln!("warning: {err:#}");

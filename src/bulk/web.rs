@@ -216,7 +216,6 @@ async fn progress(
     Ok(render(StatusCode::OK, &page))
 }
 
-
 async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<i64>,

@@ -149,6 +149,20 @@ pub fn scan_keys(record: &Record) -> Vec<i64> {
     keys
 }
 
+/// The keys a check finds people by: the stored ones, and the email and phone the people
+/// table's own indexes serve. A batched check compares the records of one batch with each
+/// other by these, so a pair is found whether the two rows fall in one batch or in two.
+pub fn check_keys(record: &Record) -> Vec<i64> {
+    let mut keys = stored_keys(record);
+    if let Some(email) = &record.email {
+        keys.push(hash(Kind::Email, &[email]));
+    }
+    if let Some(phone) = &record.phone {
+        keys.push(hash(Kind::Phone, &[phone]));
+    }
+    keys
+}
+
 /// The keys a lookup for one record asks the people table's indexes for.
 pub fn indexed_values(record: &Record) -> (Option<&str>, Option<&str>) {
     (record.email.as_deref(), record.phone.as_deref())

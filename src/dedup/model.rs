@@ -227,6 +227,25 @@ pub struct Pair {
     pub reasons: Vec<String>,
 }
 
+/// Who a probe of a batched check probably is: someone stored, or an earlier probe of the
+/// same check (by its place among the probes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Duplicate {
+    Person(PersonId),
+    Probe(usize),
+}
+
+/// A possible duplicate of a probe, with the probability and the reasons, as a warning
+/// names it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Possible {
+    pub of: Duplicate,
+    /// First and last name as stored or given, for the warning; may be empty.
+    pub name: String,
+    pub score: f64,
+    pub reasons: Vec<String>,
+}
+
 /// Lower case, diacritics and punctuation dropped (an apostrophe joins: O'Brien is obrien),
 /// runs of anything else one space.
 pub fn fold(text: &str) -> String {

@@ -1,7 +1,8 @@
 //! Use cases of duplicate detection: the full scan of a workspace (read a page at a time,
 //! normalise, block, compare on every core, learn the model, keep the pairs for review), the
-//! check of a single record against the people sharing one of its keys, and the upkeep of the
-//! stored keys as people are written.
+//! check of a single record against the people sharing one of its keys, the same check for a
+//! batch of new records at once (which also compares them with each other), and the upkeep of
+//! the stored keys as people are written.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,7 @@ use rapport_db::{Db, DbError, Tx};
 use super::blocking;
 use super::compare::{self, Pattern, SLOTS, levels_only};
 use super::fellegi::Model;
-use super::model::{Pair, PairEnd, Record, Source};
+use super::model::{Duplicate, Pair, PairEnd, Possible, Record, Source};
 use super::store;
 use crate::field::{CustomKind, Object};
 use crate::person::{NewPerson, Person};
@@ -209,6 +210,20 @@ fn random_pairs(n: usize) -> Vec<(u32, u32)> {
 /// A reported pair, lower id first, with its reasons strongest first.
 fn pair(a: &Record, b: &Record, pattern: Pattern, score: f64, model: &Model) -> Pair {
     let (a, b) = if a.id <= b.id { (a, b) } else { (b, a) };
+    Pair {
+        a: PairEnd { id: a.id.get(), external_id: a.external_id.clone() },
+        b: PairEnd { id: b.id.get(), external_id: b.external_id.clone() },
+        score: rounded(score),
+        reasons: reasons(a, b, pattern, model),
+    }
+}
+
+fn rounded(score: f64) -> f64 {
+    (score * 10_000.0).round() / 10_000.0
+}
+
+/// The comparisons behind a pair's score, strongest evidence first, naming `a`'s value first.
+fn reasons(a: &Record, b: &Record, pattern: Pattern, model: &Model) -> Vec<String> {
     let mut weighed: Vec<(f64, String)> = (0..SLOTS)
         .filter_map(|slot| {
             let label = slot.checked_sub(compare::EXTRA).and_then(|n| model.labels.get(n)).map_or("", String::as_str);
@@ -217,14 +232,7 @@ fn pair(a: &Record, b: &Record, pattern: Pattern, score: f64, model: &Model) -> 
         })
         .collect();
     weighed.sort_by(|x, y| y.0.abs().total_cmp(&x.0.abs()));
-    let reasons =
-        compare::swapped_reason(pattern).map(str::to_owned).into_iter().chain(weighed.into_iter().map(|(_, r)| r));
-    Pair {
-        a: PairEnd { id: a.id.get(), external_id: a.external_id.clone() },
-        b: PairEnd { id: b.id.get(), external_id: b.external_id.clone() },
-        score: (score * 10_000.0).round() / 10_000.0,
-        reasons: reasons.collect(),
-    }
+    compare::swapped_reason(pattern).map(str::to_owned).into_iter().chain(weighed.into_iter().map(|(_, r)| r)).collect()
 }
 
 /// The people of `workspace` who are probably `person` (scoring [`DEFAULT_THRESHOLD`] or
@@ -269,8 +277,9 @@ async fn probe(
     Ok(pairs)
 }
 
-/// The model the last scan learnt, or before any scan an untrained one.
-async fn workspace_model(db: &Db, workspace: WorkspaceId) -> Result<Model, DbError> {
+/// The model checks score with: the one the last scan learnt, or before any scan an
+/// untrained one. A batched check takes it from the caller, who reads it once for many batches.
+pub async fn workspace_model(db: &Db, workspace: WorkspaceId) -> Result<Model, DbError> {
     Ok(match store::model(db, workspace).await? {
         Some(model) => model,
         None => {
@@ -308,6 +317,91 @@ pub async fn scanned_at(db: &Db, workspace: WorkspaceId) -> Result<Option<rappor
 /// Puts a pair back into the review queue, inside the caller's transaction (a merge undone).
 pub async fn remember(tx: &mut Tx, workspace: WorkspaceId, pair: &Pair) -> Result<(), DbError> {
     store::insert_pair(tx, workspace, pair).await
+}
+
+/// Probes a batched check reads the sharing people of per query: well under both engines'
+/// limits of bound values at the seven values a probe has at most.
+const PROBES_PER_QUERY: usize = 1_000;
+
+/// The possible duplicates of each of `probes` (people about to be created), scoring
+/// `threshold` or more, best first: the live people sharing a stored key, the email or the
+/// phone with a probe (at most 50 per key), read in the caller's transaction with a query per
+/// thousand probes, and the probes before it in `probes` sharing one of those keys with it.
+/// Scored with `model` (see [`workspace_model`]).
+pub async fn candidates_many(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    model: &Model,
+    probes: &[NewPerson],
+    threshold: f64,
+) -> Result<Vec<Vec<Possible>>, DbError> {
+    let sources: Vec<Source> = probes.iter().map(|p| Source::of_new(p, None)).collect();
+    let records: Vec<Record> = sources.iter().map(|s| Record::new(s, &model.extras)).collect();
+    let keys: Vec<Vec<i64>> = records.iter().map(blocking::check_keys).collect();
+    let mut by_key: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (n, probe_keys) in keys.iter().enumerate() {
+        for key in probe_keys {
+            by_key.entry(*key).or_default().push(n);
+        }
+    }
+    let mut found: Vec<Vec<Possible>> = vec![Vec::new(); probes.len()];
+    let mut consider = |n: usize, other: &Record, of: Duplicate, name: String| {
+        let pattern = compare::compare(&records[n], other);
+        let score = model.probability(levels_only(pattern));
+        if score >= threshold {
+            let reasons = reasons(&records[n], other, pattern, model);
+            found[n].push(Possible { of, name, score: rounded(score), reasons });
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (chunk, part) in sources.chunks(PROBES_PER_QUERY).zip(records.chunks(PROBES_PER_QUERY)) {
+        let mut stored: Vec<i64> = part.iter().flat_map(blocking::stored_keys).collect();
+        stored.sort_unstable();
+        stored.dedup();
+        let values = |f: fn(&Source) -> Option<&String>| {
+            let mut values: Vec<String> = chunk.iter().filter_map(f).cloned().collect();
+            values.sort_unstable();
+            values.dedup();
+            values
+        };
+        let (emails, phones) = (values(|s| s.email.as_ref()), values(|s| s.phone.as_ref()));
+        for person in store::sharing_many(tx, workspace, (&stored, &emails, &phones), CHECK_PER_KEY).await? {
+            if !seen.insert(person.id) {
+                continue;
+            }
+            let other = Record::new(&person, &model.extras);
+            let mut probes_sharing: Vec<usize> =
+                blocking::check_keys(&other).iter().filter_map(|k| by_key.get(k)).flatten().copied().collect();
+            probes_sharing.sort_unstable();
+            probes_sharing.dedup();
+            for n in probes_sharing {
+                consider(n, &other, Duplicate::Person(other.id), name_of(&person));
+            }
+        }
+    }
+    let mut earlier: Vec<Vec<usize>> = vec![Vec::new(); probes.len()];
+    for sharing in by_key.values() {
+        for (place, n) in sharing.iter().enumerate() {
+            let from = place.saturating_sub(CHECK_PER_KEY as usize);
+            earlier[*n].extend_from_slice(&sharing[from..place]);
+        }
+    }
+    for (n, mut before) in earlier.into_iter().enumerate() {
+        before.sort_unstable();
+        before.dedup();
+        for m in before {
+            consider(n, &records[m], Duplicate::Probe(m), name_of(&sources[m]));
+        }
+    }
+    for possible in &mut found {
+        possible.sort_by(|x, y| y.score.total_cmp(&x.score));
+    }
+    Ok(found)
+}
+
+fn name_of(source: &Source) -> String {
+    let names = [&source.first_name, &source.last_name];
+    names.iter().filter_map(|n| n.as_deref()).map(str::trim).filter(|n| !n.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// The last scan's pairs whose people are still live, highest score first, `limit` after the

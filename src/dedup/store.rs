@@ -105,6 +105,54 @@ pub(super) async fn sharing(
     Ok(rows.into_iter().map(Source::from).collect())
 }
 
+/// Live people sharing one of `keys`, `emails` or `phones` (a batch of probes' keys), read
+/// in the caller's transaction so that the people it wrote before count: at most `each` per
+/// key, lowest ids first, so that one common key cannot crowd out the others. Each value
+/// kind is one windowed lookup through its index, whatever the number of probes.
+pub(super) async fn sharing_many(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    (keys, emails, phones): (&[i64], &[String], &[String]),
+    each: i64,
+) -> Result<Vec<Source>, DbError> {
+    if keys.is_empty() && emails.is_empty() && phones.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Row> = sql!(tx.exec(), c => {
+        let mut select = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM people WHERE workspace_id = "));
+        select.push_bind(workspace).push(" AND deleted_at IS NULL AND id IN (");
+        let mut first = true;
+        if !keys.is_empty() {
+            first = false;
+            select.push("SELECT person_id FROM (SELECT person_id, ROW_NUMBER() OVER (PARTITION BY key ORDER BY person_id) AS n \
+                 FROM dedup_keys WHERE workspace_id = ").push_bind(workspace).push(" AND key IN (");
+            let mut list = select.separated(", ");
+            for key in keys {
+                list.push_bind(*key);
+            }
+            select.push(")) k WHERE n <= ").push_bind(each);
+        }
+        for (column, values) in [("email_canonical", emails), ("phone", phones)] {
+            if values.is_empty() {
+                continue;
+            }
+            if !std::mem::take(&mut first) {
+                select.push(" UNION ");
+            }
+            select.push(format!("SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY id) AS n \
+                 FROM people WHERE workspace_id = ")).push_bind(workspace).push(format!(" AND {column} IN ("));
+            let mut list = select.separated(", ");
+            for value in values {
+                list.push_bind(value.clone());
+            }
+            select.push(")) v WHERE n <= ").push_bind(each);
+        }
+        select.push(")");
+        select.build_query_as().fetch_all(c).await
+    })?;
+    Ok(rows.into_iter().map(Source::from).collect())
+}
+
 /// Rows per multi-row insert: three values a row.
 const KEYS_PER_INSERT: usize = 3_000;
 

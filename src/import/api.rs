@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::model::{Column, Counts, Import, MatchOn, Mode, Object};
+use super::model::{Column, Counts, DuplicatePolicy, Duplicates, Import, MatchOn, Mode, Object};
 use super::service::{self, ImportError, StartRequest, Upload};
 use crate::app::AppState;
 use crate::http::{ApiError, ErrorBody, FieldErrors, RequestId};
@@ -58,6 +58,8 @@ pub struct ImportView {
     pub match_on: MatchOn,
     /// The date format of date columns, as given or detected.
     pub date_format: Option<String>,
+    /// What the run does with rows that would create a possible duplicate.
+    pub duplicates: Duplicates,
     /// `draft`, `queued`, `running`, `done`, `failed`, `cancelled`, `undoing` or `undone`.
     pub status: &'static str,
     /// A dry run writes no record: its counts say what the import would do.
@@ -65,6 +67,9 @@ pub struct ImportView {
     /// Rows read so far.
     pub rows_done: i64,
     pub counts: Counts,
+    /// Rows found to be possible duplicates: created with a warning (`flag`) or refused
+    /// (`skip`, counted in `rejected` too). Each is in the error report.
+    pub possible_duplicates: i64,
     /// Why the import as a whole failed.
     pub error: Option<String>,
     #[schema(value_type = String, format = DateTime)]
@@ -88,10 +93,12 @@ pub(super) fn view(import: &Import) -> ImportView {
         mode: import.settings.mode,
         match_on: import.settings.match_on,
         date_format: import.settings.date_format.clone(),
+        duplicates: import.settings.duplicates,
         status: import.status.as_str(),
         dry_run: import.dry_run,
         rows_done: import.rows_done(),
         counts: import.counts,
+        possible_duplicates: import.possible_duplicates,
         error: import.error.clone(),
         created_at: import.created_at,
         started_at: import.started_at,
@@ -239,6 +246,20 @@ pub struct StartBody {
     pub dry_run: bool,
     /// Also save the mapping as a template of this name.
     pub template: Option<String>,
+    /// Check the rows that would create people against the people already there and the rows
+    /// before them. Absent: not checked.
+    pub duplicates: Option<DuplicatesBody>,
+}
+
+/// What to do with a row that would create someone who is probably there already.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicatesBody {
+    /// `off` (default), `flag` (create the row with a warning naming the possible duplicate)
+    /// or `skip` (refuse it into the error report).
+    pub policy: DuplicatePolicy,
+    /// The probability (0–1) from which someone counts as a possible duplicate; default 0.9.
+    pub threshold: Option<f64>,
 }
 
 /// Starts the import (or its dry run) as a background job. The mapping is checked against the
@@ -256,6 +277,10 @@ async fn start(
     Path(id): Path<i64>,
     Json(body): Json<StartBody>,
 ) -> Result<(StatusCode, Json<ImportView>), ApiError> {
+    let duplicates = match body.duplicates {
+        Some(asked) => Duplicates::new(asked.policy, asked.threshold).map_err(ApiError::Validation)?,
+        None => Duplicates::default(),
+    };
     let request = StartRequest {
         mapping: body.mapping,
         mode: body.mode.unwrap_or_default(),
@@ -263,6 +288,7 @@ async fn start(
         date_format: body.date_format,
         dry_run: body.dry_run,
         template: body.template,
+        duplicates,
     };
     let import =
         service::start(&state.db, &state.config.data_dir, &principal, id, request, request_id.as_deref()).await?;
@@ -299,7 +325,9 @@ async fn undo(
     Ok((StatusCode::ACCEPTED, Json(view(&import))))
 }
 
-/// The error report: one CSV line per refused row and column (`row,column,reason`).
+/// The error report: one CSV line per refused row and column (`row,column,reason`), then one
+/// per row created with a possible-duplicate warning (`possible duplicate of #ID Name (score
+/// 0.97): reasons`).
 #[utoipa::path(get, path = "/imports/{id}/errors", tag = "imports", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)))]

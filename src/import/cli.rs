@@ -12,7 +12,7 @@ use rapport_core::{Email, WorkspaceId};
 use rapport_db::Db;
 use tokio_util::sync::CancellationToken;
 
-use super::model::{Column, Import, MatchOn, Mode, Object, Status};
+use super::model::{Column, DuplicatePolicy, Duplicates, Import, MatchOn, Mode, Object, Status};
 use super::service::{self, ImportError, StartRequest};
 use crate::config::Config;
 
@@ -47,6 +47,13 @@ pub struct ImportArgs {
     /// Columns that fill no field become new text custom fields.
     #[arg(long)]
     pub create_fields: bool,
+    /// Rows that would create someone probably there already (or created by an earlier row):
+    /// `flag` creates them with a warning, `skip` refuses them into the error report.
+    #[arg(long, value_name = "flag|skip")]
+    pub duplicates: Option<String>,
+    /// The probability (0–1) from which someone counts as a possible duplicate.
+    #[arg(long, value_name = "P", requires = "duplicates")]
+    pub duplicate_threshold: Option<f64>,
     /// Check every row and report, writing nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -140,6 +147,14 @@ async fn import(db: &Db, args: &ImportArgs, config: &Config) -> anyhow::Result<(
                 None if args.external_id_column.is_some() => MatchOn::ExternalId,
                 None => MatchOn::Email,
             };
+            let policy = match args.duplicates.as_deref() {
+                Some(raw) => DuplicatePolicy::parse(raw)
+                    .filter(|p| *p != DuplicatePolicy::Off)
+                    .ok_or_else(|| anyhow::anyhow!("--duplicates must be flag or skip"))?,
+                None => DuplicatePolicy::Off,
+            };
+            let duplicates = Duplicates::new(policy, args.duplicate_threshold)
+                .map_err(|_| anyhow::anyhow!("--duplicate-threshold must be a probability between 0 and 1"))?;
             let request = StartRequest {
                 mapping: Some(mapping(&uploaded, args)?),
                 mode,
@@ -147,6 +162,7 @@ async fn import(db: &Db, args: &ImportArgs, config: &Config) -> anyhow::Result<(
                 date_format: args.date_format.clone(),
                 dry_run: args.dry_run,
                 template: None,
+                duplicates,
             };
             let started =
                 service::start(db, data_dir, &principal, uploaded.id, request, None).await.map_err(explain)?;
@@ -201,8 +217,12 @@ async fn import(db: &Db, args: &ImportArgs, config: &Config) -> anyhow::Result<(
     }
     let c = after.counts;
     let verb = if after.dry_run { "would create" } else { "created" };
+    let flagged = match after.settings.duplicates.policy {
+        DuplicatePolicy::Off => String::new(),
+        DuplicatePolicy::Flag | DuplicatePolicy::Skip => format!(", possible duplicates {}", after.possible_duplicates),
+    };
     println!(
-        "import {}: {}: {} rows, {verb} {}, updated {}, unchanged {}, refused {}",
+        "import {}: {}: {} rows, {verb} {}, updated {}, unchanged {}, refused {}{flagged}",
         after.id,
         after.status.as_str(),
         after.rows_done(),
@@ -214,7 +234,7 @@ async fn import(db: &Db, args: &ImportArgs, config: &Config) -> anyhow::Result<(
     if let Some(error) = &after.error {
         anyhow::bail!("import {} failed: {error}", after.id);
     }
-    if c.rejected > 0 {
+    if c.rejected > 0 || after.possible_duplicates > 0 {
         let report = service::error_report(db, &principal, after.id).await.map_err(explain)?;
         let path = std::env::temp_dir().join(format!("rapport-import-{}-errors.csv", after.id));
         std::fs::write(&path, report)?;

@@ -4,9 +4,10 @@
 //! would be refused; the run itself is a durable job that streams the file in constant memory
 //! and commits a batch of rows per transaction together with its progress, so an interrupted
 //! run resumes at the first uncommitted row and no row is written twice. Every refused row goes
-//! to a downloadable error report. A finished import can be undone. This module owns the
-//! `imports`, `import_records`, `import_rejections` and `import_templates` tables. See
-//! `docs/import.md`.
+//! to a downloadable error report. Rows that would create someone probably there already can
+//! be flagged or skipped (`Duplicates`). A finished import can be undone. This module owns the
+//! `imports`, `import_records`, `import_rejections`, `import_duplicates` and `import_templates`
+//! tables. See `docs/import.md`.
 
 pub mod api;
 pub mod cli;
@@ -20,10 +21,13 @@ use std::path::PathBuf;
 
 use rapport_jobs::{JobContext, Registry};
 
-pub use model::{Column, Counts, Import, MatchOn, Mode, Object, Rejection, Settings, Status, suggested};
+pub use model::{
+    Column, Counts, DuplicateOf, DuplicatePolicy, DuplicateWarning, Duplicates, Import, MatchOn, Mode, Object,
+    Rejection, Settings, Status, suggested,
+};
 pub use service::{
-    ImportError, MAX_ATTEMPTS, StartRequest, Upload, cancel, error_report, file_path, get, preview, recent,
-    rejected_rows, run, run_undo, start, templates, undo, upload, upload_file,
+    ImportError, MAX_ATTEMPTS, StartRequest, Upload, cancel, duplicate_warnings, error_report, file_path, get, preview,
+    recent, rejected_rows, run, run_undo, start, templates, undo, upload, upload_file,
 };
 
 /// Whether a request uploads a file to import, whose body may be as large as

@@ -1,5 +1,6 @@
 //! An import's types: what it writes into ([`Object`]), how ([`Mode`], [`MatchOn`]), how each
-//! column maps onto a field ([`Column`]), the settings a run follows ([`Settings`]), the
+//! column maps onto a field ([`Column`]), what it does with possible duplicates
+//! ([`Duplicates`]), the settings a run follows ([`Settings`]), the
 //! stored import ([`Import`]) and its life ([`Status`]), and turning one row into a record's
 //! input ([`row_input`]).
 
@@ -86,6 +87,102 @@ pub struct Column {
     pub create: bool,
 }
 
+/// What a run does with a row that would create someone who is probably there already.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicatePolicy {
+    /// Rows are not checked.
+    #[default]
+    Off,
+    /// The row is created, with a warning naming the person it probably duplicates.
+    Flag,
+    /// The row is refused into the error report, naming that person.
+    Skip,
+}
+
+impl DuplicatePolicy {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim() {
+            "off" => Some(Self::Off),
+            "flag" => Some(Self::Flag),
+            "skip" => Some(Self::Skip),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Flag => "flag",
+            Self::Skip => "skip",
+        }
+    }
+}
+
+/// How a run checks the rows that would create people for possible duplicates: of the people
+/// already there and of the rows before them. Stored by name beside its threshold, so a policy
+/// added later (with options of its own, defaulted) leaves the settings of earlier imports
+/// readable.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Duplicates {
+    pub policy: DuplicatePolicy,
+    /// The probability (0–1) from which a person counts as a possible duplicate.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+}
+
+fn default_threshold() -> f64 {
+    crate::dedup::DEFAULT_THRESHOLD
+}
+
+impl Default for Duplicates {
+    fn default() -> Self {
+        Self { policy: DuplicatePolicy::Off, threshold: default_threshold() }
+    }
+}
+
+impl Duplicates {
+    /// A policy with a threshold that is a probability.
+    pub fn new(policy: DuplicatePolicy, threshold: Option<f64>) -> Result<Self, FieldErrors> {
+        let threshold = threshold.unwrap_or_else(default_threshold);
+        if !(0.0..=1.0).contains(&threshold) {
+            let message = "must be a probability between 0 and 1".to_owned();
+            return Err(FieldErrors::from([("duplicates.threshold".to_owned(), vec![message])]));
+        }
+        Ok(Self { policy, threshold })
+    }
+}
+
+/// Who a row probably duplicates: a person (already there, or created by an earlier row), or
+/// in a dry run, which creates no one, an earlier row of the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DuplicateOf {
+    Person(i64),
+    Row(i64),
+}
+
+/// A row found to be a possible duplicate, of whom, how likely and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DuplicateWarning {
+    pub row: i64,
+    pub of: DuplicateOf,
+    pub name: String,
+    pub score: f64,
+    pub reasons: Vec<String>,
+}
+
+impl DuplicateWarning {
+    /// The line the page and the error report show.
+    pub fn message(&self) -> String {
+        let who = match self.of {
+            DuplicateOf::Person(id) => format!("#{id}"),
+            DuplicateOf::Row(row) => format!("row {row}"),
+        };
+        let name = if self.name.is_empty() { String::new() } else { format!(" {}", self.name) };
+        format!("possible duplicate of {who}{name} (score {}): {}", self.score, self.reasons.join("; "))
+    }
+}
+
 /// Everything a run follows, fixed when it starts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -96,6 +193,9 @@ pub struct Settings {
     pub date_format: Option<String>,
     pub delimiter: Option<u8>,
     pub encoding: Option<String>,
+    /// Absent from imports stored before duplicates were checked: off.
+    #[serde(default)]
+    pub duplicates: Duplicates,
 }
 
 /// Where an import stands.
@@ -165,6 +265,8 @@ pub struct Import {
     /// The first data row not yet committed.
     pub next_row: i64,
     pub counts: Counts,
+    /// Rows found to be possible duplicates: created with a warning, or refused.
+    pub possible_duplicates: i64,
     pub error: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

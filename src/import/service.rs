@@ -22,7 +22,10 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
-use super::model::{Column, Counts, Import, MatchOn, Mode, Object, Plan, Rejection, Settings, Status, rejections};
+use super::model::{
+    Column, Counts, DuplicateOf, DuplicatePolicy, DuplicateWarning, Duplicates, Import, MatchOn, Mode, Object, Plan,
+    Rejection, Settings, Status, rejections,
+};
 use super::read::{self, Row, RowError, Table, dates::DateFormat};
 use super::store::{self, NewImport, Written};
 use crate::access::{ForbiddenField, OwnerFilter};
@@ -345,6 +348,8 @@ pub struct StartRequest {
     pub dry_run: bool,
     /// Saves the mapping as a template under this name.
     pub template: Option<String>,
+    /// What to do with rows that would create a possible duplicate.
+    pub duplicates: Duplicates,
 }
 
 /// Starts a run (a dry run, or the import itself) of a draft, or of an import whose dry run
@@ -363,6 +368,8 @@ pub async fn start(
         return Err(ImportError::Conflict("this import has run; upload the file again to import it again"));
     }
     allowed(principal, import.object, request.mode)?;
+    let duplicates =
+        Duplicates::new(request.duplicates.policy, Some(request.duplicates.threshold)).map_err(ImportError::Invalid)?;
     let mut mapping = request.mapping.clone().unwrap_or_else(|| import.settings.mapping.clone());
     let object = object_fields(import.object);
     let mut defs = field::definitions(db, principal.workspace_id, object).await?;
@@ -401,6 +408,7 @@ pub async fn start(
         mode: request.mode,
         match_on: request.match_on,
         date_format: date_format.map(|f| date_format_name(f).to_owned()),
+        duplicates,
         ..import.settings.clone()
     };
     let caller = Snapshot::of(principal).to_json();
@@ -418,6 +426,7 @@ pub async fn start(
                 ("mode", Value::from(settings.mode.as_str())),
                 ("match", Value::from(settings.match_on.field())),
                 ("dry_run", Value::from(dry_run)),
+                ("duplicates", Value::from(settings.duplicates.policy.as_str())),
             ]
             .into_iter()
             .filter_map(|(field, value)| rapport_core::FieldChange::between(field, Value::Null, value))
@@ -560,6 +569,17 @@ pub async fn rejected_rows(
     Ok(store::rejections(db, principal.workspace_id, id, after, limit.clamp(1, 10_000)).await?)
 }
 
+/// Up to `limit` of the rows an import created with a possible-duplicate warning, in row order.
+pub async fn duplicate_warnings(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    limit: i64,
+) -> Result<Vec<DuplicateWarning>, ImportError> {
+    get(db, principal, id).await?;
+    Ok(store::duplicates(db, principal.workspace_id, id, 0, limit.clamp(1, 10_000)).await?)
+}
+
 /// Rebuilds the member a job acts as from the access stored with the import; `None` when they
 /// are no longer an active member.
 async fn acting(db: &Db, workspace: WorkspaceId, import: &Import) -> Result<Option<Principal>, ImportError> {
@@ -615,6 +635,9 @@ struct Setup {
     dry_run: bool,
     defs: Vec<CustomField>,
     ctx: ValueContext,
+    /// What possible duplicates are scored with, read once per run; none when they are not
+    /// looked for.
+    model: Option<std::sync::Arc<crate::dedup::Model>>,
 }
 
 /// The job's body: reads and writes batches until the file is done, the import is cancelled,
@@ -688,6 +711,12 @@ async fn run_once(
         dry_run: import.dry_run,
         defs,
         ctx: field::context(db, workspace).await?,
+        model: match import.settings.duplicates.policy {
+            DuplicatePolicy::Off => None,
+            DuplicatePolicy::Flag | DuplicatePolicy::Skip => {
+                Some(std::sync::Arc::new(crate::dedup::workspace_model(db, workspace).await?))
+            }
+        },
     };
     let (sender, mut batches) = tokio::sync::mpsc::channel::<Result<Batch, ImportError>>(2);
     let reading = {
@@ -870,7 +899,8 @@ impl Writer<'_> {
                     for segment in segments(rows) {
                         write_segment(tx, (&setup, key, &acting), segment, &mut outcome).await?;
                     }
-                    if !store::advance(tx, workspace, id, (first, end), outcome.counts, Utc::now()).await? {
+                    let counted = (outcome.counts, outcome.possible_duplicates);
+                    if !store::advance(tx, workspace, id, (first, end), counted, Utc::now()).await? {
                         return Err(BatchError::Stopped);
                     }
                     outcome.written.sort_by_key(|w| w.row);
@@ -881,6 +911,7 @@ impl Writer<'_> {
                         }
                     }
                     store::reject_rows(tx, workspace, id, &outcome.refused).await?;
+                    store::record_duplicates(tx, workspace, id, &outcome.duplicates).await?;
                     Ok(Attempt::Written(true))
                 })
             })
@@ -920,6 +951,10 @@ struct Outcome {
     counts: Counts,
     refused: Vec<Rejection>,
     written: Vec<Written>,
+    /// Rows created with a possible-duplicate warning.
+    duplicates: Vec<DuplicateWarning>,
+    /// Rows found to be possible duplicates, created or refused.
+    possible_duplicates: i64,
 }
 
 /// Splits a batch where a row repeats an earlier row's key (or external id): each part is
@@ -1041,28 +1076,92 @@ async fn write_segment(
             },
         }
     }
-    if *dry_run || creates.is_empty() {
-        return Ok(());
-    }
-    match people::create_many(tx, (workspace, &acting.actor), &creates, defs).await? {
-        Ok(created) => {
-            outcome.written.extend(created.iter().zip(&created_rows).map(|(person, row)| Written {
-                row: *row,
-                record: person.id.get(),
-                before: None,
-            }));
-            Ok(())
+    let possible = match &setup.model {
+        Some(model) if !creates.is_empty() => {
+            let threshold = settings.duplicates.threshold;
+            crate::dedup::candidates_many(tx, workspace, model, &creates, threshold).await?
         }
-        Err((place, err)) => {
-            let row = created_rows[place];
-            let first = match err {
-                PersonError::Invalid(errors) => rejections(row, headers, plan, &errors).into_iter().next(),
-                other => Some(Rejection { row, column: String::new(), reason: other.to_string() }),
-            };
-            let reason = first.unwrap_or(Rejection { row, column: String::new(), reason: "refused".into() });
-            Err(BatchError::Refuse(row, reason))
+        _ => vec![Vec::new(); creates.len()],
+    };
+    let (hits, kept) = screen(settings.duplicates.policy, possible);
+    let skipped = kept.iter().filter(|k| !**k).count() as i64;
+    outcome.counts.created -= skipped;
+    outcome.counts.rejected += skipped;
+    outcome.possible_duplicates += hits.len() as i64;
+    let probe_rows = created_rows;
+    let mut places = Vec::with_capacity(creates.len());
+    let (mut kept_creates, mut kept_rows) = (Vec::new(), Vec::new());
+    for ((person, row), keep) in creates.into_iter().zip(&probe_rows).zip(&kept) {
+        places.push(kept_rows.len());
+        if *keep {
+            kept_creates.push(person);
+            kept_rows.push(*row);
         }
     }
+    let created: Vec<i64> = if *dry_run || kept_creates.is_empty() {
+        Vec::new()
+    } else {
+        match people::create_many(tx, (workspace, &acting.actor), &kept_creates, defs).await? {
+            Ok(created) => {
+                outcome.written.extend(created.iter().zip(&kept_rows).map(|(person, row)| Written {
+                    row: *row,
+                    record: person.id.get(),
+                    before: None,
+                }));
+                created.iter().map(|person| person.id.get()).collect()
+            }
+            Err((place, err)) => {
+                let row = kept_rows[place];
+                let first = match err {
+                    PersonError::Invalid(errors) => rejections(row, headers, plan, &errors).into_iter().next(),
+                    other => Some(Rejection { row, column: String::new(), reason: other.to_string() }),
+                };
+                let reason = first.unwrap_or(Rejection { row, column: String::new(), reason: "refused".into() });
+                return Err(BatchError::Refuse(row, reason));
+            }
+        }
+    };
+    for (probe, found) in hits {
+        let of = match found.of {
+            crate::dedup::Duplicate::Person(id) => DuplicateOf::Person(id.get()),
+            crate::dedup::Duplicate::Probe(earlier) => match created.get(places[earlier]) {
+                Some(id) => DuplicateOf::Person(*id),
+                None => DuplicateOf::Row(probe_rows[earlier]),
+            },
+        };
+        let row = probe_rows[probe];
+        let warning = DuplicateWarning { row, of, name: found.name, score: found.score, reasons: found.reasons };
+        if kept[probe] {
+            outcome.duplicates.push(warning);
+        } else {
+            outcome.refused.push(Rejection { row, column: String::new(), reason: warning.message() });
+        }
+    }
+    Ok(())
+}
+
+/// Which rows of a segment's creates are possible duplicates under `policy`, each with the
+/// best of its candidates, and which rows are still created. An earlier row that is not
+/// created duplicates no one, as if the rows were imported one at a time.
+fn screen(
+    policy: DuplicatePolicy,
+    possible: Vec<Vec<crate::dedup::Possible>>,
+) -> (Vec<(usize, crate::dedup::Possible)>, Vec<bool>) {
+    let mut kept = vec![true; possible.len()];
+    let mut hits = Vec::new();
+    for (probe, candidates) in possible.into_iter().enumerate() {
+        let best = candidates.into_iter().find(|found| match found.of {
+            crate::dedup::Duplicate::Person(_) => true,
+            crate::dedup::Duplicate::Probe(earlier) => kept[earlier],
+        });
+        let Some(best) = best else { continue };
+        match policy {
+            DuplicatePolicy::Off | DuplicatePolicy::Flag => {}
+            DuplicatePolicy::Skip => kept[probe] = false,
+        }
+        hits.push((probe, best));
+    }
+    (hits, kept)
 }
 
 /// How a batch's transaction failed: a row to refuse before trying again, the import no
@@ -1162,7 +1261,8 @@ pub async fn run_undo(
     Ok(())
 }
 
-/// Writes an import's error report as CSV: row, column, reason.
+/// Writes an import's error report as CSV: row, column, reason; the refused rows, then the
+/// rows created with a possible-duplicate warning.
 pub async fn error_report(db: &Db, principal: &Principal, id: i64) -> Result<Vec<u8>, ImportError> {
     get(db, principal, id).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
@@ -1177,6 +1277,17 @@ pub async fn error_report(db: &Db, principal: &Principal, id: i64) -> Result<Vec
             let column = crate::export::neutralised(&line.column);
             let reason = crate::export::neutralised(&line.reason);
             out.write_record([line.row.to_string().as_str(), &column, &reason]).map_err(csv_error)?;
+        }
+    }
+    let mut after = 0;
+    loop {
+        let page = store::duplicates(db, principal.workspace_id, id, after, 5000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.row;
+        for warning in &page {
+            let message = warning.message();
+            let reason = crate::export::neutralised(&message);
+            out.write_record([warning.row.to_string().as_str(), "", &reason]).map_err(csv_error)?;
         }
     }
     out.into_inner().map_err(|e| ImportError::File(e.to_string()))

@@ -1,16 +1,16 @@
-//! The import module's SQL: `imports`, `import_records`, `import_rejections` and
-//! `import_templates`. Every statement is scoped by `workspace_id`.
+//! The import module's SQL: `imports`, `import_records`, `import_rejections`,
+//! `import_duplicates` and `import_templates`. Every statement is scoped by `workspace_id`.
 
 use rapport_core::{Timestamp, UserId, WorkspaceId};
 use rapport_db::{Db, DbError, Tx, sql};
 use serde_json::Value;
 use sqlx::types::Json;
 
-use super::model::{Column, Counts, Import, Object, Rejection, Settings, Status};
+use super::model::{Column, Counts, DuplicateOf, DuplicateWarning, Import, Object, Rejection, Settings, Status};
 use super::read::Format;
 
 const COLUMNS: &str = "id, workspace_id, user_id, object, file_name, file_size, format, headers, estimated_rows, settings, status, \
-     dry_run, next_row, created, updated, unchanged, rejected, error, created_at, updated_at, started_at, finished_at";
+     dry_run, next_row, created, updated, unchanged, rejected, possible_duplicates, error, created_at, updated_at, started_at, finished_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -31,6 +31,7 @@ struct Row {
     updated: i64,
     unchanged: i64,
     rejected: i64,
+    possible_duplicates: i64,
     error: Option<String>,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -78,6 +79,7 @@ impl Row {
                 unchanged: self.unchanged,
                 rejected: self.rejected,
             },
+            possible_duplicates: self.possible_duplicates,
             error: self.error,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -145,7 +147,7 @@ pub(super) async fn caller(tx: &mut Tx, workspace: WorkspaceId, id: i64) -> Resu
 }
 
 /// Queues a run with `settings` from the first row: a draft, or an import whose dry run
-/// finished. Earlier counts and rejections (the dry run's) are cleared.
+/// finished. Earlier counts, rejections and duplicate warnings (the dry run's) are cleared.
 pub(super) async fn queue(
     tx: &mut Tx,
     workspace: WorkspaceId,
@@ -158,8 +160,11 @@ pub(super) async fn queue(
         "DELETE FROM import_rejections WHERE workspace_id = $1 AND import_id = $2"
     ).bind(workspace).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
     sql!(tx.exec(), c => sqlx::query(
+        "DELETE FROM import_duplicates WHERE workspace_id = $1 AND import_id = $2"
+    ).bind(workspace).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    sql!(tx.exec(), c => sqlx::query(
         "UPDATE imports SET status = 'queued', settings = $3, dry_run = $4, caller = $5, next_row = 1, created = 0, \
-         updated = 0, unchanged = 0, rejected = 0, error = NULL, started_at = NULL, finished_at = NULL, updated_at = $6 \
+         updated = 0, unchanged = 0, rejected = 0, possible_duplicates = 0, error = NULL, started_at = NULL, finished_at = NULL, updated_at = $6 \
          WHERE workspace_id = $1 AND id = $2"
     ).bind(workspace).bind(id).bind(Json(settings.to_json())).bind(dry_run).bind(Json(caller)).bind(now)
      .execute(c).await.map(|r| r.rows_affected()))?;
@@ -184,15 +189,15 @@ pub(super) async fn advance(
     workspace: WorkspaceId,
     id: i64,
     (from, to): (i64, i64),
-    counts: Counts,
+    (counts, duplicates): (Counts, i64),
     now: Timestamp,
 ) -> Result<bool, DbError> {
     let changed = sql!(tx.exec(), c => sqlx::query(
         "UPDATE imports SET next_row = $4, created = created + $5, updated = updated + $6, \
-         unchanged = unchanged + $7, rejected = rejected + $8, updated_at = $9 \
-         WHERE workspace_id = $1 AND id = $2 AND next_row = $3 AND status = 'running'"
+         unchanged = unchanged + $7, rejected = rejected + $8, possible_duplicates = possible_duplicates + $10, \
+         updated_at = $9 WHERE workspace_id = $1 AND id = $2 AND next_row = $3 AND status = 'running'"
     ).bind(workspace).bind(id).bind(from).bind(to).bind(counts.created).bind(counts.updated).bind(counts.unchanged)
-     .bind(counts.rejected).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+     .bind(counts.rejected).bind(now).bind(duplicates).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(changed == 1)
 }
 
@@ -279,6 +284,69 @@ pub(super) async fn reject_rows(
         })?;
     }
     Ok(())
+}
+
+/// Rows per multi-row INSERT of duplicate warnings: eight values a row.
+const WARNINGS_PER_INSERT: usize = 500;
+
+pub(super) async fn record_duplicates(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    import: i64,
+    warnings: &[DuplicateWarning],
+) -> Result<(), DbError> {
+    for chunk in warnings.chunks(WARNINGS_PER_INSERT) {
+        sql!(tx.exec(), c => {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO import_duplicates (workspace_id, import_id, row_number, duplicate_id, duplicate_row, \
+                 duplicate_name, score, reasons) ",
+            );
+            insert.push_values(chunk, |mut row, warning| {
+                let (person, earlier) = match warning.of {
+                    DuplicateOf::Person(id) => (Some(id), None),
+                    DuplicateOf::Row(row) => (None, Some(row)),
+                };
+                row.push_bind(workspace)
+                    .push_bind(import)
+                    .push_bind(warning.row)
+                    .push_bind(person)
+                    .push_bind(earlier)
+                    .push_bind(warning.name.clone())
+                    .push_bind(warning.score)
+                    .push_bind(Json(warning.reasons.clone()));
+            });
+            insert.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+/// Up to `limit` duplicate warnings of rows after `after`, in row order.
+pub(super) async fn duplicates(
+    db: &Db,
+    workspace: WorkspaceId,
+    import: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<DuplicateWarning>, DbError> {
+    type Line = (i64, Option<i64>, Option<i64>, String, f64, Json<Vec<String>>);
+    let rows: Vec<Line> = sql!(db.exec(), c => sqlx::query_as(
+        "SELECT row_number, duplicate_id, duplicate_row, duplicate_name, score, reasons FROM import_duplicates \
+         WHERE workspace_id = $1 AND import_id = $2 AND row_number > $3 ORDER BY row_number LIMIT $4"
+    ).bind(workspace).bind(import).bind(after).bind(limit).fetch_all(c).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, person, earlier, name, score, reasons)| DuplicateWarning {
+            row,
+            of: match (person, earlier) {
+                (Some(id), _) => DuplicateOf::Person(id),
+                (None, earlier) => DuplicateOf::Row(earlier.unwrap_or_default()),
+            },
+            name,
+            score,
+            reasons: reasons.0,
+        })
+        .collect())
 }
 
 /// Up to `limit` lines of the error report after line `after`, in row order.

@@ -1,8 +1,9 @@
 //! Import pages: `/imports` lists the caller's imports with an upload form; `/imports/{id}`
 //! shows a draft's first rows beside a mapping form (a field per column, suggested from the
-//! headers; mode, match, date format, a template name) with "Dry run" and "Import" buttons, a
-//! run's progress (refreshing itself, with a cancel button), and a finished import's counts, its
-//! error report and an undo button. Permission and state are the service's to decide, as for
+//! headers; mode, match, date format, what to do with possible duplicates, a template name)
+//! with "Dry run" and "Import" buttons, a run's progress (refreshing itself, with a cancel
+//! button), and a finished import's counts, its refused rows and possible duplicates, its error
+//! report and an undo button. Permission and state are the service's to decide, as for
 //! the API.
 
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::api::{ImportView, view};
-use super::model::{Column, MatchOn, Mode, Object, Status};
+use super::model::{Column, DuplicatePolicy, Duplicates, MatchOn, Mode, Object, Status};
 use super::service::{self, StartRequest};
 use crate::app::AppState;
 use crate::http::auth::{ButtonForm, SessionForm, SessionMultipart};
@@ -28,7 +29,7 @@ pub const UPLOAD_PATH: &str = "/imports";
 
 /// Rows of the file shown above the mapping form.
 const PREVIEW_ROWS: usize = 10;
-/// Refused rows shown on the page; the error report has them all.
+/// Refused rows and possible duplicates shown on the page; the error report has them all.
 const SHOWN_REJECTIONS: i64 = 20;
 
 pub fn router() -> Pages {
@@ -92,6 +93,9 @@ struct ImportPage {
     fields: Vec<(String, String)>,
     templates: Vec<String>,
     rejections: Vec<super::model::Rejection>,
+    /// Rows created with a possible-duplicate warning: the row, the duplicate's id when they
+    /// exist, and the warning.
+    duplicates: Vec<(i64, Option<i64>, String)>,
     /// What went wrong with the last form, shown above it.
     problems: Vec<String>,
 }
@@ -154,6 +158,17 @@ async fn render_page(
         .into_iter()
         .map(|(_, line)| line)
         .collect();
+    let duplicates = service::duplicate_warnings(&state.db, principal, id, SHOWN_REJECTIONS)
+        .await?
+        .into_iter()
+        .map(|warning| {
+            let person = match warning.of {
+                super::model::DuplicateOf::Person(id) => Some(id),
+                super::model::DuplicateOf::Row(_) => None,
+            };
+            (warning.row, person, warning.message())
+        })
+        .collect();
     let running = import.status.is_active();
     let percent =
         if import.estimated_rows > 0 { (import.rows_done() * 100 / import.estimated_rows).clamp(0, 100) } else { 100 };
@@ -169,6 +184,7 @@ async fn render_page(
         fields,
         templates,
         rejections,
+        duplicates,
         problems,
         import: view(&import),
     };
@@ -187,6 +203,11 @@ struct StartForm {
     date_format: String,
     #[serde(default)]
     template: String,
+    /// `off`, `flag` or `skip`.
+    #[serde(default)]
+    duplicates: String,
+    #[serde(default)]
+    duplicate_threshold: String,
     /// `dry_run` or `import`: the button pressed.
     #[serde(default)]
     run: String,
@@ -224,6 +245,15 @@ async fn start(
     SessionForm(principal, form): SessionForm<StartForm>,
 ) -> Result<Response, ApiError> {
     let import = service::get(&state.db, &principal, id).await?;
+    let policy = DuplicatePolicy::parse(&form.duplicates).unwrap_or_default();
+    let threshold = match form.duplicate_threshold.trim() {
+        "" => Ok(None),
+        raw => raw.parse::<f64>().map(Some),
+    };
+    let Some(duplicates) = threshold.ok().and_then(|threshold| Duplicates::new(policy, threshold).ok()) else {
+        let problem = "the duplicate threshold must be a probability between 0 and 1".to_owned();
+        return render_page(&state, &principal, id, vec![problem], StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
     let request = StartRequest {
         mapping: Some(mapping(&import.headers, &form)),
         mode: Mode::parse(&form.mode).unwrap_or_default(),
@@ -231,6 +261,7 @@ async fn start(
         date_format: Some(form.date_format.clone()).filter(|f| !f.trim().is_empty()),
         dry_run: form.run == "dry_run",
         template: Some(form.template.clone()).filter(|t| !t.trim().is_empty()),
+        duplicates,
     };
     match service::start(&state.db, &state.config.data_dir, &principal, id, request, request_id.as_deref()).await {
         Ok(_) => {
@@ -244,7 +275,6 @@ async fn start(
         Err(err) => Err(err.into()),
     }
 }
-
 
 async fn cancel(
     State(state): State<AppState>,

@@ -86,7 +86,6 @@ async fn queue_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-
 async fn scan(
     State(state): State<AppState>,
     SessionForm(principal, _): SessionForm<ButtonForm>,
