@@ -103,6 +103,7 @@ async fn run(cx: &Context) -> anyhow::Result<Report> {
         DuplicatePolicy::Off => "import, unique e-mails, create mode",
         DuplicatePolicy::Flag => "import, unique e-mails, create mode, duplicates flagged",
         DuplicatePolicy::Skip => "import, unique e-mails, create mode, duplicates skipped",
+        DuplicatePolicy::Merge => "import, unique e-mails, create mode, duplicates merged",
     };
     let measured = Measurement::new(label, "rapport", "rows", rows, seconds).with_peak_rss(peak, "rapport");
 

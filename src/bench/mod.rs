@@ -110,7 +110,7 @@ pub struct BenchArgs {
 }
 
 fn import_duplicates(raw: &str) -> Result<crate::import::DuplicatePolicy, String> {
-    crate::import::DuplicatePolicy::parse(raw).ok_or_else(|| "must be off, flag or skip".to_owned())
+    crate::import::DuplicatePolicy::parse(raw).ok_or_else(|| "must be off, flag, skip or merge".to_owned())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -255,8 +255,9 @@ pub struct StartBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DuplicatesBody {
-    /// `off` (default), `flag` (create the row with a warning naming the possible duplicate)
-    /// or `skip` (refuse it into the error report).
+    /// `off` (default), `flag` (create the row with a warning naming the possible duplicate),
+    /// `skip` (refuse it into the error report) or `merge` (fill in the stored person it
+    /// duplicates instead of creating one).
     pub policy: DuplicatePolicy,
     /// The probability (0–1) from which someone counts as a possible duplicate; default 0.9.
     pub threshold: Option<f64>,

@@ -49,7 +49,7 @@ pub struct ImportArgs {
     pub create_fields: bool,
     /// Rows that would create someone probably there already (or created by an earlier row):
     /// `flag` creates them with a warning, `skip` refuses them into the error report.
-    #[arg(long, value_name = "flag|skip")]
+    #[arg(long, value_name = "flag|skip|merge")]
     pub duplicates: Option<String>,
     /// The probability (0–1) from which someone counts as a possible duplicate.
     #[arg(long, value_name = "P", requires = "duplicates")]
@@ -219,7 +219,9 @@ async fn import(db: &Db, args: &ImportArgs, config: &Config) -> anyhow::Result<(
     let verb = if after.dry_run { "would create" } else { "created" };
     let flagged = match after.settings.duplicates.policy {
         DuplicatePolicy::Off => String::new(),
-        DuplicatePolicy::Flag | DuplicatePolicy::Skip => format!(", possible duplicates {}", after.possible_duplicates),
+        DuplicatePolicy::Flag | DuplicatePolicy::Skip | DuplicatePolicy::Merge => {
+            format!(", possible duplicates {}", after.possible_duplicates)
+        }
     };
     println!(
         "import {}: {}: {} rows, {verb} {}, updated {}, unchanged {}, refused {}{flagged}",

@@ -98,6 +98,10 @@ pub enum DuplicatePolicy {
     Flag,
     /// The row is refused into the error report, naming that person.
     Skip,
+    /// The row is merged into the person it probably duplicates: it fills their empty fields
+    /// and adds its emails, phones and tags, as merging two people does. A row that duplicates
+    /// an earlier row of the file (no one stored yet) is created and flagged.
+    Merge,
 }
 
 impl DuplicatePolicy {
@@ -106,6 +110,7 @@ impl DuplicatePolicy {
             "off" => Some(Self::Off),
             "flag" => Some(Self::Flag),
             "skip" => Some(Self::Skip),
+            "merge" => Some(Self::Merge),
             _ => None,
         }
     }
@@ -115,6 +120,7 @@ impl DuplicatePolicy {
             Self::Off => "off",
             Self::Flag => "flag",
             Self::Skip => "skip",
+            Self::Merge => "merge",
         }
     }
 }

@@ -713,7 +713,7 @@ async fn run_once(
         ctx: field::context(db, workspace).await?,
         model: match import.settings.duplicates.policy {
             DuplicatePolicy::Off => None,
-            DuplicatePolicy::Flag | DuplicatePolicy::Skip => {
+            DuplicatePolicy::Flag | DuplicatePolicy::Skip | DuplicatePolicy::Merge => {
                 Some(std::sync::Arc::new(crate::dedup::workspace_model(db, workspace).await?))
             }
         },
@@ -1005,6 +1005,7 @@ async fn write_segment(
     let owner_column = plan.column_of(headers, "owner").unwrap_or_default();
     let mut creates = Vec::new();
     let mut created_rows = Vec::new();
+    let mut create_inputs = Vec::new();
     for row in rows {
         let number = row.number;
         let refuse = |outcome: &mut Outcome, column: &str, reason: String| {
@@ -1025,7 +1026,11 @@ async fn write_segment(
                 refuse(outcome, key_column, format!("person {} already has this {field}", person.id.get()));
             }
             (Some(person), _) if person.deleted_at.is_some() => {
-                refuse(outcome, key_column, format!("matches person {}, who is in the trash", person.id.get()));
+                let reason = match person.merged_into {
+                    Some(survivor) => format!("matches person {}, merged into person {survivor}", person.id.get()),
+                    None => format!("matches person {}, who is in the trash", person.id.get()),
+                };
+                refuse(outcome, key_column, reason);
             }
             (Some(_), _) if *dry_run => outcome.counts.updated += 1,
             (Some(person), _) => {
@@ -1064,6 +1069,7 @@ async fn write_segment(
                         outcome.counts.created += 1;
                         creates.push(person);
                         created_rows.push(number);
+                        create_inputs.push(input);
                     } else {
                         refuse(outcome, owner_column, "is not someone whose records you may change".into());
                     }
@@ -1083,10 +1089,13 @@ async fn write_segment(
         }
         _ => vec![Vec::new(); creates.len()],
     };
-    let (hits, kept) = screen(settings.duplicates.policy, possible);
-    let skipped = kept.iter().filter(|k| !**k).count() as i64;
-    outcome.counts.created -= skipped;
+    let Screened { hits, kept, merges } = screen(settings.duplicates.policy, possible);
+    let skipped = kept.iter().filter(|k| !**k).count() as i64 - merges.len() as i64;
+    outcome.counts.created -= skipped + merges.len() as i64;
     outcome.counts.rejected += skipped;
+    for (probe, into) in &merges {
+        merge_row(tx, (setup, acting), (created_rows[*probe], &create_inputs[*probe]), *into, outcome).await?;
+    }
     outcome.possible_duplicates += hits.len() as i64;
     let probe_rows = created_rows;
     let mut places = Vec::with_capacity(creates.len());
@@ -1143,25 +1152,89 @@ async fn write_segment(
 /// Which rows of a segment's creates are possible duplicates under `policy`, each with the
 /// best of its candidates, and which rows are still created. An earlier row that is not
 /// created duplicates no one, as if the rows were imported one at a time.
-fn screen(
-    policy: DuplicatePolicy,
-    possible: Vec<Vec<crate::dedup::Possible>>,
-) -> (Vec<(usize, crate::dedup::Possible)>, Vec<bool>) {
+/// Under [`DuplicatePolicy::Merge`], the rows going into a stored person instead are left out
+/// of the creates and answered apart, with that person's id.
+fn screen(policy: DuplicatePolicy, possible: Vec<Vec<crate::dedup::Possible>>) -> Screened {
     let mut kept = vec![true; possible.len()];
     let mut hits = Vec::new();
+    let mut merges = Vec::new();
     for (probe, candidates) in possible.into_iter().enumerate() {
         let best = candidates.into_iter().find(|found| match found.of {
             crate::dedup::Duplicate::Person(_) => true,
             crate::dedup::Duplicate::Probe(earlier) => kept[earlier],
         });
         let Some(best) = best else { continue };
-        match policy {
-            DuplicatePolicy::Off | DuplicatePolicy::Flag => {}
-            DuplicatePolicy::Skip => kept[probe] = false,
+        match (policy, best.of) {
+            (DuplicatePolicy::Merge, crate::dedup::Duplicate::Person(into)) => {
+                kept[probe] = false;
+                merges.push((probe, into));
+                continue;
+            }
+            (DuplicatePolicy::Skip, _) => kept[probe] = false,
+            _ => {}
         }
         hits.push((probe, best));
     }
-    (hits, kept)
+    Screened { hits, kept, merges }
+}
+
+/// What [`screen`] found in a segment's creates.
+struct Screened {
+    /// Probes flagged or skipped, with their best candidate.
+    hits: Vec<(usize, crate::dedup::Possible)>,
+    /// Whether each probe is still created.
+    kept: Vec<bool>,
+    /// Probes merged into a stored person instead.
+    merges: Vec<(usize, PersonId)>,
+}
+
+/// Folds a row into the stored person it probably duplicates, as merging two people does: the
+/// row fills the person's empty fields and adds its emails, phones and tags; the person's own
+/// values stay. Counted as an update, with the person as they were for an undo.
+async fn merge_row(
+    tx: &mut rapport_db::Tx,
+    (setup, acting): (&Setup, &Acting),
+    (number, input): (i64, &PersonInput),
+    into: PersonId,
+    outcome: &mut Outcome,
+) -> Result<(), BatchError> {
+    let Setup { workspace, headers, plan, dry_run, defs, ctx, .. } = setup;
+    if *dry_run {
+        outcome.counts.updated += 1;
+        return Ok(());
+    }
+    let refuse = |outcome: &mut Outcome, reason: String| {
+        outcome.counts.rejected += 1;
+        outcome.refused.push(Rejection { row: number, column: String::new(), reason });
+    };
+    let Some(change) = acting.change.as_ref() else {
+        refuse(outcome, "your role may not change people".into());
+        return Ok(());
+    };
+    let Some(person) = people::by_id(tx, *workspace, into, defs).await? else {
+        refuse(outcome, format!("person {} it duplicates is gone", into.get()));
+        return Ok(());
+    };
+    let combined = crate::merge::fill_from(&person.fields, input);
+    let reach = Reach { user: acting.user, change };
+    match people::update_from(tx, (*workspace, &acting.actor), &reach, &person, &combined, (defs, *ctx)).await {
+        Ok(changed) => {
+            if changed.is_some() {
+                outcome.counts.updated += 1;
+                let before = Some(people::snapshot(&person));
+                outcome.written.push(Written { row: number, record: into.get(), before });
+            } else {
+                outcome.counts.unchanged += 1;
+            }
+        }
+        Err(PersonError::Db(err)) => return Err(err.into()),
+        Err(PersonError::Invalid(errors)) => {
+            outcome.counts.rejected += 1;
+            outcome.refused.extend(rejections(number, headers, plan, &errors));
+        }
+        Err(other) => refuse(outcome, other.to_string()),
+    }
+    Ok(())
 }
 
 /// How a batch's transaction failed: a row to refuse before trying again, the import no

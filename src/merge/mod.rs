@@ -13,7 +13,7 @@ mod service;
 mod store;
 pub mod web;
 
-pub use model::{CHOSEN, Merge, MergeRequest, Moved, Run, RunStatus, Side, UNDO_KEEP};
+pub use model::{CHOSEN, Merge, MergeRequest, Moved, Run, RunStatus, Side, UNDO_KEEP, fill_from};
 pub use service::{
     BULK_JOB, Comparison, MergeError, SCAN_JOB, bulk, compare, get, latest_run, merge, merged_away, queue, recent,
     register, run, run_bulk, scan, scanned_at, undo,

@@ -118,6 +118,29 @@ pub fn combine(
     combined
 }
 
+/// A stored person with `incoming` (an imported row, say) merged in the way a merge with the
+/// default choices does: the person's values stay, `incoming` fills what is empty and adds its
+/// emails, phones, tags and social profiles.
+pub fn fill_from(person: &PersonInput, incoming: &PersonInput) -> PersonInput {
+    let with_primaries = |input: &PersonInput| {
+        let mut input = input.clone();
+        for (primary, all) in [(input.email.take(), &mut input.emails), (input.phone.take(), &mut input.phones)] {
+            if let Some(value) = primary.filter(|v| !all.iter().any(|l| l.value.eq_ignore_ascii_case(v))) {
+                all.iter_mut().for_each(|l| l.primary = false);
+                all.insert(0, LabelledInput { value, label: None, primary: true });
+            }
+        }
+        input
+    };
+    let incoming = with_primaries(incoming);
+    let keys: Vec<String> = CHOSEN
+        .iter()
+        .map(|(key, _)| (*key).to_owned())
+        .chain(person.custom.keys().chain(incoming.custom.keys()).cloned())
+        .collect();
+    combine(person, &incoming, &keys, &BTreeMap::new())
+}
+
 fn as_map(input: &PersonInput) -> Map<String, Value> {
     match serde_json::to_value(PersonInput { email: None, phone: None, ..input.clone() }) {
         Ok(Value::Object(map)) => map,
@@ -274,6 +297,23 @@ mod tests {
         assert_eq!(combined.first_name.as_deref(), Some("John"));
         let primary: Vec<&str> = combined.emails.iter().filter(|e| e.primary).map(|e| e.value.as_str()).collect();
         assert_eq!(primary, ["john.smith@example.org"]);
+    }
+
+    #[test]
+    fn a_row_fills_the_gaps_of_the_person_it_duplicates() {
+        let person = person(serde_json::json!({
+            "first_name": "Robert", "emails": [{"value": "robert@example.com", "primary": true}],
+        }));
+        let row = person_row();
+        let filled = fill_from(&person, &row);
+        assert_eq!(filled.first_name.as_deref(), Some("Robert"), "the person's own value stays");
+        assert_eq!(filled.birthday.as_deref(), Some("1971-05-14"));
+        let emails: Vec<(&str, bool)> = filled.emails.iter().map(|e| (e.value.as_str(), e.primary)).collect();
+        assert_eq!(emails, [("robert@example.com", true), ("bob@mail.example", false)]);
+    }
+
+    fn person_row() -> PersonInput {
+        person(serde_json::json!({"first_name": "Bob", "email": "bob@mail.example", "birthday": "1971-05-14"}))
     }
 
     #[test]

@@ -40,6 +40,17 @@ pub async fn by_keys(
     Ok(found.into_iter().map(|(key, person)| (key, named(person, defs))).collect())
 }
 
+/// A person by id, in the trash or not, with their custom values by key: the stored person an
+/// imported row is merged into.
+pub async fn by_id(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: PersonId,
+    defs: &[CustomField],
+) -> Result<Option<Person>, PersonError> {
+    Ok(store::find_in(tx, workspace, id).await?.map(|person| named(person, defs)))
+}
+
 /// Lets the database plan the next batches' lookups for the table as it has grown: called
 /// after batches 1, 2, 4, 8 … of an import, so the cost stays a small share of the writes.
 pub async fn refresh_statistics(tx: &mut Tx) -> Result<(), PersonError> {
