@@ -77,7 +77,7 @@ async fn a_pair_is_found_compared_merged_and_unmerged() {
     browser.goto(&format!("{}/duplicates", server.url)).await.expect("the queue loads");
     browser.click_and_wait_for_next_page("#scan").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while browser.find_all(Locator::Css("#duplicates tbody tr")).await.expect("rows").is_empty() {
+    while browser.find_all(Locator::Css("#duplicates li")).await.expect("rows").is_empty() {
         assert!(tokio::time::Instant::now() < deadline, "the scan never filled the queue");
         tokio::time::sleep(Duration::from_millis(300)).await;
         browser.goto(&format!("{}/duplicates", server.url)).await.expect("the queue loads");
@@ -86,7 +86,7 @@ async fn a_pair_is_found_compared_merged_and_unmerged() {
     assert!(queue.contains("Bob Fairweather") && queue.contains("nicknames"), "{queue}");
     browser.check_at_both_widths("duplicates-queue").await;
 
-    browser.click_and_wait_for_next_page("#duplicates tbody tr a.button").await;
+    browser.click_and_wait_for_next_page("#duplicates li a.button").await;
     let compared = text_of(&browser, "#comparison").await;
     assert!(compared.contains("bob@mail.example") && compared.contains("12 Tullaroop St"), "{compared}");
     browser.check_at_both_widths("duplicates-compare").await;
