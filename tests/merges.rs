@@ -210,8 +210,6 @@ async fn a_merge_moves_everything_to_the_survivor_and_its_undo_puts_it_back() {
     let again = shop.call(Method::POST, &format!("/api/v1/merges/{merge_id}/undo"), None).await;
     assert_eq!((again.status, again.error_code()), (StatusCode::CONFLICT, "merge_undone".to_owned()));
 
-    let audit = shop.app.count_in("audit_rows", shop.workspace).await;
-    assert!(audit > 0);
     let actions: Vec<String> = {
         let history = shop.call(Method::GET, &format!("/api/v1/people/{bob}/history"), None).await;
         history.json()["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap().to_owned()).collect()

@@ -48,7 +48,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub create_fields: bool,
     /// Rows that would create someone probably there already (or created by an earlier row):
-    /// `flag` creates them with a warning, `skip` refuses them into the error report.
+    /// `flag` creates them with a warning, `skip` refuses them into the error report, `merge`
+    /// fills in the person already there instead.
     #[arg(long, value_name = "flag|skip|merge")]
     pub duplicates: Option<String>,
     /// The probability (0–1) from which someone counts as a possible duplicate.
@@ -150,7 +151,7 @@ async fn import(db: &Db, args: &ImportArgs, config: &Config) -> anyhow::Result<(
             let policy = match args.duplicates.as_deref() {
                 Some(raw) => DuplicatePolicy::parse(raw)
                     .filter(|p| *p != DuplicatePolicy::Off)
-                    .ok_or_else(|| anyhow::anyhow!("--duplicates must be flag or skip"))?,
+                    .ok_or_else(|| anyhow::anyhow!("--duplicates must be flag, skip or merge"))?,
                 None => DuplicatePolicy::Off,
             };
             let duplicates = Duplicates::new(policy, args.duplicate_threshold)

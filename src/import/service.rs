@@ -988,7 +988,7 @@ async fn write_segment(
     rows: Vec<Keyed>,
     outcome: &mut Outcome,
 ) -> Result<(), BatchError> {
-    let Setup { workspace, headers, plan, settings, dry_run, defs, ctx, .. } = setup;
+    let Setup { workspace, headers, plan, settings, dry_run, defs, .. } = setup;
     let workspace = *workspace;
     let wanted: Vec<String> = rows.iter().filter_map(|r| r.key.clone()).collect();
     let existing: HashMap<String, Person> =
@@ -1033,29 +1033,7 @@ async fn write_segment(
                 refuse(outcome, key_column, reason);
             }
             (Some(_), _) if *dry_run => outcome.counts.updated += 1,
-            (Some(person), _) => {
-                let Some(change) = acting.change.as_ref() else {
-                    refuse(outcome, "", "your role may not change people".into());
-                    continue;
-                };
-                let reach = Reach { user: acting.user, change };
-                let changed =
-                    people::update_from(tx, (workspace, &acting.actor), &reach, person, &input, (defs, *ctx)).await;
-                match changed {
-                    Ok(Some(_)) => {
-                        outcome.counts.updated += 1;
-                        let before = Some(people::snapshot(person));
-                        outcome.written.push(Written { row: number, record: person.id.get(), before });
-                    }
-                    Ok(None) => outcome.counts.unchanged += 1,
-                    Err(PersonError::Db(err)) => return Err(err.into()),
-                    Err(PersonError::Invalid(errors)) => {
-                        outcome.counts.rejected += 1;
-                        outcome.refused.extend(rejections(number, headers, plan, &errors));
-                    }
-                    Err(other) => refuse(outcome, "", other.to_string()),
-                }
-            }
+            (Some(person), _) => update_row(tx, (setup, acting), (number, &input), person, outcome).await?,
             (None, Mode::Update) => refuse(outcome, key_column, format!("no person has this {field}")),
             (None, _) if row.external_id.as_ref().is_some_and(|e| taken_ids.contains(e)) => {
                 refuse(outcome, id_column, "is taken by another record".into());
@@ -1198,11 +1176,30 @@ async fn merge_row(
     into: PersonId,
     outcome: &mut Outcome,
 ) -> Result<(), BatchError> {
-    let Setup { workspace, headers, plan, dry_run, defs, ctx, .. } = setup;
-    if *dry_run {
+    if setup.dry_run {
         outcome.counts.updated += 1;
         return Ok(());
     }
+    let Some(person) = people::by_id(tx, setup.workspace, into, &setup.defs).await? else {
+        outcome.counts.rejected += 1;
+        let reason = format!("person {} it duplicates is gone", into.get());
+        outcome.refused.push(Rejection { row: number, column: String::new(), reason });
+        return Ok(());
+    };
+    let combined = crate::merge::fill_from(&person.fields, input);
+    update_row(tx, (setup, acting), (number, &combined), &person, outcome).await
+}
+
+/// Applies row `number`'s `input` to `person` within the importer's reach, counting the row as
+/// updated (with the person as they were, for an undo), unchanged or refused.
+async fn update_row(
+    tx: &mut rapport_db::Tx,
+    (setup, acting): (&Setup, &Acting),
+    (number, input): (i64, &PersonInput),
+    person: &Person,
+    outcome: &mut Outcome,
+) -> Result<(), BatchError> {
+    let Setup { workspace, headers, plan, defs, ctx, .. } = setup;
     let refuse = |outcome: &mut Outcome, reason: String| {
         outcome.counts.rejected += 1;
         outcome.refused.push(Rejection { row: number, column: String::new(), reason });
@@ -1211,22 +1208,14 @@ async fn merge_row(
         refuse(outcome, "your role may not change people".into());
         return Ok(());
     };
-    let Some(person) = people::by_id(tx, *workspace, into, defs).await? else {
-        refuse(outcome, format!("person {} it duplicates is gone", into.get()));
-        return Ok(());
-    };
-    let combined = crate::merge::fill_from(&person.fields, input);
     let reach = Reach { user: acting.user, change };
-    match people::update_from(tx, (*workspace, &acting.actor), &reach, &person, &combined, (defs, *ctx)).await {
-        Ok(changed) => {
-            if changed.is_some() {
-                outcome.counts.updated += 1;
-                let before = Some(people::snapshot(&person));
-                outcome.written.push(Written { row: number, record: into.get(), before });
-            } else {
-                outcome.counts.unchanged += 1;
-            }
+    match people::update_from(tx, (*workspace, &acting.actor), &reach, person, input, (defs, *ctx)).await {
+        Ok(Some(_)) => {
+            outcome.counts.updated += 1;
+            let before = Some(people::snapshot(person));
+            outcome.written.push(Written { row: number, record: person.id.get(), before });
         }
+        Ok(None) => outcome.counts.unchanged += 1,
         Err(PersonError::Db(err)) => return Err(err.into()),
         Err(PersonError::Invalid(errors)) => {
             outcome.counts.rejected += 1;

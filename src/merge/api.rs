@@ -68,18 +68,12 @@ pub struct PersonBrief {
 pub(super) fn brief(person: &Person, access: &FieldAccess) -> PersonBrief {
     let f = &person.fields;
     let shown = |key: &str| access.visible(key);
-    let name = [("first_name", &f.first_name), ("last_name", &f.last_name)]
-        .into_iter()
-        .filter(|(key, _)| shown(key))
-        .filter_map(|(_, value)| value.as_deref())
-        .collect::<Vec<_>>()
-        .join(" ");
     let email =
         f.emails.iter().find(|e| e.primary).or(f.emails.first()).map(|e| e.value.clone()).filter(|_| shown("email"));
     PersonBrief {
         id: person.id.get(),
         external_id: f.external_id.clone().filter(|_| shown("external_id")),
-        name: if name.is_empty() { format!("Person {}", person.id) } else { name },
+        name: crate::person::web::display_name(person, access),
         email,
     }
 }

@@ -415,7 +415,7 @@ pub async fn run_bulk(db: &Db, workspace: WorkspaceId, id: i64) -> Result<(), Me
     }
     let Some(principal) = acting(db, workspace, &found).await? else {
         let error = "the member who asked is no longer active";
-        return progress(db, workspace, &found, (RunStatus::Failed, 0, 0), Some(error)).await;
+        return progress(db, workspace, &found, (RunStatus::Failed, found.merged, found.skipped), Some(error)).await;
     };
     let (mut merged, mut skipped) = (found.merged, found.skipped);
     let mut after = None;

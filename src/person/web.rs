@@ -337,7 +337,7 @@ async fn possible_duplicates(
 
 /// What a person is called on a page: the name, else the primary email or phone, as far as
 /// the caller's role may see them.
-fn display_name(person: &Person, access: &FieldAccess) -> String {
+pub(crate) fn display_name(person: &Person, access: &FieldAccess) -> String {
     let f = &person.fields;
     let name = [("first_name", &f.first_name), ("last_name", &f.last_name)]
         .into_iter()
