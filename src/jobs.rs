@@ -132,9 +132,9 @@ pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
     };
     Worker::new(db, registry, worker_config)
         .with_scheduler(scheduler)
-        .with_subscribers(crate::attachment::subscribe(
+        .with_subscribers(crate::tracking::subscribe(crate::attachment::subscribe(
             crate::activity::subscribe(crate::audit::subscribe(Subscribers::new())),
             config.data_dir.clone(),
-        ))
+        )))
         .with_waker(waker)
 }

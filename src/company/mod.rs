@@ -6,6 +6,7 @@
 //! every write records (a link's change is recorded on both records).
 
 pub mod api;
+pub mod tracking;
 mod model;
 mod service;
 mod store;

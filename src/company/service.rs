@@ -26,7 +26,7 @@ use crate::view::{ListSpec, ViewError};
 /// The module name permissions are granted on.
 pub(super) const MODULE: &str = "companies";
 const ROUTE_CREATE: &str = "POST /api/v1/companies";
-const ENTITY: &str = "company";
+pub(super) const ENTITY: &str = "company";
 const NO_READ: &str = "your role may not read companies";
 
 /// A company shows at most this many people on its page and in its API answer; the people list
@@ -128,7 +128,7 @@ async fn replayed(db: &Db, workspace: WorkspaceId, key: Option<&str>) -> Result<
 
 /// A unique violation on the external id, or an owner who is not a member, is the client's
 /// mistake, named by field.
-fn taken(err: DbError) -> CompanyError {
+pub(super) fn taken(err: DbError) -> CompanyError {
     let field = if err.is_unique("companies", "external_id", "companies_external_id") {
         ("external_id", "is taken by another record")
     } else if matches!(err, DbError::ForeignKeyViolation) {
@@ -179,14 +179,14 @@ pub async fn get(db: &Db, principal: &Principal, id: CompanyId) -> Result<Compan
 }
 
 /// The company with its custom values by key, as callers read them.
-fn named(mut company: Company, defs: &[CustomField]) -> Company {
+pub(super) fn named(mut company: Company, defs: &[CustomField]) -> Company {
     company.fields.custom = field::named(defs, &company.custom);
     company
 }
 
 /// Checks a company's built-in and custom fields together, so one answer names every bad
 /// field; `before` is the stored custom values an update starts from.
-fn parse(
+pub(super) fn parse(
     input: &CompanyInput,
     defs: &[CustomField],
     before: Option<&Stored>,
@@ -438,7 +438,7 @@ pub async fn unlink(
 
 /// A link's change is a change of both records: `people.ID` on the company, `companies.ID` on
 /// the person, each with the title before and after (`null` when unlinked).
-async fn record_link(
+pub(super) async fn record_link(
     tx: &mut Tx,
     workspace: WorkspaceId,
     actor: &Actor,

@@ -419,3 +419,14 @@ pub(super) async fn live_after(
         .await)?;
     Ok(rows.into_iter().map(|found| (found.workspace_id, Company::from(found.row))).collect())
 }
+
+/// The company whose external id is `external_id`, in the trash or not.
+pub(super) async fn by_external_id(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    external_id: &str,
+) -> Result<Option<Company>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM companies WHERE workspace_id = $1 AND external_id = $2");
+    let row: Option<Row> = sql!(tx.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(workspace).bind(external_id).fetch_optional(c).await)?;
+    Ok(row.map(Company::from))
+}

@@ -24,6 +24,7 @@ use crate::app::AppState;
         (name = "workspace", description = "The workspace's settings"),
         (name = "events", description = "Tracking sources and stored behaviour events"),
         (name = "collection", description = "Segment-compatible event collection, authenticated by a source's write key"),
+        (name = "orders", description = "Orders with lines, status history and returns; the product catalogue"),
         (name = "audit", description = "The audit trail and the security log"),
         (name = "people", description = "Customers: people with their contact details, lifecycle and owner"),
         (name = "companies", description = "Companies people work for, and each person's title there"),
@@ -71,6 +72,8 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::bulk::api::router())
         .merge(crate::import::api::router())
         .merge(crate::merge::api::router())
+        .merge(crate::order::api::router())
+        .merge(crate::product::api::router())
         .merge(crate::workspace::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }

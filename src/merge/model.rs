@@ -189,6 +189,12 @@ pub struct Moved {
     pub attachments: Vec<i64>,
     /// Companies whose link to the merged person now links the survivor.
     pub companies: Vec<i64>,
+    /// The tracked ids (kind, value) that named the merged person; their events came along.
+    #[serde(default)]
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub identities: Vec<(String, String)>,
+    #[serde(default)]
+    pub orders: Vec<i64>,
 }
 
 /// A merge as stored.

@@ -245,6 +245,8 @@ async fn move_related(tx: &mut Tx, workspace: WorkspaceId, (from, to): (PersonId
         tasks: activities.tasks,
         attachments: crate::attachment::move_all(tx, workspace, targets).await?,
         companies: crate::company::move_links(tx, workspace, (from, to)).await?,
+        identities: crate::tracking::move_all(tx, workspace, (from, to)).await?,
+        orders: crate::order::move_all(tx, workspace, (from, to)).await?,
     })
 }
 
@@ -311,6 +313,8 @@ pub async fn undo(db: &Db, principal: &Principal, id: i64) -> Result<Merge, Merg
             crate::activity::move_back(tx, workspace, &activities, targets).await?;
             crate::attachment::move_back(tx, workspace, &merge.moved.attachments, targets).await?;
             crate::company::move_links_back(tx, workspace, &merge.moved.companies, (merged, survivor)).await?;
+            crate::tracking::move_back(tx, workspace, &merge.moved.identities, (survivor, merged)).await?;
+            crate::order::move_back(tx, workspace, &merge.moved.orders, (survivor, merged)).await?;
             if let Some(pair) = &merge.pair {
                 crate::dedup::remember(tx, workspace, pair).await?;
             }

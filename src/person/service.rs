@@ -185,6 +185,19 @@ pub async fn get(db: &Db, principal: &Principal, id: PersonId) -> Result<Person,
     Ok(named(person, &field::definitions(db, principal.workspace_id, Object::Person).await?))
 }
 
+/// The live person the caller may read whose primary email or external id is `key`, for
+/// systems that name customers by their own keys.
+pub async fn find_by(db: &Db, principal: &Principal, key: crate::person::import::Key, value: &str) -> Result<Person, PersonError> {
+    let (column, value) = match key {
+        crate::person::import::Key::Email => {
+            ("email_canonical", rapport_core::Email::parse(value).map_err(|_| PersonError::NotFound)?.canonical())
+        }
+        crate::person::import::Key::ExternalId => ("external_id", value.trim().to_owned()),
+    };
+    let id = store::live_id_by(db, principal.workspace_id, column, &value).await?.ok_or(PersonError::NotFound)?;
+    get(db, principal, id).await
+}
+
 /// The people with these ids the caller may read, in the trash or not, in the order given;
 /// the others are left out.
 pub async fn readable(db: &Db, principal: &Principal, ids: &[i64]) -> Result<Vec<Person>, PersonError> {

@@ -1,16 +1,21 @@
 //! Behaviour tracking: what customers do on a website or in an app, received in the Segment
 //! format so that existing instrumentation points at Rapport unchanged. Sources hold write keys;
-//! events are stored durably and deduplicated by message id. Resolving who an event belongs
-//! to, and what it changes on the profile, builds on this.
+//! events are stored durably and deduplicated by message id, then resolved in the background:
+//! who each belongs to (`resolve`), what it changes on the profile, and the orders and
+//! products it describes.
 
 pub mod api;
 mod budget;
 mod model;
+mod resolve;
+mod resolve_store;
 mod service;
 mod store;
+mod traits;
 pub mod web;
 
 pub use budget::EventBudget;
+pub use resolve::{FORGET_SUBSCRIBER, RECEIVED, RESOLVE_SUBSCRIBER, backlog, move_all, move_back, resolve_pending, subscribe};
 pub use model::{MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, Message, MessageType, Payload, Rejection, parse};
 pub use service::{
     CreatedSource, Event, EventCount, EventFilter, Ingested, Source, SourceRef, TrackingError, census, create_source,

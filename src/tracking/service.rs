@@ -89,7 +89,13 @@ pub async fn ingest(db: &Db, source: SourceRef, messages: Vec<Message>) -> Resul
     let total = messages.len() as u64;
     let stored = db
         .write(move |tx| {
-            Box::pin(async move { store::insert_events(tx, source.workspace, source.id, &messages).await })
+            Box::pin(async move {
+                let stored = store::insert_events(tx, source.workspace, source.id, &messages).await?;
+                if stored > 0 {
+                    super::resolve::received(tx, source.workspace, source.id, stored).await?;
+                }
+                Ok::<_, DbError>(stored)
+            })
         })
         .await?;
     Ok(Ingested { stored, duplicates: total - stored })

@@ -34,6 +34,8 @@ pub struct Layout {
 pub struct Nav {
     pub people: bool,
     pub companies: bool,
+    /// Orders and the product catalogue.
+    pub orders: bool,
     /// Everyone signed in has tasks.
     pub tasks: bool,
     pub members: bool,
@@ -52,6 +54,7 @@ impl Nav {
         Self {
             people,
             companies,
+            orders: principal.can("orders", crate::identity::Action::Read).is_some(),
             search: people || companies,
             tasks: true,
             members: admin,
@@ -72,6 +75,7 @@ impl Layout {
             nav: Nav {
                 people: true,
                 companies: true,
+                orders: false,
                 tasks: false,
                 members: false,
                 settings: false,

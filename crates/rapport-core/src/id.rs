@@ -61,3 +61,11 @@ define_id!(
     /// A workspace's own field on people or companies.
     FieldId
 );
+define_id!(
+    /// A purchase: an order with its line items.
+    OrderId
+);
+define_id!(
+    /// An entry of the product catalogue.
+    ProductId
+);

@@ -53,6 +53,37 @@ impl Money {
     }
 }
 
+impl Money {
+    /// Reads an amount a sender wrote as a JSON number (`19.99`, `1e2`) or string, rounding
+    /// digits below the currency's minor unit half away from zero: tracking libraries send
+    /// prices as floating point, so `19.999` arrives and must still become an amount.
+    pub fn parse_rounded(raw: &str, currency: CurrencyCode) -> Result<Self, MoneyError> {
+        let raw = raw.trim();
+        let plain = if raw.contains(['e', 'E']) {
+            let value: f64 = raw.parse().map_err(|_| MoneyError::NotAnAmount)?;
+            if !value.is_finite() || value.abs() > 1e15 {
+                return Err(MoneyError::TooLarge);
+            }
+            format!("{value:.6}")
+        } else {
+            raw.to_owned()
+        };
+        let exponent = currency.exponent() as usize;
+        let Some((whole, fraction)) = plain.split_once('.').filter(|(_, f)| f.len() > exponent) else {
+            return Self::parse_decimal(&plain, currency);
+        };
+        let (kept, dropped) = fraction.split_at(exponent);
+        let exact = Self::parse_decimal(&format!("{whole}.{kept}").trim_end_matches('.'), currency)?;
+        if !dropped.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(MoneyError::NotAnAmount);
+        }
+        let up = dropped.as_bytes()[0] >= b'5';
+        let step = if whole.starts_with('-') { -1 } else { 1 };
+        let minor = if up { exact.minor.checked_add(step).ok_or(MoneyError::TooLarge)? } else { exact.minor };
+        Ok(Self::new(minor, currency))
+    }
+}
+
 impl fmt::Display for Money {
     /// `19.99 USD`: the decimal amount and the code, never a locale-dependent symbol.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -74,6 +105,20 @@ mod tests {
 
     fn currency(code: &str) -> CurrencyCode {
         CurrencyCode::parse(code).expect("a currency")
+    }
+
+    #[test]
+    fn sent_amounts_round_to_the_minor_unit() {
+        let usd = currency("USD");
+        let minor = |raw| Money::parse_rounded(raw, usd).map(|m| m.minor);
+        assert_eq!(minor("19.99"), Ok(1999));
+        assert_eq!(minor("19.999"), Ok(2000));
+        assert_eq!(minor("19.994"), Ok(1999));
+        assert_eq!(minor("-0.005"), Ok(-1));
+        assert_eq!(minor("1e2"), Ok(10000));
+        assert_eq!(minor("84"), Ok(8400));
+        assert_eq!(Money::parse_rounded("12.5", currency("JPY")).map(|m| m.minor), Ok(13));
+        assert_eq!(minor("abc"), Err(MoneyError::NotAnAmount));
     }
 
     #[test]

@@ -214,6 +214,29 @@ impl Tx {
             TxConn::Postgres(tx) => Exec::Postgres(&mut **tx),
         }
     }
+
+    /// Opens a savepoint: a step of the transaction that can be undone alone with
+    /// [`Tx::roll_back_to`], so one step a constraint refuses does not cost the others. On
+    /// PostgreSQL a failed statement otherwise aborts the whole transaction.
+    pub async fn savepoint(&mut self, name: &'static str) -> Result<(), DbError> {
+        self.run(&format!("SAVEPOINT {name}")).await
+    }
+
+    /// Keeps what was done since the savepoint `name`.
+    pub async fn release(&mut self, name: &'static str) -> Result<(), DbError> {
+        self.run(&format!("RELEASE SAVEPOINT {name}")).await
+    }
+
+    /// Undoes what was done since the savepoint `name`, and closes it.
+    pub async fn roll_back_to(&mut self, name: &'static str) -> Result<(), DbError> {
+        self.run(&format!("ROLLBACK TO SAVEPOINT {name}")).await?;
+        self.release(name).await
+    }
+
+    async fn run(&mut self, statement: &str) -> Result<(), DbError> {
+        sql!(self.exec(), c => sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(c).await.map(drop))?;
+        Ok(())
+    }
 }
 
 async fn connect_postgres(url: &str, options: &DbOptions) -> Result<PgPool, DbError> {
