@@ -74,6 +74,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::merge::api::router())
         .merge(crate::order::api::router())
         .merge(crate::product::api::router())
+        .merge(crate::tracking::people_api::router())
         .merge(crate::workspace::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }

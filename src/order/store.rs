@@ -337,7 +337,7 @@ pub(super) async fn forget_person(tx: &mut Tx, workspace: WorkspaceId, person: P
 /// Who bought `sku`: people with the items they bought and when they last did, most items first.
 pub(super) async fn buyers_of(db: &Db, workspace: WorkspaceId, sku: &str, limit: i64) -> Result<Vec<(PersonId, i64, Timestamp)>, DbError> {
     let rows = sql!(db.exec(), c => sqlx::query_as(
-        "SELECT o.person_id, sum(i.quantity), max(o.placed_at) FROM order_items i
+        "SELECT o.person_id, CAST(sum(i.quantity) AS bigint), max(o.placed_at) FROM order_items i
          JOIN orders o ON o.workspace_id = i.workspace_id AND o.id = i.order_id
          WHERE i.workspace_id = $1 AND i.sku = $2 AND o.person_id IS NOT NULL AND o.status <> 'cancelled'
          GROUP BY o.person_id ORDER BY sum(i.quantity) DESC, o.person_id LIMIT $3"

@@ -271,6 +271,8 @@ struct DetailPage {
     /// Notes and tasks, shown beside the details.
     activities: Option<crate::activity::web::Activities>,
     attachments: Option<crate::attachment::web::Attachments>,
+    /// Tracked behaviour and orders, for a caller whose role sees events or orders.
+    behaviour: Option<crate::tracking::behaviour_web::Behaviour>,
 }
 
 /// A person's page around one tab: the name, the trash notice and the buttons the caller's
@@ -284,12 +286,13 @@ async fn person_page(
 ) -> Result<Response, ApiError> {
     let name = display_name(person, access);
     let target = crate::activity::Target::Person(person.id.get());
-    let (activities, attachments) = match tab {
+    let (activities, attachments, behaviour) = match tab {
         Tab::Details(_) => (
             Some(crate::activity::web::activities(state, principal, target).await?),
             Some(crate::attachment::web::attachments(state, principal, target).await?),
+            crate::tracking::behaviour_web::behaviour(state, principal, person.id).await?,
         ),
-        Tab::History { .. } => (None, None),
+        Tab::History { .. } => (None, None, None),
     };
     let permitted = service::permitted(&state.db, principal, person).await?;
     let duplicates = if permitted.update && person.deleted_at.is_none() && matches!(tab, Tab::Details(_)) {
@@ -309,6 +312,7 @@ async fn person_page(
         tab,
         activities,
         attachments,
+        behaviour,
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -139,7 +139,10 @@ pub async fn list(
 pub async fn get(db: &Db, principal: &Principal, id: ProductId) -> Result<(Product, Vec<Buyer>), ProductError> {
     require(principal, false)?;
     let product: Product = store::find(db, principal.workspace_id, id).await?.ok_or(ProductError::NotFound)?.into();
-    let bought = crate::order::buyers_of(db, principal, &product.sku, 50).await.map_err(|_| ProductError::Forbidden("your role may not read orders"))?;
+    let bought = crate::order::buyers_of(db, principal, &product.sku, 50).await.map_err(|err| match err {
+        crate::order::OrderError::Db(db) => ProductError::Db(db),
+        _ => ProductError::Forbidden("your role may not read orders"),
+    })?;
     let ids: Vec<i64> = bought.iter().map(|(p, _, _)| p.get()).collect();
     let readable: std::collections::HashSet<i64> = match crate::person::readable(db, principal, &ids).await {
         Ok(people) => people.into_iter().map(|p| p.id.get()).collect(),

@@ -5,8 +5,11 @@
 //! products it describes.
 
 pub mod api;
+pub mod behaviour_web;
 mod budget;
 mod model;
+pub mod people_api;
+mod profile;
 mod resolve;
 mod resolve_store;
 mod service;
@@ -15,6 +18,7 @@ mod traits;
 pub mod web;
 
 pub use budget::EventBudget;
+pub use profile::{Activity, ActivityCount, EventCursor, PersonEvent, activity_of, describe, events_of};
 pub use resolve::{FORGET_SUBSCRIBER, RECEIVED, RESOLVE_SUBSCRIBER, backlog, move_all, move_back, resolve_pending, subscribe};
 pub use model::{MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, Message, MessageType, Payload, Rejection, parse};
 pub use service::{

@@ -196,6 +196,11 @@ impl<'a> Batch<'a> {
                 }
             }
         }
+        // An identify or alias later in the batch names whom the earlier events of its ids
+        // belong to, as it does for events of earlier batches.
+        for (event, mark) in events.iter().zip(marks.iter_mut()) {
+            mark.1 = mark.1.or_else(|| self.person_of(event));
+        }
         for (event, person) in events.iter().zip(&marks) {
             if let Some(person) = person.1 {
                 self.tally(person, &event.kind, event.name.as_deref(), event.occurred_at);
@@ -353,6 +358,7 @@ impl<'a> Batch<'a> {
                 let links = [("user_id", previous.as_str(), person), ("anonymous_id", previous.as_str(), person)];
                 store::link(tx, self.workspace, &links, false, self.now).await?;
                 self.attach(tx, person, Some(previous), Some(previous)).await?;
+                self.users.insert(previous.clone(), person);
                 self.visitors.insert(previous.clone(), person);
                 Ok(Some(person))
             }

@@ -1,0 +1,288 @@
+//! Identity resolution and commerce from tracked events: an identify creates or finds the
+//! person (by user id, external id, email) and attaches the visitor's earlier events; alias
+//! links ids; group links the person to a company it creates; e-commerce events keep orders,
+//! products and the per-person aggregates current; a merge takes ids, events and orders along
+//! and its undo brings them back; a replayed batch counts nothing twice.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use base64::Engine;
+use rapport_core::WorkspaceId;
+use serde_json::{Value, json};
+use util::{TestApp, TestResponse};
+
+struct Shop {
+    app: TestApp,
+    workspace: WorkspaceId,
+    write_key: String,
+    token: String,
+}
+
+async fn shop() -> Shop {
+    let app = TestApp::new().await;
+    let created = app.with_workspace("Shop", "owner@example.com").await;
+    let source = rapport::tracking::create_source(app.db(), created.workspace_id, "website").await.unwrap();
+    let token = app.token_for(&created, created.owner_id).await;
+    Shop { workspace: created.workspace_id, write_key: source.write_key.expose().clone(), token, app }
+}
+
+impl Shop {
+    async fn send(&self, batch: Value) {
+        let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:", self.write_key)));
+        let request = Request::post("/v1/batch")
+            .header("host", "localhost")
+            .header("authorization", auth)
+            .header("content-type", "application/json")
+            .body(Body::from(json!({ "batch": batch }).to_string()))
+            .unwrap();
+        let response = self.app.request(request).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    }
+
+    async fn resolve(&self) -> u64 {
+        rapport::tracking::resolve_pending(self.app.db(), self.workspace).await.unwrap()
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let response = self.api(Method::GET, path, None).await;
+        assert_eq!(response.status, StatusCode::OK, "{path}: {}", response.text());
+        response.json()
+    }
+
+    async fn api(&self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
+        self.app.call(&self.token, method, path, body).await
+    }
+
+    async fn people(&self) -> Vec<Value> {
+        self.get("/api/v1/people?limit=100").await["data"].as_array().unwrap().clone()
+    }
+
+    async fn person_by_email(&self, email: &str) -> Value {
+        let people = self.people().await;
+        people.into_iter().find(|p| p["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email))).unwrap_or_else(|| panic!("nobody has {email}"))
+    }
+}
+
+fn call(kind: &str, id: &str, extra: Value) -> Value {
+    let mut call = json!({ "type": kind, "messageId": id, "timestamp": "2026-11-20T10:00:00Z" });
+    call.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    call
+}
+
+#[tokio::test]
+async fn an_identify_creates_the_person_and_attaches_the_visitors_earlier_events() {
+    let shop = shop().await;
+    shop.send(json!([
+        call("page", "m1", json!({"anonymousId": "anon-1", "name": "Home", "properties": {"path": "/"}})),
+        call("track", "m2", json!({"anonymousId": "anon-1", "event": "Product Viewed",
+            "properties": {"product_id": "p-1", "sku": "TR-X", "name": "Trail Runner X", "category": "running_shoes", "price": 84}})),
+    ]))
+    .await;
+    assert_eq!(shop.resolve().await, 2);
+    assert!(shop.people().await.is_empty(), "an anonymous visitor is nobody yet");
+
+    shop.send(json!([call("identify", "m3", json!({"anonymousId": "anon-1", "userId": "u-1",
+        "traits": {"email": "Ada@Example.com", "firstName": "Ada", "lastName": "Lovelace", "plan": "pro"}}))]))
+    .await;
+    shop.send(json!([call("track", "m4", json!({"userId": "u-1", "event": "Signed Up"}))])).await;
+    assert_eq!(shop.resolve().await, 2);
+
+    let ada = shop.person_by_email("ada@example.com").await;
+    assert_eq!((ada["first_name"].as_str(), ada["external_id"].as_str()), (Some("Ada"), Some("u-1")));
+    let id = ada["id"].as_i64().unwrap();
+    let events = shop.get(&format!("/api/v1/people/{id}/events")).await;
+    let summaries: Vec<&str> = events["data"].as_array().unwrap().iter().map(|e| e["summary"].as_str().unwrap()).collect();
+    assert_eq!(summaries.len(), 4, "{summaries:?}");
+    assert!(summaries.contains(&"Viewed Trail Runner X"), "{summaries:?}");
+    assert!(summaries.contains(&"Viewed the page Home"), "{summaries:?}");
+
+    let activity = shop.get(&format!("/api/v1/people/{id}/activity")).await;
+    assert_eq!(activity["activity"]["events"], 4);
+    let viewed = activity["activity"]["counts"].as_array().unwrap().iter().find(|c| c["name"] == "Product Viewed").unwrap();
+    assert_eq!(viewed["count"], 1);
+    let product = &shop.get("/api/v1/products").await["products"][0];
+    assert_eq!((product["sku"].as_str(), product["price"].as_i64()), (Some("TR-X"), Some(8400)));
+
+    shop.send(json!([call("identify", "m5", json!({"userId": "u-1", "traits": {"lastName": "King"}}))])).await;
+    shop.resolve().await;
+    assert_eq!(shop.people().await.len(), 1, "a known user id is the same person");
+    assert_eq!(shop.person_by_email("ada@example.com").await["last_name"], "King");
+}
+
+#[tokio::test]
+async fn identify_finds_people_by_external_id_or_email_and_leaves_out_traits_it_refuses() {
+    let shop = shop().await;
+    for body in [json!({"first_name": "Grace", "external_id": "cus_7"}), json!({"first_name": "Edsger", "email": "ed@example.com"})] {
+        let created = shop.api(Method::POST, "/api/v1/people", Some(body)).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    }
+    shop.send(json!([
+        call("identify", "i1", json!({"userId": "cus_7", "traits": {"lastName": "Hopper"}})),
+        call("identify", "i2", json!({"anonymousId": "a-9", "traits": {"email": "ED@example.com", "lastName": "Dijkstra"}})),
+        call("identify", "i3", json!({"userId": "new-1", "traits": {"email": "not an email", "firstName": "Barbara", "address": {"country": "Narnia", "city": "Cair"}}})),
+    ]))
+    .await;
+    shop.resolve().await;
+    let people = shop.people().await;
+    assert_eq!(people.len(), 3, "{people:?}");
+    let grace = people.iter().find(|p| p["external_id"] == "cus_7").unwrap();
+    assert_eq!(grace["last_name"], "Hopper");
+    assert_eq!(shop.person_by_email("ed@example.com").await["last_name"], "Dijkstra");
+    let barbara = people.iter().find(|p| p["external_id"] == "new-1").unwrap();
+    assert_eq!(barbara["first_name"], "Barbara");
+    assert_eq!(barbara["email"], Value::Null, "the refused email is left out, the rest kept");
+    assert_eq!(barbara["address"]["city"], "Cair");
+    assert_eq!(shop.app.count("events").await, 3, "every raw event is kept");
+}
+
+#[tokio::test]
+async fn alias_links_ids_and_group_links_the_person_to_a_company_it_creates() {
+    let shop = shop().await;
+    shop.send(json!([
+        call("identify", "g1", json!({"userId": "u-2", "traits": {"email": "linus@example.com"}})),
+        call("track", "g2", json!({"userId": "old-id", "event": "Logged In"})),
+        call("alias", "g3", json!({"previousId": "old-id", "userId": "u-2"})),
+        call("track", "g4", json!({"userId": "old-id", "event": "Logged Out"})),
+        call("group", "g5", json!({"userId": "u-2", "groupId": "org-42", "traits": {"name": "Initech", "website": "initech.example", "employees": 120}})),
+    ]))
+    .await;
+    shop.resolve().await;
+    let linus = shop.person_by_email("linus@example.com").await;
+    let id = linus["id"].as_i64().unwrap();
+    let events = shop.get(&format!("/api/v1/people/{id}/events")).await;
+    let names: Vec<&str> = events["data"].as_array().unwrap().iter().filter_map(|e| e["name"].as_str()).collect();
+    assert!(names.contains(&"Logged In") && names.contains(&"Logged Out"), "{events}");
+
+    let companies = shop.get("/api/v1/companies").await;
+    let company = &companies["data"][0];
+    assert_eq!((company["name"].as_str(), company["external_id"].as_str(), company["employees"].as_i64()), (Some("Initech"), Some("org-42"), Some(120)));
+    let people = shop.get(&format!("/api/v1/companies/{}/people", company["id"])).await;
+    assert!(people.to_string().contains(&format!("\"person_id\":{id}")) || people.to_string().contains(&format!("\"id\":{id}")), "{people}");
+}
+
+fn order(id: &str, extra: Value) -> Value {
+    let mut properties = json!({
+        "order_id": id, "total": 91.5, "shipping": 5, "tax": 2.5, "currency": "EUR",
+        "products": [
+            {"product_id": "p-1", "sku": "TR-X", "name": "Trail Runner X", "category": "running_shoes", "price": 42, "quantity": 2}
+        ]
+    });
+    properties.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    properties
+}
+
+#[tokio::test]
+async fn order_events_record_orders_the_catalogue_and_what_the_customer_spent() {
+    let shop = shop().await;
+    shop.send(json!([
+        call("identify", "o0", json!({"userId": "u-3", "traits": {"email": "kim@example.com"}})),
+        call("track", "o1", json!({"userId": "u-3", "event": "Order Completed", "properties": order("A-1", json!({}))})),
+        call("track", "o2", json!({"userId": "u-3", "event": "Order Completed", "properties": order("A-2", json!({"total": 10, "products": [{"sku": "SOCK", "price": 10, "category": "socks"}]}))})),
+        call("track", "o3", json!({"userId": "u-3", "event": "Order Refunded", "properties": {"order_id": "A-1", "total": 41.5}})),
+        call("track", "o4", json!({"userId": "u-3", "event": "Order Cancelled", "properties": {"order_id": "A-2"}})),
+        call("track", "o5", json!({"userId": "u-3", "event": "Order Refunded", "properties": {"order_id": "nope"}})),
+    ]))
+    .await;
+    assert_eq!(shop.resolve().await, 6, "a refused effect does not stop the rest");
+    let kim = shop.person_by_email("kim@example.com").await;
+    let id = kim["id"].as_i64().unwrap();
+
+    let orders = shop.get(&format!("/api/v1/orders?person_id={id}")).await;
+    assert_eq!(orders["orders"].as_array().unwrap().len(), 2);
+    let first = shop.get("/api/v1/orders?order_id=A-1").await["orders"][0].clone();
+    assert_eq!((first["total"].as_i64(), first["refunded"].as_i64(), first["status"].as_str()), (Some(9150), Some(4150), Some("placed")));
+    let detail = shop.get(&format!("/api/v1/orders/{}", first["id"])).await;
+    assert_eq!(detail["items"][0]["quantity"], 2);
+    assert_eq!(detail["items"][0]["price_minor"], 4200);
+    let cancelled = shop.get("/api/v1/orders?order_id=A-2").await["orders"][0].clone();
+    assert_eq!(cancelled["status"], "cancelled");
+
+    let activity = shop.get(&format!("/api/v1/people/{id}/activity")).await;
+    assert_eq!(activity["spend"][0]["currency"], "EUR");
+    assert_eq!(activity["spend"][0]["orders"], 1, "a cancelled order does not count");
+    assert_eq!(activity["spend"][0]["total"], 5000, "refunds are taken off");
+    assert_eq!(activity["categories"][0][0], "running_shoes");
+
+    let timeline = shop.get(&format!("/api/v1/people/{id}/timeline")).await.to_string();
+    assert!(timeline.contains("Ordered 2 items, 91.50 EUR"), "{timeline}");
+    let products = shop.get("/api/v1/products").await;
+    assert_eq!(products["products"].as_array().unwrap().len(), 2);
+    let product = products["products"].as_array().unwrap().iter().find(|p| p["sku"] == "TR-X").unwrap().clone();
+    let bought = shop.get(&format!("/api/v1/products/{}", product["id"])).await;
+    assert_eq!(bought["buyers"][0]["person_id"].as_i64(), Some(id));
+    assert_eq!(bought["buyers"][0]["items"], 2);
+
+    let page = shop.app.call(&shop.token, Method::GET, &format!("/people/{id}"), None).await.text();
+    assert!(page.contains("Total spent") && page.contains("50.00 EUR"), "the person's page shows what they spent");
+    let page = shop.app.call(&shop.token, Method::GET, &format!("/orders/{}", first["id"]), None).await.text();
+    assert!(page.contains("Trail Runner X") && page.contains("91.50 EUR"), "{page}");
+}
+
+#[tokio::test]
+async fn a_replayed_batch_counts_nothing_twice() {
+    let shop = shop().await;
+    let batch = json!([
+        call("identify", "r0", json!({"userId": "u-4", "traits": {"email": "rep@example.com"}})),
+        call("track", "r1", json!({"userId": "u-4", "event": "Order Completed", "properties": order("R-1", json!({}))})),
+        call("track", "r2", json!({"userId": "u-4", "event": "Product Viewed", "properties": {"sku": "TR-X"}})),
+    ]);
+    shop.send(batch.clone()).await;
+    shop.resolve().await;
+    shop.send(batch).await;
+    assert_eq!(shop.resolve().await, 0, "nothing new was stored");
+    let id = shop.person_by_email("rep@example.com").await["id"].as_i64().unwrap();
+    let activity = shop.get(&format!("/api/v1/people/{id}/activity")).await;
+    assert_eq!(activity["activity"]["events"], 3);
+    assert_eq!(activity["spend"][0]["orders"], 1);
+}
+
+#[tokio::test]
+async fn the_subscriber_resolves_what_collection_stored() {
+    let shop = shop().await;
+    shop.send(json!([call("identify", "s1", json!({"userId": "u-5", "traits": {"email": "sub@example.com"}}))])).await;
+    let subscribers = rapport::tracking::subscribe(rapport_jobs::Subscribers::new());
+    rapport_test_db::eventually("the ingest reaches resolution", std::time::Duration::from_secs(30), || async {
+        subscribers.deliver_pending(shop.app.db(), "test").await;
+        shop.people().await.len() == 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_merge_takes_ids_events_and_orders_along_and_its_undo_brings_them_back() {
+    let shop = shop().await;
+    shop.send(json!([
+        call("identify", "x1", json!({"userId": "u-a", "traits": {"email": "a@example.com", "firstName": "Jon"}})),
+        call("identify", "x2", json!({"userId": "u-b", "traits": {"email": "b@example.com", "firstName": "John"}})),
+        call("track", "x3", json!({"userId": "u-b", "event": "Order Completed", "properties": order("M-1", json!({}))})),
+        call("page", "x4", json!({"userId": "u-b", "name": "Pricing"})),
+    ]))
+    .await;
+    shop.resolve().await;
+    let a = shop.person_by_email("a@example.com").await["id"].as_i64().unwrap();
+    let b = shop.person_by_email("b@example.com").await["id"].as_i64().unwrap();
+    let merged = shop.api(Method::POST, "/api/v1/merges", Some(json!({"survivor": a, "merged": b}))).await;
+    assert_eq!(merged.status, StatusCode::CREATED, "{}", merged.text());
+    let merge = merged.json()["id"].as_i64().unwrap();
+
+    let activity = shop.get(&format!("/api/v1/people/{a}/activity")).await;
+    assert_eq!(activity["activity"]["events"], 4, "the survivor has both histories");
+    assert_eq!(activity["spend"][0]["orders"], 1);
+    shop.send(json!([call("track", "x5", json!({"userId": "u-b", "event": "Came Back"}))])).await;
+    shop.resolve().await;
+    let events = shop.get(&format!("/api/v1/people/{a}/events")).await.to_string();
+    assert!(events.contains("Came Back"), "the merged person's id now names the survivor");
+
+    let undone = shop.api(Method::POST, &format!("/api/v1/merges/{merge}/undo"), None).await;
+    assert_eq!(undone.status, StatusCode::OK, "{}", undone.text());
+    let back = shop.get(&format!("/api/v1/people/{b}/activity")).await;
+    assert_eq!(back["activity"]["events"], 4, "identify, order, page and the later event go back");
+    assert_eq!(back["spend"][0]["orders"], 1);
+    let kept = shop.get(&format!("/api/v1/people/{a}/activity")).await;
+    assert_eq!(kept["activity"]["events"], 1);
+    assert!(kept["spend"].as_array().unwrap().is_empty());
+}
