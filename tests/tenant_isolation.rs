@@ -15,7 +15,6 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use rapport::access::{self, FieldRule};
 use rapport::identity::{self, ClientInfo, Credential, Scope};
-use rapport::tracking::MessageType;
 use rapport_core::WorkspaceId;
 use util::{TestApp, TestResponse};
 
@@ -89,9 +88,26 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     rapport::attachment::upload(app.db(), &storage, &owner, target, declared, file).await.unwrap();
     let source = rapport::tracking::create_source(app.db(), a.workspace_id, "website").await.unwrap();
     let source = rapport::tracking::source_for_key(app.db(), source.write_key.expose()).await.unwrap();
-    let call = serde_json::json!({"userId": "alpha-1", "event": "Signed Up", "messageId": "alpha-1"});
-    let payload = rapport::tracking::parse(call.to_string().as_bytes(), Some(MessageType::Track), chrono::Utc::now());
+    // A customer who identifies, orders and returns an item: identities, attributed events,
+    // aggregates, the catalogue and an order with its lines, history and return.
+    let calls = serde_json::json!({"batch": [
+        {"type": "identify", "userId": "alpha-1", "messageId": "alpha-0", "traits": {"email": "ada@alpha.example"}},
+        {"type": "track", "userId": "alpha-1", "event": "Signed Up", "messageId": "alpha-1"},
+        {"type": "track", "userId": "alpha-1", "event": "Order Completed", "messageId": "alpha-2", "properties": {
+            "order_id": "alpha-order", "currency": "EUR",
+            "products": [{"sku": "alpha-sku", "name": "Alpha Shoe", "category": "shoes", "price": 40, "quantity": 2}]}}
+    ]});
+    let payload = rapport::tracking::parse(calls.to_string().as_bytes(), None, chrono::Utc::now());
     rapport::tracking::ingest(app.db(), source, payload.unwrap().messages).await.unwrap();
+    rapport::tracking::resolve_pending(app.db(), a.workspace_id).await.unwrap();
+    let filter = rapport::order::OrderFilter { person: None, status: None, order_id: None, before: None, limit: 1 };
+    let placed = rapport::order::list(app.db(), &owner, &filter).await.unwrap().0;
+    let returned = rapport::order::ReturnInput {
+        items: vec![rapport::order::ReturnedItem { sku: "alpha-sku".into(), quantity: 1 }],
+        reason: Some("too small".into()),
+        amount: None,
+    };
+    rapport::order::add_return(app.db(), &owner, rapport_core::OrderId::new(placed[0].id), &returned).await.unwrap();
     // Three Alan Turings at one address: duplicate detection keys them alike, the import flags
     // the later ones and the scan pairs them; two are merged, leaving a pair in the queue.
     let rows = "first_name,last_name,email,address.street,address.postal_code,birthday\n\
