@@ -43,6 +43,8 @@ pub struct Loaded {
     pub events: u64,
     pub people_seconds: f64,
     pub events_seconds: f64,
+    /// Resolving who each event belongs to and what it recorded (orders, products, aggregates).
+    pub resolve_seconds: f64,
 }
 
 /// Loads `world` into `workspace`. It blocks: call it from a blocking thread, with `runtime`
@@ -87,6 +89,19 @@ pub fn load(runtime: &Handle, db: &Db, workspace: WorkspaceId, world: &World, sh
         anyhow::ensure!(ingested.duplicates == 0, "{} of {sent} events were loaded before", ingested.duplicates);
         Ok(ingested.stored)
     })?;
+    let started = Instant::now();
+    if show {
+        eprintln!("resolving who each event belongs to …");
+    }
+    let resolved = runtime.block_on(crate::tracking::resolve_pending(db, workspace)).context("resolving events")?;
+    loaded.resolve_seconds = started.elapsed().as_secs_f64();
+    if show {
+        eprintln!(
+            "resolved: {resolved} events in {:.1} s ({:.0} events/s)",
+            loaded.resolve_seconds,
+            resolved as f64 / loaded.resolve_seconds.max(1e-9)
+        );
+    }
     Ok(loaded)
 }
 
@@ -237,6 +252,9 @@ pub struct Verified {
     pub funnel: [i64; 4],
     /// Distinct user ids on events that no person carries as external id.
     pub unknown_users: usize,
+    /// Orders recorded from the `Order Completed` events, and events still waiting for resolution.
+    pub orders: i64,
+    pub unresolved: i64,
     pub failures: Vec<String>,
 }
 
@@ -264,6 +282,14 @@ pub async fn verify(db: &Db, workspace: WorkspaceId, world: &World) -> anyhow::R
     if found.unknown_users > 0 {
         found.failures.push(format!("{} user ids on events match no person", found.unknown_users));
     }
+    found.orders = crate::order::count_all(db, workspace).await?;
+    found.unresolved = crate::tracking::backlog(db, workspace).await?;
+    if found.orders != found.funnel[3] {
+        found.failures.push(format!("{} orders recorded from {} completed orders", found.orders, found.funnel[3]));
+    }
+    if found.unresolved > 0 {
+        found.failures.push(format!("{} events are not resolved", found.unresolved));
+    }
     let [viewed, added, started, ordered] = found.funnel;
     if world.events >= 10_000 && !(viewed > added && added > started && started > ordered && ordered > 0) {
         found.failures.push(format!("the funnel is not a shop's: {:?}", found.funnel));
@@ -284,5 +310,6 @@ impl Verified {
             ratio(ordered, started)
         );
         println!("user ids on events without a person: {}", self.unknown_users);
+        println!("orders recorded: {}; events not yet resolved: {}", self.orders, self.unresolved);
     }
 }

@@ -147,8 +147,13 @@ pub async fn run_into(args: &GenArgs, db: &Db, workspace: WorkspaceId) -> anyhow
     let world = Arc::new(World::new(args.seed, args.people, args.companies, args.products, args.events, args.end));
     let loaded = load_world(db, workspace, Arc::clone(&world), true).await?;
     println!(
-        "loaded {} people in {:.1} s ({} invalid phone numbers left out) and {} events in {:.1} s",
-        loaded.people, loaded.people_seconds, loaded.phones_dropped, loaded.events, loaded.events_seconds
+        "loaded {} people in {:.1} s ({} invalid phone numbers left out) and {} events in {:.1} s, resolved in {:.1} s",
+        loaded.people,
+        loaded.people_seconds,
+        loaded.phones_dropped,
+        loaded.events,
+        loaded.events_seconds,
+        loaded.resolve_seconds
     );
     let found = load::verify(db, workspace, &world).await?;
     found.print();

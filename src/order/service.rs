@@ -528,3 +528,8 @@ pub async fn buyers_of(db: &Db, principal: &Principal, sku: &str, limit: i64) ->
     require(principal, false)?;
     Ok(store::buyers_of(db, principal.workspace_id, sku, limit).await?)
 }
+
+/// How many orders the workspace holds, for checking a load.
+pub async fn count_all(db: &Db, workspace: WorkspaceId) -> Result<i64, DbError> {
+    store::count_all(db, workspace).await
+}

@@ -344,3 +344,9 @@ pub(super) async fn buyers_of(db: &Db, workspace: WorkspaceId, sku: &str, limit:
     ).bind(workspace).bind(sku).bind(limit).fetch_all(c).await)?;
     Ok(rows)
 }
+
+pub(super) async fn count_all(db: &Db, workspace: WorkspaceId) -> Result<i64, DbError> {
+    let count = sql!(db.exec(), c => sqlx::query_scalar("SELECT count(*) FROM orders WHERE workspace_id = $1")
+        .bind(workspace).fetch_one(c).await)?;
+    Ok(count)
+}
