@@ -182,6 +182,12 @@ impl<'a> Batch<'a> {
         self.learn(tx, &events).await?;
         let mut marks = Vec::with_capacity(events.len());
         for event in &events {
+            // Most events (page views, plain tracks) change nothing but their person: only the
+            // rest pay for a savepoint.
+            if !matches!(event.kind.as_str(), "identify" | "alias" | "group") && event.properties.is_none() {
+                marks.push((event.id, self.person_of(event)));
+                continue;
+            }
             let actor = Actor::System(format!("source:{}", event.source_id));
             tx.savepoint(STEP).await?;
             match self.apply(tx, &actor, event).await {
