@@ -32,7 +32,9 @@ fn body() -> Value {
 #[tokio::test]
 async fn an_order_is_recorded_for_the_person_named_and_moves_through_its_statuses() {
     let (app, _, token) = owner().await;
-    let person = app.call(&token, Method::POST, "/api/v1/people", Some(json!({"first_name": "Pat", "email": "pat@example.com"}))).await;
+    let person = app
+        .call(&token, Method::POST, "/api/v1/people", Some(json!({"first_name": "Pat", "email": "pat@example.com"})))
+        .await;
     let person = person.json()["id"].as_i64().unwrap();
 
     let created = app.call(&token, Method::POST, "/api/v1/orders", Some(body())).await;
@@ -48,26 +50,41 @@ async fn an_order_is_recorded_for_the_person_named_and_moves_through_its_statuse
     assert_eq!((again.status, again.error_code()), (StatusCode::CONFLICT, "order_exists".to_owned()));
 
     let shipped = app
-        .call(&token, Method::POST, &format!("/api/v1/orders/{id}/status"),
-            Some(json!({"status": "shipped", "carrier": "UPS", "tracking_number": "1Z999"})))
+        .call(
+            &token,
+            Method::POST,
+            &format!("/api/v1/orders/{id}/status"),
+            Some(json!({"status": "shipped", "carrier": "UPS", "tracking_number": "1Z999"})),
+        )
         .await;
     assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.text());
     let shipped = shipped.json();
     assert_eq!((shipped["status"].as_str(), shipped["tracking_number"].as_str()), (Some("shipped"), Some("1Z999")));
     assert_eq!(shipped["history"].as_array().unwrap().len(), 2);
-    let bad = app.call(&token, Method::POST, &format!("/api/v1/orders/{id}/status"), Some(json!({"status": "teleported"}))).await;
+    let bad = app
+        .call(&token, Method::POST, &format!("/api/v1/orders/{id}/status"), Some(json!({"status": "teleported"})))
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let returned = app
-        .call(&token, Method::POST, &format!("/api/v1/orders/{id}/returns"),
-            Some(json!({"items": [{"sku": "MUG", "quantity": 1}], "reason": "chipped"})))
+        .call(
+            &token,
+            Method::POST,
+            &format!("/api/v1/orders/{id}/returns"),
+            Some(json!({"items": [{"sku": "MUG", "quantity": 1}], "reason": "chipped"})),
+        )
         .await;
     assert_eq!(returned.status, StatusCode::CREATED, "{}", returned.text());
     let returned = returned.json();
     assert_eq!((returned["refunded"].as_i64(), returned["items"][0]["returned"].as_i64()), (Some(1250), Some(1)));
     assert_eq!(returned["returns"][0]["reason"], "chipped");
     let too_many = app
-        .call(&token, Method::POST, &format!("/api/v1/orders/{id}/returns"), Some(json!({"items": [{"sku": "MUG", "quantity": 2}]})))
+        .call(
+            &token,
+            Method::POST,
+            &format!("/api/v1/orders/{id}/returns"),
+            Some(json!({"items": [{"sku": "MUG", "quantity": 2}]})),
+        )
         .await;
     assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY, "only one mug is left to return");
     assert!(too_many.text().contains("items[0]"), "{}", too_many.text());
@@ -75,7 +92,10 @@ async fn an_order_is_recorded_for_the_person_named_and_moves_through_its_statuse
     let activity = app.call(&token, Method::GET, &format!("/api/v1/people/{person}/activity"), None).await.json();
     assert_eq!(activity["spend"][0]["total"], 4799 - 1250);
     let timeline = app.call(&token, Method::GET, &format!("/api/v1/people/{person}/timeline"), None).await.text();
-    assert!(timeline.contains("Ordered 3 items, 47.99 USD") && timeline.contains("Order W-100 shipped (UPS 1Z999)"), "{timeline}");
+    assert!(
+        timeline.contains("Ordered 3 items, 47.99 USD") && timeline.contains("Order W-100 shipped (UPS 1Z999)"),
+        "{timeline}"
+    );
     let page = app.call(&token, Method::GET, &format!("/orders/{id}"), None).await.text();
     assert!(page.contains("UPS 1Z999") && page.contains("WELCOME5"), "{page}");
     let list = app.call(&token, Method::GET, "/orders?status=shipped", None).await.text();
@@ -86,15 +106,21 @@ async fn an_order_is_recorded_for_the_person_named_and_moves_through_its_statuse
 async fn bad_orders_are_refused_by_field_and_nothing_is_stored() {
     let (app, _, token) = owner().await;
     let refused = app
-        .call(&token, Method::POST, "/api/v1/orders",
-            Some(json!({"currency": "EURO", "products": [{"name": "no sku", "quantity": -1}], "total": "lots"})))
+        .call(
+            &token,
+            Method::POST,
+            "/api/v1/orders",
+            Some(json!({"currency": "EURO", "products": [{"name": "no sku", "quantity": -1}], "total": "lots"})),
+        )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields = refused.json()["error"]["fields"].clone();
     for field in ["order_id", "currency"] {
         assert!(fields.get(field).is_some(), "{field} is named: {fields}");
     }
-    let unknown = app.call(&token, Method::POST, "/api/v1/orders", Some(json!({"order_id": "X", "email": "ghost@example.com"}))).await;
+    let unknown = app
+        .call(&token, Method::POST, "/api/v1/orders", Some(json!({"order_id": "X", "email": "ghost@example.com"})))
+        .await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.count("orders").await, 0);
     let guest = app.call(&token, Method::POST, "/api/v1/orders", Some(json!({"order_id": "G-1", "total": 10}))).await;
@@ -111,8 +137,13 @@ async fn a_viewer_reads_orders_but_may_not_change_them_and_products_are_pushed_b
         .await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.text());
     assert_eq!((put.json()["price"].as_i64(), put.json()["currency"].as_str()), (Some(8400), Some("EUR")));
-    let renamed = app.call(&token, Method::PUT, "/api/v1/products/by-sku/TR-X", Some(json!({"name": "Trail Runner X2"}))).await;
-    assert_eq!((renamed.json()["name"].as_str(), renamed.json()["price"].as_i64()), (Some("Trail Runner X2"), Some(8400)), "fields left out stay");
+    let renamed =
+        app.call(&token, Method::PUT, "/api/v1/products/by-sku/TR-X", Some(json!({"name": "Trail Runner X2"}))).await;
+    assert_eq!(
+        (renamed.json()["name"].as_str(), renamed.json()["price"].as_i64()),
+        (Some("Trail Runner X2"), Some(8400)),
+        "fields left out stay"
+    );
     let bad = app.call(&token, Method::PUT, "/api/v1/products/by-sku/TR-X", Some(json!({"price": "cheap"}))).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     app.call(&token, Method::POST, "/api/v1/orders", Some(json!({"order_id": "V-1", "total": 1}))).await;

@@ -32,7 +32,8 @@ async fn shop() -> Shop {
 
 impl Shop {
     async fn send(&self, batch: Value) {
-        let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:", self.write_key)));
+        let auth =
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:", self.write_key)));
         let request = Request::post("/v1/batch")
             .header("host", "localhost")
             .header("authorization", auth)
@@ -63,7 +64,10 @@ impl Shop {
 
     async fn person_by_email(&self, email: &str) -> Value {
         let people = self.people().await;
-        people.into_iter().find(|p| p["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email))).unwrap_or_else(|| panic!("nobody has {email}"))
+        people
+            .into_iter()
+            .find(|p| p["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+            .unwrap_or_else(|| panic!("nobody has {email}"))
     }
 }
 
@@ -85,8 +89,12 @@ async fn an_identify_creates_the_person_and_attaches_the_visitors_earlier_events
     assert_eq!(shop.resolve().await, 2);
     assert!(shop.people().await.is_empty(), "an anonymous visitor is nobody yet");
 
-    shop.send(json!([call("identify", "m3", json!({"anonymousId": "anon-1", "userId": "u-1",
-        "traits": {"email": "Ada@Example.com", "firstName": "Ada", "lastName": "Lovelace", "plan": "pro"}}))]))
+    shop.send(json!([call(
+        "identify",
+        "m3",
+        json!({"anonymousId": "anon-1", "userId": "u-1",
+        "traits": {"email": "Ada@Example.com", "firstName": "Ada", "lastName": "Lovelace", "plan": "pro"}})
+    )]))
     .await;
     shop.send(json!([call("track", "m4", json!({"userId": "u-1", "event": "Signed Up"}))])).await;
     assert_eq!(shop.resolve().await, 2);
@@ -95,14 +103,16 @@ async fn an_identify_creates_the_person_and_attaches_the_visitors_earlier_events
     assert_eq!((ada["first_name"].as_str(), ada["external_id"].as_str()), (Some("Ada"), Some("u-1")));
     let id = ada["id"].as_i64().unwrap();
     let events = shop.get(&format!("/api/v1/people/{id}/events")).await;
-    let summaries: Vec<&str> = events["data"].as_array().unwrap().iter().map(|e| e["summary"].as_str().unwrap()).collect();
+    let summaries: Vec<&str> =
+        events["data"].as_array().unwrap().iter().map(|e| e["summary"].as_str().unwrap()).collect();
     assert_eq!(summaries.len(), 4, "{summaries:?}");
     assert!(summaries.contains(&"Viewed Trail Runner X"), "{summaries:?}");
     assert!(summaries.contains(&"Viewed the page Home"), "{summaries:?}");
 
     let activity = shop.get(&format!("/api/v1/people/{id}/activity")).await;
     assert_eq!(activity["activity"]["events"], 4);
-    let viewed = activity["activity"]["counts"].as_array().unwrap().iter().find(|c| c["name"] == "Product Viewed").unwrap();
+    let viewed =
+        activity["activity"]["counts"].as_array().unwrap().iter().find(|c| c["name"] == "Product Viewed").unwrap();
     assert_eq!(viewed["count"], 1);
     let product = &shop.get("/api/v1/products").await["products"][0];
     assert_eq!((product["sku"].as_str(), product["price"].as_i64()), (Some("TR-X"), Some(8400)));
@@ -116,7 +126,10 @@ async fn an_identify_creates_the_person_and_attaches_the_visitors_earlier_events
 #[tokio::test]
 async fn identify_finds_people_by_external_id_or_email_and_leaves_out_traits_it_refuses() {
     let shop = shop().await;
-    for body in [json!({"first_name": "Grace", "external_id": "cus_7"}), json!({"first_name": "Edsger", "email": "ed@example.com"})] {
+    for body in [
+        json!({"first_name": "Grace", "external_id": "cus_7"}),
+        json!({"first_name": "Edsger", "email": "ed@example.com"}),
+    ] {
         let created = shop.api(Method::POST, "/api/v1/people", Some(body)).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     }
@@ -159,9 +172,16 @@ async fn alias_links_ids_and_group_links_the_person_to_a_company_it_creates() {
 
     let companies = shop.get("/api/v1/companies").await;
     let company = &companies["data"][0];
-    assert_eq!((company["name"].as_str(), company["external_id"].as_str(), company["employees"].as_i64()), (Some("Initech"), Some("org-42"), Some(120)));
+    assert_eq!(
+        (company["name"].as_str(), company["external_id"].as_str(), company["employees"].as_i64()),
+        (Some("Initech"), Some("org-42"), Some(120))
+    );
     let people = shop.get(&format!("/api/v1/companies/{}/people", company["id"])).await;
-    assert!(people.to_string().contains(&format!("\"person_id\":{id}")) || people.to_string().contains(&format!("\"id\":{id}")), "{people}");
+    assert!(
+        people.to_string().contains(&format!("\"person_id\":{id}"))
+            || people.to_string().contains(&format!("\"id\":{id}")),
+        "{people}"
+    );
 }
 
 fn order(id: &str, extra: Value) -> Value {
@@ -194,7 +214,10 @@ async fn order_events_record_orders_the_catalogue_and_what_the_customer_spent() 
     let orders = shop.get(&format!("/api/v1/orders?person_id={id}")).await;
     assert_eq!(orders["orders"].as_array().unwrap().len(), 2);
     let first = shop.get("/api/v1/orders?order_id=A-1").await["orders"][0].clone();
-    assert_eq!((first["total"].as_i64(), first["refunded"].as_i64(), first["status"].as_str()), (Some(9150), Some(4150), Some("placed")));
+    assert_eq!(
+        (first["total"].as_i64(), first["refunded"].as_i64(), first["status"].as_str()),
+        (Some(9150), Some(4150), Some("placed"))
+    );
     let detail = shop.get(&format!("/api/v1/orders/{}", first["id"])).await;
     assert_eq!(detail["items"][0]["quantity"], 2);
     assert_eq!(detail["items"][0]["price_minor"], 4200);
@@ -227,7 +250,11 @@ async fn a_replayed_batch_counts_nothing_twice() {
     let shop = shop().await;
     let batch = json!([
         call("identify", "r0", json!({"userId": "u-4", "traits": {"email": "rep@example.com"}})),
-        call("track", "r1", json!({"userId": "u-4", "event": "Order Completed", "properties": order("R-1", json!({}))})),
+        call(
+            "track",
+            "r1",
+            json!({"userId": "u-4", "event": "Order Completed", "properties": order("R-1", json!({}))})
+        ),
         call("track", "r2", json!({"userId": "u-4", "event": "Product Viewed", "properties": {"sku": "TR-X"}})),
     ]);
     shop.send(batch.clone()).await;
@@ -258,7 +285,11 @@ async fn a_merge_takes_ids_events_and_orders_along_and_its_undo_brings_them_back
     shop.send(json!([
         call("identify", "x1", json!({"userId": "u-a", "traits": {"email": "a@example.com", "firstName": "Jon"}})),
         call("identify", "x2", json!({"userId": "u-b", "traits": {"email": "b@example.com", "firstName": "John"}})),
-        call("track", "x3", json!({"userId": "u-b", "event": "Order Completed", "properties": order("M-1", json!({}))})),
+        call(
+            "track",
+            "x3",
+            json!({"userId": "u-b", "event": "Order Completed", "properties": order("M-1", json!({}))})
+        ),
         call("page", "x4", json!({"userId": "u-b", "name": "Pricing"})),
     ]))
     .await;

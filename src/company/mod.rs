@@ -6,10 +6,10 @@
 //! every write records (a link's change is recorded on both records).
 
 pub mod api;
-pub mod tracking;
 mod model;
 mod service;
 mod store;
+pub mod tracking;
 pub mod web;
 
 pub use model::{Company, CompanyInput, Link, NewCompany, fields};

@@ -30,7 +30,9 @@ pub async fn by_group_id(
     input.external_id = Some(group_id.to_owned());
     let new = parse(&input, defs, None, ctx)?;
     let id = store::insert(tx, workspace, &new, Utc::now()).await.map_err(taken)?;
-    field::index(tx, workspace, (Object::Company, id.get()), defs, &new.custom).await?.map_err(CompanyError::Invalid)?;
+    field::index(tx, workspace, (Object::Company, id.get()), defs, &new.custom)
+        .await?
+        .map_err(CompanyError::Invalid)?;
     let company = named(store::find_in(tx, workspace, id).await?.ok_or(CompanyError::NotFound)?, defs);
     crate::search::index(tx, workspace, &company.search_document()).await?;
     let changed = changes(None, Some(&company.fields));

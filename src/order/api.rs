@@ -59,7 +59,11 @@ pub struct OrderPage {
 /// Orders, newest first.
 #[utoipa::path(get, path = "/orders", tag = "orders", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = OrderPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn list(State(state): State<AppState>, principal: Principal, Query(query): Query<ListQuery>) -> Result<Json<OrderPage>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<OrderPage>, ApiError> {
     let status = match query.status.as_deref() {
         Some(raw) => Some(OrderStatus::parse(raw).ok_or_else(|| ApiError::field("status", "is not an order status"))?),
         None => None,
@@ -90,7 +94,11 @@ async fn create(
 /// One order with its lines, status history and returns.
 #[utoipa::path(get, path = "/orders/{id}", tag = "orders", security(("bearer" = [])),
     responses((status = 200, body = OrderDetail), (status = 404, body = ErrorBody)))]
-async fn read(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Json<OrderDetail>, ApiError> {
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<OrderDetail>, ApiError> {
     Ok(Json(service::get(&state.db, &principal, OrderId::new(id)).await?))
 }
 

@@ -132,7 +132,11 @@ pub fn from_properties(properties: &Value, occurred_at: Timestamp) -> Result<New
         discount: properties.get("discount").cloned(),
         tax: properties.get("tax").cloned(),
         shipping: properties.get("shipping").cloned(),
-        total: properties.get("total").or_else(|| properties.get("revenue")).or_else(|| properties.get("value")).cloned(),
+        total: properties
+            .get("total")
+            .or_else(|| properties.get("revenue"))
+            .or_else(|| properties.get("value"))
+            .cloned(),
         coupon: text(properties.get("coupon")),
         placed_at: Some(occurred_at),
         ..OrderInput::default()
@@ -169,7 +173,8 @@ pub fn check(input: &OrderInput, now: Timestamp) -> Result<NewOrder, FieldErrors
             }
         }
         let given = [&input.subtotal, &input.discount, &input.tax, &input.shipping, &input.total];
-        for (slot, (name, value)) in ["subtotal", "discount", "tax", "shipping", "total"].iter().zip(given).enumerate() {
+        for (slot, (name, value)) in ["subtotal", "discount", "tax", "shipping", "total"].iter().zip(given).enumerate()
+        {
             match value.as_ref().filter(|v| !v.is_null()).map(|v| amount(v, currency)) {
                 Some(Ok(minor)) => amounts[slot] = minor,
                 Some(Err(message)) => fail(name, message),
@@ -208,7 +213,10 @@ fn line(product: &Value, currency: CurrencyCode) -> Result<OrderLine, (&'static 
     }
     let quantity = match product.get("quantity") {
         None | Some(Value::Null) => 1,
-        Some(q) => q.as_i64().or_else(|| q.as_str().and_then(|s| s.trim().parse().ok())).ok_or(("quantity", "is not a whole number"))?,
+        Some(q) => q
+            .as_i64()
+            .or_else(|| q.as_str().and_then(|s| s.trim().parse().ok()))
+            .ok_or(("quantity", "is not a whole number"))?,
     };
     if !(1..=1_000_000).contains(&quantity) {
         return Err(("quantity", "must be between 1 and 1000000"));
@@ -217,7 +225,13 @@ fn line(product: &Value, currency: CurrencyCode) -> Result<OrderLine, (&'static 
         None | Some(Value::Null) => 0,
         Some(price) => amount(price, currency).map_err(|message| ("price", message))?,
     };
-    Ok(OrderLine { sku, name: text(product.get("name")), category: text(product.get("category")), quantity, price_minor: price })
+    Ok(OrderLine {
+        sku,
+        name: text(product.get("name")),
+        category: text(product.get("category")),
+        quantity,
+        price_minor: price,
+    })
 }
 
 /// An amount given as a JSON number or a decimal string, in minor units.
@@ -267,27 +281,36 @@ mod tests {
         .expect("an order");
         assert_eq!(order.reference, "50314b8e");
         assert_eq!(order.currency.as_str(), "EUR");
-        assert_eq!((order.subtotal, order.discount, order.tax, order.shipping, order.total), (2500, 250, 200, 300, 2750));
+        assert_eq!(
+            (order.subtotal, order.discount, order.tax, order.shipping, order.total),
+            (2500, 250, 200, 300, 2750)
+        );
         assert_eq!(order.lines[0].sku, "45790-32");
         assert_eq!(order.lines[1].sku, "505bd76785ebb509fc183733");
         assert_eq!(order.items(), 3);
         assert_eq!(order.placed_at, at);
-        assert_eq!(summary("Ordered", order.items(), Money::new(order.total, order.currency)), "Ordered 3 items, 27.50 EUR");
+        assert_eq!(
+            summary("Ordered", order.items(), Money::new(order.total, order.currency)),
+            "Ordered 3 items, 27.50 EUR"
+        );
     }
 
     #[test]
     fn a_missing_total_is_computed_and_bad_fields_are_named() {
-        let order = from_properties(&json!({"order_id": 7, "products": [{"sku": "a", "price": "10.00", "quantity": 2}], "tax": 1}), Utc::now())
-            .expect("an order");
+        let order = from_properties(
+            &json!({"order_id": 7, "products": [{"sku": "a", "price": "10.00", "quantity": 2}], "tax": 1}),
+            Utc::now(),
+        )
+        .expect("an order");
         assert_eq!((order.currency.as_str(), order.subtotal, order.total), ("USD", 2000, 2100));
+        let errors =
+            from_properties(&json!({"currency": "XXX1", "products": [{"price": 1}]}), Utc::now()).expect_err("refused");
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["currency", "order_id"]);
         let errors = from_properties(
-            &json!({"currency": "XXX1", "products": [{"price": 1}]}),
+            &json!({"order_id": "1", "products": [{"sku": "a", "quantity": 0}], "total": "x"}),
             Utc::now(),
         )
         .expect_err("refused");
-        assert_eq!(errors.keys().collect::<Vec<_>>(), ["currency", "order_id"]);
-        let errors = from_properties(&json!({"order_id": "1", "products": [{"sku": "a", "quantity": 0}], "total": "x"}), Utc::now())
-            .expect_err("refused");
         assert_eq!(errors.keys().collect::<Vec<_>>(), ["products[0].quantity", "total"]);
     }
 }

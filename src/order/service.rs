@@ -99,7 +99,8 @@ async fn place(
     let now = Utc::now();
     let id = store::insert(tx, workspace, person, (order, OrderStatus::Placed.as_str(), origin), now).await?;
     let actor_name = actor.to_string();
-    let placed = StatusChange { status: "placed", carrier: None, tracking_number: None, note: None, actor: &actor_name };
+    let placed =
+        StatusChange { status: "placed", carrier: None, tracking_number: None, note: None, actor: &actor_name };
     store::record_history(tx, workspace, id, &placed, now).await?;
     crate::product::catalogue_lines(tx, workspace, &order.lines, order.currency).await?;
     if let Some(person) = person {
@@ -226,7 +227,8 @@ impl Order {
     /// An amount of this order for reading (`84.00 EUR`).
     pub fn money(&self, minor: impl std::borrow::Borrow<i64>) -> String {
         let minor = *minor.borrow();
-        CurrencyCode::parse(&self.currency).map_or_else(|_| format!("{minor} {}", self.currency), |c| Money::new(minor, c).to_string())
+        CurrencyCode::parse(&self.currency)
+            .map_or_else(|_| format!("{minor} {}", self.currency), |c| Money::new(minor, c).to_string())
     }
 }
 
@@ -288,19 +290,39 @@ pub async fn get(db: &Db, principal: &Principal, id: OrderId) -> Result<OrderDet
         .await?
         .into_iter()
         .map(|l| Line {
-            line: OrderLine { sku: l.sku, name: l.name, category: l.category, quantity: l.quantity, price_minor: l.price_minor },
+            line: OrderLine {
+                sku: l.sku,
+                name: l.name,
+                category: l.category,
+                quantity: l.quantity,
+                price_minor: l.price_minor,
+            },
             returned: l.returned,
         })
         .collect();
     let history = store::history(db, workspace, id)
         .await?
         .into_iter()
-        .map(|h| StatusEntry { status: h.status, carrier: h.carrier, tracking_number: h.tracking_number, note: h.note, actor: h.actor, at: h.at })
+        .map(|h| StatusEntry {
+            status: h.status,
+            carrier: h.carrier,
+            tracking_number: h.tracking_number,
+            note: h.note,
+            actor: h.actor,
+            at: h.at,
+        })
         .collect();
     let returns = store::returns(db, workspace, id)
         .await?
         .into_iter()
-        .map(|r| Return { id: r.id, items: r.items.0, reason: r.reason, amount: r.amount_minor, actor: r.actor, created_at: r.created_at })
+        .map(|r| Return {
+            id: r.id,
+            items: r.items.0,
+            reason: r.reason,
+            amount: r.amount_minor,
+            actor: r.actor,
+            created_at: r.created_at,
+        })
         .collect();
     Ok(OrderDetail { order: order.into(), items, history, returns })
 }
@@ -314,7 +336,11 @@ pub struct OrderFilter {
 }
 
 /// Orders newest first, with the cursor of the next page.
-pub async fn list(db: &Db, principal: &Principal, filter: &OrderFilter) -> Result<(Vec<Order>, Option<i64>), OrderError> {
+pub async fn list(
+    db: &Db,
+    principal: &Principal,
+    filter: &OrderFilter,
+) -> Result<(Vec<Order>, Option<i64>), OrderError> {
     require(principal, false)?;
     let limit = filter.limit.clamp(1, 200);
     let query = ListQuery {
@@ -337,13 +363,15 @@ pub async fn create(db: &Db, principal: &Principal, input: &OrderInput) -> Resul
     let workspace = principal.workspace_id;
     let named = |field: &'static str| move |_| invalid(field, "names no person you can see");
     let person = match (input.person_id, input.email.as_deref(), input.external_id.as_deref()) {
-        (Some(id), _, _) => Some(crate::person::get(db, principal, PersonId::new(id)).await.map_err(named("person_id"))?.id),
+        (Some(id), _, _) => {
+            Some(crate::person::get(db, principal, PersonId::new(id)).await.map_err(named("person_id"))?.id)
+        }
         (None, Some(email), _) => {
             Some(crate::person::find_by(db, principal, Key::Email, email).await.map_err(named("email"))?.id)
         }
-        (None, None, Some(external_id)) => {
-            Some(crate::person::find_by(db, principal, Key::ExternalId, external_id).await.map_err(named("external_id"))?.id)
-        }
+        (None, None, Some(external_id)) => Some(
+            crate::person::find_by(db, principal, Key::ExternalId, external_id).await.map_err(named("external_id"))?.id,
+        ),
         (None, None, None) => None,
     };
     let actor = principal.actor();
@@ -369,7 +397,12 @@ pub struct StatusInput {
     pub note: Option<String>,
 }
 
-pub async fn set_status(db: &Db, principal: &Principal, id: OrderId, input: &StatusInput) -> Result<OrderDetail, OrderError> {
+pub async fn set_status(
+    db: &Db,
+    principal: &Principal,
+    id: OrderId,
+    input: &StatusInput,
+) -> Result<OrderDetail, OrderError> {
     require(principal, true)?;
     let status = OrderStatus::parse(&input.status).ok_or_else(|| invalid("status", "is not an order status"))?;
     let (workspace, actor, input) = (principal.workspace_id, principal.actor(), input.clone());
@@ -378,7 +411,8 @@ pub async fn set_status(db: &Db, principal: &Principal, id: OrderId, input: &Sta
             let row = store::find_in(tx, workspace, id).await?.ok_or(OrderError::NotFound)?;
             let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
             let (carrier, tracking, note) = (given(&input.carrier), given(&input.tracking_number), given(&input.note));
-            change(tx, (workspace, &actor), &row, status, (carrier.as_deref(), tracking.as_deref(), note.as_deref())).await?;
+            change(tx, (workspace, &actor), &row, status, (carrier.as_deref(), tracking.as_deref(), note.as_deref()))
+                .await?;
             refresh(tx, workspace, row.person_id).await
         })
     })
@@ -404,7 +438,12 @@ pub struct ReturnInput {
 
 /// Records items sent back and refunds them. More than was bought (less what came back
 /// before) is refused by item; when everything has come back the order is `returned`.
-pub async fn add_return(db: &Db, principal: &Principal, id: OrderId, input: &ReturnInput) -> Result<OrderDetail, OrderError> {
+pub async fn add_return(
+    db: &Db,
+    principal: &Principal,
+    id: OrderId,
+    input: &ReturnInput,
+) -> Result<OrderDetail, OrderError> {
     require(principal, true)?;
     if input.items.is_empty() {
         return Err(invalid("items", "name at least one item"));
@@ -482,12 +521,17 @@ pub struct Spend {
 impl Spend {
     pub fn money(&self, minor: impl std::borrow::Borrow<i64>) -> String {
         let minor = *minor.borrow();
-        CurrencyCode::parse(&self.currency).map_or_else(|_| format!("{minor} {}", self.currency), |c| Money::new(minor, c).to_string())
+        CurrencyCode::parse(&self.currency)
+            .map_or_else(|_| format!("{minor} {}", self.currency), |c| Money::new(minor, c).to_string())
     }
 }
 
 /// A person's spend per currency, largest first, and their top categories by items bought.
-pub async fn spend_of(db: &Db, workspace: WorkspaceId, person: PersonId) -> Result<(Vec<Spend>, Vec<(String, i64)>), OrderError> {
+pub async fn spend_of(
+    db: &Db,
+    workspace: WorkspaceId,
+    person: PersonId,
+) -> Result<(Vec<Spend>, Vec<(String, i64)>), OrderError> {
     let spend = store::spend_of(db, workspace, person)
         .await?
         .into_iter()
@@ -504,7 +548,11 @@ pub async fn spend_of(db: &Db, workspace: WorkspaceId, person: PersonId) -> Resu
 }
 
 /// Gives the orders of a person merged away to the survivor; answers them, for an undo.
-pub async fn move_all(tx: &mut Tx, workspace: WorkspaceId, (from, to): (PersonId, PersonId)) -> Result<Vec<i64>, DbError> {
+pub async fn move_all(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    (from, to): (PersonId, PersonId),
+) -> Result<Vec<i64>, DbError> {
     let moved = store::reassign(tx, workspace, from, to).await?;
     store::refresh_person(tx, workspace, from).await?;
     store::refresh_person(tx, workspace, to).await?;
@@ -512,7 +560,12 @@ pub async fn move_all(tx: &mut Tx, workspace: WorkspaceId, (from, to): (PersonId
 }
 
 /// Undoes [`move_all`]: the orders moved go back to `to` (the person the merge took them from).
-pub async fn move_back(tx: &mut Tx, workspace: WorkspaceId, moved: &[i64], (from, to): (PersonId, PersonId)) -> Result<(), DbError> {
+pub async fn move_back(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    moved: &[i64],
+    (from, to): (PersonId, PersonId),
+) -> Result<(), DbError> {
     store::reassign_ids(tx, workspace, moved, to).await?;
     store::refresh_person(tx, workspace, from).await?;
     store::refresh_person(tx, workspace, to).await
@@ -524,7 +577,12 @@ pub async fn forget_person(tx: &mut Tx, workspace: WorkspaceId, person: PersonId
 }
 
 /// Who bought `sku`, most items first.
-pub async fn buyers_of(db: &Db, principal: &Principal, sku: &str, limit: i64) -> Result<Vec<(PersonId, i64, Timestamp)>, OrderError> {
+pub async fn buyers_of(
+    db: &Db,
+    principal: &Principal,
+    sku: &str,
+    limit: i64,
+) -> Result<Vec<(PersonId, i64, Timestamp)>, OrderError> {
     require(principal, false)?;
     Ok(store::buyers_of(db, principal.workspace_id, sku, limit).await?)
 }

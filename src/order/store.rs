@@ -62,7 +62,11 @@ pub(super) struct ReturnRow {
     pub created_at: Timestamp,
 }
 
-pub(super) async fn by_reference(tx: &mut Tx, workspace: WorkspaceId, reference: &str) -> Result<Option<OrderRow>, DbError> {
+pub(super) async fn by_reference(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    reference: &str,
+) -> Result<Option<OrderRow>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM orders WHERE workspace_id = $1 AND reference = $2");
     let row = sql!(tx.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(workspace).bind(reference).fetch_optional(c).await)?;
     Ok(row)
@@ -119,7 +123,13 @@ async fn insert_lines(tx: &mut Tx, workspace: WorkspaceId, order: OrderId, lines
 }
 
 /// Replaces an order's amounts and lines, as an `Order Updated` event describes it anew.
-pub(super) async fn replace(tx: &mut Tx, workspace: WorkspaceId, id: OrderId, order: &NewOrder, now: Timestamp) -> Result<(), DbError> {
+pub(super) async fn replace(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: OrderId,
+    order: &NewOrder,
+    now: Timestamp,
+) -> Result<(), DbError> {
     sql!(tx.exec(), c => sqlx::query(
         "UPDATE orders SET currency = $3, subtotal_minor = $4, discount_minor = $5, tax_minor = $6, shipping_minor = $7,
            total_minor = $8, coupon = COALESCE($9, coupon), updated_at = $10 WHERE workspace_id = $1 AND id = $2"
@@ -169,7 +179,13 @@ pub(super) async fn record_history(
 }
 
 /// Adds `amount` to what was refunded, never beyond the total; answers the refunded amount.
-pub(super) async fn add_refund(tx: &mut Tx, workspace: WorkspaceId, id: OrderId, amount: i64, now: Timestamp) -> Result<i64, DbError> {
+pub(super) async fn add_refund(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: OrderId,
+    amount: i64,
+    now: Timestamp,
+) -> Result<i64, DbError> {
     let refunded = sql!(tx.exec(), c => sqlx::query_scalar(
         "UPDATE orders SET refunded_minor = CASE WHEN refunded_minor + $3 > total_minor THEN total_minor ELSE refunded_minor + $3 END,
            updated_at = $4 WHERE workspace_id = $1 AND id = $2 RETURNING refunded_minor"
@@ -192,7 +208,13 @@ pub(super) async fn insert_return(
     Ok(id)
 }
 
-pub(super) async fn mark_returned(tx: &mut Tx, workspace: WorkspaceId, order: OrderId, line: i64, quantity: i64) -> Result<(), DbError> {
+pub(super) async fn mark_returned(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    order: OrderId,
+    line: i64,
+    quantity: i64,
+) -> Result<(), DbError> {
     sql!(tx.exec(), c => sqlx::query(
         "UPDATE order_items SET returned = returned + $4 WHERE workspace_id = $1 AND order_id = $2 AND line = $3"
     ).bind(workspace).bind(order).bind(line).bind(quantity).execute(c).await.map(drop))?;
@@ -291,7 +313,12 @@ pub(super) async fn spend_of(db: &Db, workspace: WorkspaceId, person: PersonId) 
     Ok(rows)
 }
 
-pub(super) async fn categories_of(db: &Db, workspace: WorkspaceId, person: PersonId, limit: i64) -> Result<Vec<(String, i64)>, DbError> {
+pub(super) async fn categories_of(
+    db: &Db,
+    workspace: WorkspaceId,
+    person: PersonId,
+    limit: i64,
+) -> Result<Vec<(String, i64)>, DbError> {
     let rows = sql!(db.exec(), c => sqlx::query_as(
         "SELECT category, items FROM person_categories WHERE workspace_id = $1 AND person_id = $2
          ORDER BY items DESC, category LIMIT $3"
@@ -300,14 +327,24 @@ pub(super) async fn categories_of(db: &Db, workspace: WorkspaceId, person: Perso
 }
 
 /// Gives `from`'s orders to `to`; answers the orders moved.
-pub(super) async fn reassign(tx: &mut Tx, workspace: WorkspaceId, from: PersonId, to: PersonId) -> Result<Vec<i64>, DbError> {
+pub(super) async fn reassign(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    from: PersonId,
+    to: PersonId,
+) -> Result<Vec<i64>, DbError> {
     let ids = sql!(tx.exec(), c => sqlx::query_scalar(
         "UPDATE orders SET person_id = $3 WHERE workspace_id = $1 AND person_id = $2 RETURNING id"
     ).bind(workspace).bind(from).bind(to).fetch_all(c).await)?;
     Ok(ids)
 }
 
-pub(super) async fn reassign_ids(tx: &mut Tx, workspace: WorkspaceId, ids: &[i64], to: PersonId) -> Result<(), DbError> {
+pub(super) async fn reassign_ids(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    ids: &[i64],
+    to: PersonId,
+) -> Result<(), DbError> {
     for chunk in ids.chunks(500) {
         sql!(tx.exec(), c => {
             let mut update = sqlx::QueryBuilder::new("UPDATE orders SET person_id = ");
@@ -335,7 +372,12 @@ pub(super) async fn forget_person(tx: &mut Tx, workspace: WorkspaceId, person: P
 }
 
 /// Who bought `sku`: people with the items they bought and when they last did, most items first.
-pub(super) async fn buyers_of(db: &Db, workspace: WorkspaceId, sku: &str, limit: i64) -> Result<Vec<(PersonId, i64, Timestamp)>, DbError> {
+pub(super) async fn buyers_of(
+    db: &Db,
+    workspace: WorkspaceId,
+    sku: &str,
+    limit: i64,
+) -> Result<Vec<(PersonId, i64, Timestamp)>, DbError> {
     let rows = sql!(db.exec(), c => sqlx::query_as(
         "SELECT o.person_id, CAST(sum(i.quantity) AS bigint), max(o.placed_at) FROM order_items i
          JOIN orders o ON o.workspace_id = i.workspace_id AND o.id = i.order_id

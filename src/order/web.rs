@@ -40,7 +40,11 @@ struct ListPage {
     next: Option<i64>,
 }
 
-async fn list_page(State(state): State<AppState>, principal: Principal, Query(query): Query<ListQuery>) -> Result<Response, ApiError> {
+async fn list_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
     let status = query.status.as_deref().and_then(OrderStatus::parse);
     let filter = OrderFilter { person: None, status, order_id: None, before: query.before, limit: 50 };
     let (orders, next) = service::list(&state.db, &principal, &filter).await?;
@@ -65,7 +69,11 @@ struct OrderPage {
     may_change: bool,
 }
 
-async fn order_page(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Response, ApiError> {
+async fn order_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     let detail = service::get(&state.db, &principal, OrderId::new(id)).await?;
     let person = match detail.order.person_id {
         Some(id) => {
@@ -103,7 +111,12 @@ async fn change_status(
     Path(id): Path<i64>,
     SessionForm(principal, form): SessionForm<StatusForm>,
 ) -> Result<Response, ApiError> {
-    let input = StatusInput { status: form.status, carrier: form.carrier, tracking_number: form.tracking_number, note: form.note };
+    let input = StatusInput {
+        status: form.status,
+        carrier: form.carrier,
+        tracking_number: form.tracking_number,
+        note: form.note,
+    };
     service::set_status(&state.db, &principal, OrderId::new(id), &input).await?;
     Ok(Redirect::to(&format!("/orders/{id}")).into_response())
 }

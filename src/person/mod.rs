@@ -7,18 +7,19 @@
 pub mod api;
 pub mod import;
 pub mod merge;
-pub mod tracking;
 mod model;
 mod service;
 mod store;
+pub mod tracking;
 pub mod web;
 
 pub use store::LIST_TABLE;
 
 pub use model::{LifecycleStage, NewPerson, Person, PersonInput, TimelineEntry, changes, fields};
 pub use service::{
-    COUNT_CAP, Created, Page, Permitted, PersonError, TRASH_KEEP, count, count_all, create, delete, external_ids, find_by, get,
-    history, insert_many, list, permitted, purge_trash, readable, reindex_search, restore, timeline, update,
+    COUNT_CAP, Created, Page, Permitted, PersonError, TRASH_KEEP, count, count_all, create, delete, external_ids,
+    find_by, get, history, insert_many, list, permitted, purge_trash, readable, reindex_search, restore, timeline,
+    update,
 };
 
 /// The recurring job that empties the trash of people kept longer than [`TRASH_KEEP`].

@@ -187,7 +187,12 @@ pub async fn get(db: &Db, principal: &Principal, id: PersonId) -> Result<Person,
 
 /// The live person the caller may read whose primary email or external id is `key`, for
 /// systems that name customers by their own keys.
-pub async fn find_by(db: &Db, principal: &Principal, key: crate::person::import::Key, value: &str) -> Result<Person, PersonError> {
+pub async fn find_by(
+    db: &Db,
+    principal: &Principal,
+    key: crate::person::import::Key,
+    value: &str,
+) -> Result<Person, PersonError> {
     let (column, value) = match key {
         crate::person::import::Key::Email => {
             ("email_canonical", rapport_core::Email::parse(value).map_err(|_| PersonError::NotFound)?.canonical())

@@ -445,8 +445,15 @@ pub(super) async fn erase(tx: &mut Tx, workspace: WorkspaceId, id: PersonId) -> 
 }
 
 /// The oldest live person whose `column` (the canonical email or the external id) is `key`.
-pub(super) async fn live_id_by(db: &Db, workspace: WorkspaceId, column: &'static str, key: &str) -> Result<Option<PersonId>, DbError> {
-    let sql = format!("SELECT id FROM people WHERE workspace_id = $1 AND {column} = $2 AND deleted_at IS NULL ORDER BY id LIMIT 1");
+pub(super) async fn live_id_by(
+    db: &Db,
+    workspace: WorkspaceId,
+    column: &'static str,
+    key: &str,
+) -> Result<Option<PersonId>, DbError> {
+    let sql = format!(
+        "SELECT id FROM people WHERE workspace_id = $1 AND {column} = $2 AND deleted_at IS NULL ORDER BY id LIMIT 1"
+    );
     let id = sql!(db.exec(), c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).bind(workspace).bind(key).fetch_optional(c).await)?;
     Ok(id)
 }

@@ -47,7 +47,11 @@ pub struct ProductPage {
 /// The catalogue, by id.
 #[utoipa::path(get, path = "/products", tag = "orders", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = ProductPage), (status = 403, body = ErrorBody)))]
-async fn list(State(state): State<AppState>, principal: Principal, Query(query): Query<ListQuery>) -> Result<Json<ProductPage>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ProductPage>, ApiError> {
     let (products, next) =
         service::list(&state.db, &principal, query.category.as_deref(), query.after, query.limit.unwrap_or(50)).await?;
     Ok(Json(ProductPage { products, next }))
@@ -64,7 +68,11 @@ pub struct ProductDetail {
 /// One product with who bought it.
 #[utoipa::path(get, path = "/products/{id}", tag = "orders", security(("bearer" = [])),
     responses((status = 200, body = ProductDetail), (status = 404, body = ErrorBody)))]
-async fn read(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Json<ProductDetail>, ApiError> {
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<ProductDetail>, ApiError> {
     let (product, buyers) = service::get(&state.db, &principal, ProductId::new(id)).await?;
     Ok(Json(ProductDetail { product, buyers }))
 }

@@ -33,7 +33,12 @@ pub const PRODUCT_EVENTS: [&str; 5] =
 
 /// Catalogues the products an event describes (one product, or a `products` list); products
 /// that cannot be read are left out.
-pub async fn catalogue_event(tx: &mut Tx, workspace: WorkspaceId, name: &str, properties: &Value) -> Result<(), DbError> {
+pub async fn catalogue_event(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    name: &str,
+    properties: &Value,
+) -> Result<(), DbError> {
     let described: Vec<NewProduct> = if PRODUCT_EVENTS.contains(&name) {
         model::parse(properties).into_iter().collect()
     } else {
@@ -44,7 +49,12 @@ pub async fn catalogue_event(tx: &mut Tx, workspace: WorkspaceId, name: &str, pr
 }
 
 /// Catalogues the products of an order's lines.
-pub async fn catalogue_lines(tx: &mut Tx, workspace: WorkspaceId, lines: &[OrderLine], currency: CurrencyCode) -> Result<(), DbError> {
+pub async fn catalogue_lines(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    lines: &[OrderLine],
+    currency: CurrencyCode,
+) -> Result<(), DbError> {
     let products: Vec<NewProduct> = lines
         .iter()
         .map(|l| NewProduct {

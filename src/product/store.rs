@@ -24,7 +24,12 @@ pub(super) struct ProductRow {
 
 /// Adds the products that are new and gives known ones what the senders now say of them: a
 /// field left out keeps its value.
-pub(super) async fn upsert_many(tx: &mut Tx, workspace: WorkspaceId, products: &[NewProduct], now: Timestamp) -> Result<(), DbError> {
+pub(super) async fn upsert_many(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    products: &[NewProduct],
+    now: Timestamp,
+) -> Result<(), DbError> {
     for chunk in products.chunks(400) {
         sql!(tx.exec(), c => {
             let mut insert = sqlx::QueryBuilder::new(

@@ -33,10 +33,19 @@ struct ListPage {
     next: Option<i64>,
 }
 
-async fn list_page(State(state): State<AppState>, principal: Principal, Query(query): Query<ListQuery>) -> Result<Response, ApiError> {
+async fn list_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
     let category = query.category.filter(|c| !c.trim().is_empty());
     let (products, next) = service::list(&state.db, &principal, category.as_deref(), query.after, 50).await?;
-    let page = ListPage { layout: Layout::for_caller("Products", &principal), products, category: category.unwrap_or_default(), next };
+    let page = ListPage {
+        layout: Layout::for_caller("Products", &principal),
+        products,
+        category: category.unwrap_or_default(),
+        next,
+    };
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -48,7 +57,11 @@ struct ProductPage {
     buyers: Vec<(i64, String, i64)>,
 }
 
-async fn product_page(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Response, ApiError> {
+async fn product_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     let (product, buyers) = service::get(&state.db, &principal, ProductId::new(id)).await?;
     let access = crate::access::field_access(&state.db, &principal, "person").await?;
     let ids: Vec<i64> = buyers.iter().map(|b| b.person_id).collect();

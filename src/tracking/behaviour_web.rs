@@ -22,13 +22,18 @@ pub struct Behaviour {
 
 /// The section for a person the caller may read, with the parts their role may see; `None`
 /// when it may see neither events nor orders.
-pub async fn behaviour(state: &AppState, principal: &Principal, person: PersonId) -> Result<Option<Behaviour>, ApiError> {
+pub async fn behaviour(
+    state: &AppState,
+    principal: &Principal,
+    person: PersonId,
+) -> Result<Option<Behaviour>, ApiError> {
     let (events_visible, orders_visible) = (principal.may("events", false), principal.may("orders", false));
     if !events_visible && !orders_visible {
         return Ok(None);
     }
     let workspace = principal.workspace_id;
-    let mut behaviour = Behaviour { activity: None, events: Vec::new(), spend: Vec::new(), categories: Vec::new(), orders: Vec::new() };
+    let mut behaviour =
+        Behaviour { activity: None, events: Vec::new(), spend: Vec::new(), categories: Vec::new(), orders: Vec::new() };
     if events_visible {
         behaviour.activity = profile::activity_of(&state.db, workspace, person).await?;
         behaviour.events = profile::events_of(&state.db, workspace, person, None, SHOWN).await?.0;

@@ -18,9 +18,11 @@ mod traits;
 pub mod web;
 
 pub use budget::EventBudget;
-pub use profile::{Activity, ActivityCount, EventCursor, PersonEvent, activity_of, describe, events_of};
-pub use resolve::{FORGET_SUBSCRIBER, RECEIVED, RESOLVE_SUBSCRIBER, backlog, move_all, move_back, resolve_pending, subscribe};
 pub use model::{MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, Message, MessageType, Payload, Rejection, parse};
+pub use profile::{Activity, ActivityCount, EventCursor, PersonEvent, activity_of, describe, events_of};
+pub use resolve::{
+    FORGET_SUBSCRIBER, RECEIVED, RESOLVE_SUBSCRIBER, backlog, move_all, move_back, resolve_pending, subscribe,
+};
 pub use service::{
     CreatedSource, Event, EventCount, EventFilter, Ingested, Source, SourceRef, TrackingError, census, create_source,
     events, ingest, source_for_key, sources, user_ids,

@@ -34,11 +34,18 @@ pub struct PersonActivity {
 /// What a person did and bought, in numbers kept current as events arrive.
 #[utoipa::path(get, path = "/people/{id}/activity", tag = "people", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = PersonActivity), (status = 404, body = ErrorBody)))]
-async fn activity(State(state): State<AppState>, principal: Principal, Path(id): Path<PersonId>) -> Result<Json<PersonActivity>, ApiError> {
+async fn activity(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PersonId>,
+) -> Result<Json<PersonActivity>, ApiError> {
     let person = crate::person::get(&state.db, &principal, id).await?;
     let workspace = principal.workspace_id;
-    let activity =
-        if principal.may("events", false) { profile::activity_of(&state.db, workspace, person.id).await? } else { None };
+    let activity = if principal.may("events", false) {
+        profile::activity_of(&state.db, workspace, person.id).await?
+    } else {
+        None
+    };
     let (spend, categories) = if principal.may("orders", false) {
         crate::order::spend_of(&state.db, workspace, person.id).await?
     } else {
@@ -82,7 +89,10 @@ async fn events(
     };
     let (data, next) =
         profile::events_of(&state.db, principal.workspace_id, person.id, cursor, params.limit.unwrap_or(50)).await?;
-    Ok(Json(PersonEvents { data, next: next.map(|(at, id)| format!("{},{id}", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))) }))
+    Ok(Json(PersonEvents {
+        data,
+        next: next.map(|(at, id)| format!("{},{id}", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))),
+    }))
 }
 
 fn parse_cursor(raw: &str) -> Option<(Timestamp, i64)> {

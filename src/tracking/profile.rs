@@ -87,14 +87,22 @@ pub fn describe(kind: &str, name: Option<&str>, properties: &Value) -> String {
     let product = text("name").or_else(|| text("sku")).or_else(|| text("product_id"));
     let page = name.or_else(|| text("title")).or_else(|| text("path")).or_else(|| text("url"));
     match (kind, name) {
-        ("track", Some("Product Viewed")) => product.map_or_else(|| "Viewed a product".into(), |p| format!("Viewed {p}")),
-        ("track", Some("Product Added")) => product.map_or_else(|| "Added a product to the cart".into(), |p| format!("Added {p} to the cart")),
+        ("track", Some("Product Viewed")) => {
+            product.map_or_else(|| "Viewed a product".into(), |p| format!("Viewed {p}"))
+        }
+        ("track", Some("Product Added")) => {
+            product.map_or_else(|| "Added a product to the cart".into(), |p| format!("Added {p} to the cart"))
+        }
         ("track", Some("Product Removed")) => {
             product.map_or_else(|| "Removed a product from the cart".into(), |p| format!("Removed {p} from the cart"))
         }
-        ("track", Some("Products Searched")) => text("query").map_or_else(|| "Searched products".into(), |q| format!("Searched for “{q}”")),
+        ("track", Some("Products Searched")) => {
+            text("query").map_or_else(|| "Searched products".into(), |q| format!("Searched for “{q}”"))
+        }
         ("track", Some("Checkout Started")) => "Started checkout".into(),
-        ("track", Some("Order Completed")) => text("order_id").map_or_else(|| "Completed an order".into(), |o| format!("Completed order {o}")),
+        ("track", Some("Order Completed")) => {
+            text("order_id").map_or_else(|| "Completed an order".into(), |o| format!("Completed order {o}"))
+        }
         ("track", Some(event)) => event.to_owned(),
         ("page", _) => page.map_or_else(|| "Viewed a page".into(), |p| format!("Viewed the page {p}")),
         ("screen", _) => name.map_or_else(|| "Opened a screen".into(), |s| format!("Opened the screen {s}")),
@@ -113,7 +121,10 @@ mod tests {
 
     #[test]
     fn events_read_as_what_the_person_did() {
-        assert_eq!(describe("track", Some("Product Viewed"), &json!({"name": "Trail Runner X"})), "Viewed Trail Runner X");
+        assert_eq!(
+            describe("track", Some("Product Viewed"), &json!({"name": "Trail Runner X"})),
+            "Viewed Trail Runner X"
+        );
         assert_eq!(describe("track", Some("Product Added"), &json!({"sku": "TR-X"})), "Added TR-X to the cart");
         assert_eq!(describe("track", Some("Signed Up"), &json!({})), "Signed Up");
         assert_eq!(describe("page", None, &json!({"path": "/pricing"})), "Viewed the page /pricing");

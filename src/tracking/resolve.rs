@@ -160,7 +160,11 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    fn new(workspace: WorkspaceId, (people, companies): (&'a [CustomField], &'a [CustomField]), ctx: ValueContext) -> Self {
+    fn new(
+        workspace: WorkspaceId,
+        (people, companies): (&'a [CustomField], &'a [CustomField]),
+        ctx: ValueContext,
+    ) -> Self {
         Self {
             workspace,
             people,
@@ -254,7 +258,13 @@ impl<'a> Batch<'a> {
         if let (Some(name), Some(properties)) = (&event.name, &event.properties) {
             crate::product::catalogue_event(tx, self.workspace, name, &properties.0).await?;
             if crate::order::ORDER_EVENTS.contains(&name.as_str()) {
-                crate::order::record_event(tx, (self.workspace, actor), person, (name, &properties.0, event.occurred_at)).await?;
+                crate::order::record_event(
+                    tx,
+                    (self.workspace, actor),
+                    person,
+                    (name, &properties.0, event.occurred_at),
+                )
+                .await?;
             }
         }
         Ok(person)
@@ -298,14 +308,30 @@ impl<'a> Batch<'a> {
     }
 
     /// Gives `person` the traits; fields a check refuses are left out and the rest stored.
-    async fn fill(&self, tx: &mut Tx, actor: &Actor, person: PersonId, patch: &mut Map<String, Value>) -> Result<(), StepError> {
+    async fn fill(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        person: PersonId,
+        patch: &mut Map<String, Value>,
+    ) -> Result<(), StepError> {
         for _ in 0..2 {
             if patch.is_empty() {
                 return Ok(());
             }
             let traits = Value::Object(patch.clone());
-            match crate::person::tracking::fill_from(tx, (self.workspace, actor), person, &traits, (self.people, self.ctx)).await {
-                Err(crate::person::PersonError::Invalid(refused)) if traits::drop_fields(patch, refused.keys()) => continue,
+            match crate::person::tracking::fill_from(
+                tx,
+                (self.workspace, actor),
+                person,
+                &traits,
+                (self.people, self.ctx),
+            )
+            .await
+            {
+                Err(crate::person::PersonError::Invalid(refused)) if traits::drop_fields(patch, refused.keys()) => {
+                    continue;
+                }
                 other => return Ok(other?),
             }
         }
@@ -326,15 +352,24 @@ impl<'a> Batch<'a> {
         loop {
             let input: PersonInput = serde_json::from_value(Value::Object(patch.clone()))
                 .map_err(|e| crate::person::PersonError::Invalid([("body".to_owned(), vec![e.to_string()])].into()))?;
-            match crate::person::tracking::create_from(tx, (self.workspace, actor), &input, (self.people, self.ctx)).await {
-                Err(crate::person::PersonError::Invalid(refused)) if traits::drop_fields(&mut patch, refused.keys()) => {}
+            match crate::person::tracking::create_from(tx, (self.workspace, actor), &input, (self.people, self.ctx))
+                .await
+            {
+                Err(crate::person::PersonError::Invalid(refused))
+                    if traits::drop_fields(&mut patch, refused.keys()) => {}
                 other => return Ok(other?),
             }
         }
     }
 
     /// Attaches the earlier, unattributed events of the ids to `person`.
-    async fn attach(&mut self, tx: &mut Tx, person: PersonId, user: Option<&str>, visitor: Option<&str>) -> Result<(), DbError> {
+    async fn attach(
+        &mut self,
+        tx: &mut Tx,
+        person: PersonId,
+        user: Option<&str>,
+        visitor: Option<&str>,
+    ) -> Result<(), DbError> {
         for (column, value) in [("user_id", user), ("anonymous_id", visitor)] {
             let Some(value) = value else { continue };
             for (kind, name, at) in store::attach(tx, self.workspace, column, value, person).await? {
@@ -345,7 +380,9 @@ impl<'a> Batch<'a> {
     }
 
     async fn alias(&mut self, tx: &mut Tx, event: &Pending) -> Result<Option<PersonId>, StepError> {
-        let (Some(previous), Some(user)) = (&event.previous_id, &event.user_id) else { return Ok(self.person_of(event)) };
+        let (Some(previous), Some(user)) = (&event.previous_id, &event.user_id) else {
+            return Ok(self.person_of(event));
+        };
         let target = self.users.get(user).copied();
         let earlier = match self.users.get(previous).or_else(|| self.visitors.get(previous)) {
             Some(person) => Some(*person),
@@ -375,7 +412,10 @@ impl<'a> Batch<'a> {
                 Ok(Some(person))
             }
             (Some(person), Some(other)) if person != other => {
-                tracing::info!(event = event.id, "an alias names two people already; both are kept, for a merge to decide");
+                tracing::info!(
+                    event = event.id,
+                    "an alias names two people already; both are kept, for a merge to decide"
+                );
                 Ok(Some(person))
             }
             (target, earlier) => Ok(target.or(earlier)),
@@ -389,17 +429,27 @@ impl<'a> Batch<'a> {
         (group_id, traits): (&str, Option<&Value>),
         person: Option<PersonId>,
     ) -> Result<(), StepError> {
-        let keys: Vec<String> = self.companies.iter().filter(|d| d.retired_at.is_none()).map(|d| d.key.clone()).collect();
+        let keys: Vec<String> =
+            self.companies.iter().filter(|d| d.retired_at.is_none()).map(|d| d.key.clone()).collect();
         let empty = Value::Object(Map::new());
         let mut patch = traits::company_patch(traits.unwrap_or(&empty), &keys);
         patch.entry("name").or_insert_with(|| group_id.into());
         patch.insert("source".into(), "tracking".into());
         let company = loop {
-            let input: CompanyInput = serde_json::from_value(Value::Object(patch.clone()))
-                .map_err(|e| crate::company::CompanyError::Invalid([("body".to_owned(), vec![e.to_string()])].into()))?;
-            let found = crate::company::tracking::by_group_id(tx, (self.workspace, actor), group_id, &input, (self.companies, self.ctx)).await;
+            let input: CompanyInput = serde_json::from_value(Value::Object(patch.clone())).map_err(|e| {
+                crate::company::CompanyError::Invalid([("body".to_owned(), vec![e.to_string()])].into())
+            })?;
+            let found = crate::company::tracking::by_group_id(
+                tx,
+                (self.workspace, actor),
+                group_id,
+                &input,
+                (self.companies, self.ctx),
+            )
+            .await;
             match found {
-                Err(crate::company::CompanyError::Invalid(refused)) if traits::drop_fields(&mut patch, refused.keys()) => {}
+                Err(crate::company::CompanyError::Invalid(refused))
+                    if traits::drop_fields(&mut patch, refused.keys()) => {}
                 other => break other?,
             }
         };
@@ -435,7 +485,11 @@ fn person_db(err: crate::person::PersonError) -> DbError {
 
 /// Moves a merged person's ids and events to the survivor, in the merge's transaction, and
 /// answers the ids moved, for an undo.
-pub async fn move_all(tx: &mut Tx, workspace: WorkspaceId, (from, to): (PersonId, PersonId)) -> Result<Vec<(String, String)>, DbError> {
+pub async fn move_all(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    (from, to): (PersonId, PersonId),
+) -> Result<Vec<(String, String)>, DbError> {
     let moved = store::move_identities(tx, workspace, from, to).await?;
     store::move_events(tx, workspace, from, to).await?;
     store::recount(tx, workspace, from).await?;

@@ -47,7 +47,12 @@ pub(super) async fn unresolved(
 }
 
 /// Which of `values` (ids of one kind) name a person already.
-pub(super) async fn identities(tx: &mut Tx, workspace: WorkspaceId, kind: &str, values: &[String]) -> Result<Vec<(String, PersonId)>, DbError> {
+pub(super) async fn identities(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    kind: &str,
+    values: &[String],
+) -> Result<Vec<(String, PersonId)>, DbError> {
     let mut found = Vec::new();
     for chunk in values.chunks(CHUNK) {
         let rows: Vec<(String, PersonId)> = sql!(tx.exec(), c => {
@@ -92,7 +97,12 @@ pub(super) async fn link(
 }
 
 /// Marks events resolved, each with its person (or none).
-pub(super) async fn mark(tx: &mut Tx, workspace: WorkspaceId, marks: &[(i64, Option<PersonId>)], now: Timestamp) -> Result<(), DbError> {
+pub(super) async fn mark(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    marks: &[(i64, Option<PersonId>)],
+    now: Timestamp,
+) -> Result<(), DbError> {
     for chunk in marks.chunks(CHUNK) {
         sql!(tx.exec(), c => {
             let mut update = sqlx::QueryBuilder::new("WITH marks (id, person_id) AS (");
@@ -201,7 +211,12 @@ pub(super) async fn recount(tx: &mut Tx, workspace: WorkspaceId, person: PersonI
 }
 
 /// Moves every identity of `from` to `to`; answers them.
-pub(super) async fn move_identities(tx: &mut Tx, workspace: WorkspaceId, from: PersonId, to: PersonId) -> Result<Vec<(String, String)>, DbError> {
+pub(super) async fn move_identities(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    from: PersonId,
+    to: PersonId,
+) -> Result<Vec<(String, String)>, DbError> {
     let moved = sql!(tx.exec(), c => sqlx::query_as(
         "UPDATE person_identities SET person_id = $3 WHERE workspace_id = $1 AND person_id = $2 RETURNING kind, value"
     ).bind(workspace).bind(from).bind(to).fetch_all(c).await)?;
@@ -221,13 +236,19 @@ pub(super) async fn move_back(
         sql!(tx.exec(), c => sqlx::query(
             "UPDATE person_identities SET person_id = $5 WHERE workspace_id = $1 AND kind = $2 AND value = $3 AND person_id = $4"
         ).bind(workspace).bind(kind).bind(value).bind(from).bind(to).execute(c).await.map(drop))?;
-        let sql = format!("UPDATE events SET person_id = $4 WHERE workspace_id = $1 AND {column} = $2 AND person_id = $3");
+        let sql =
+            format!("UPDATE events SET person_id = $4 WHERE workspace_id = $1 AND {column} = $2 AND person_id = $3");
         sql!(tx.exec(), c => sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(workspace).bind(value).bind(from).bind(to).execute(c).await.map(drop))?;
     }
     Ok(())
 }
 
-pub(super) async fn move_events(tx: &mut Tx, workspace: WorkspaceId, from: PersonId, to: PersonId) -> Result<(), DbError> {
+pub(super) async fn move_events(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    from: PersonId,
+    to: PersonId,
+) -> Result<(), DbError> {
     sql!(tx.exec(), c => sqlx::query("UPDATE events SET person_id = $3 WHERE workspace_id = $1 AND person_id = $2")
         .bind(workspace).bind(from).bind(to).execute(c).await.map(drop))?;
     Ok(())
@@ -249,7 +270,11 @@ pub(super) struct ActivityRow {
     pub events: i64,
 }
 
-pub(super) async fn activity_of(db: &rapport_db::Db, workspace: WorkspaceId, person: PersonId) -> Result<Option<ActivityRow>, DbError> {
+pub(super) async fn activity_of(
+    db: &rapport_db::Db,
+    workspace: WorkspaceId,
+    person: PersonId,
+) -> Result<Option<ActivityRow>, DbError> {
     let row = sql!(db.exec(), c => sqlx::query_as(
         "SELECT first_seen_at, last_seen_at, events FROM person_activity WHERE workspace_id = $1 AND person_id = $2"
     ).bind(workspace).bind(person).fetch_optional(c).await)?;

@@ -48,40 +48,19 @@ pub fn person_patch(traits: &Value, custom_keys: &[String]) -> Map<String, Value
         // Libraries send dates as date-times (`1990-05-17T00:00:00.000Z`): the day is what counts.
         birthday.truncate(birthday.find('T').unwrap_or(birthday.len()));
     }
-    if let Some(address) = traits.get("address") {
-        let address = pick(address, ADDRESS_TRAITS);
-        if !address.is_empty() {
-            patch.insert("address".into(), Value::Object(address));
-        }
-    }
-    for key in custom_keys {
-        if let Some(value) = traits.get(key).filter(|v| !v.is_null()) {
-            patch.insert(key.clone(), value.clone());
-        }
-    }
+    add_address_and_custom(&mut patch, traits, custom_keys);
     patch
 }
 
 /// A company's fields as a group call's `traits` give them.
 pub fn company_patch(traits: &Value, custom_keys: &[String]) -> Map<String, Value> {
     let mut patch = pick(traits, COMPANY_TRAITS);
-    if let Some(employees) = ["employees", "employee_count", "employeeCount"]
-        .iter()
-        .find_map(|key| traits.get(*key).and_then(Value::as_i64))
+    if let Some(employees) =
+        ["employees", "employee_count", "employeeCount"].iter().find_map(|key| traits.get(*key).and_then(Value::as_i64))
     {
         patch.insert("employees".into(), employees.into());
     }
-    if let Some(address) = traits.get("address") {
-        let address = pick(address, ADDRESS_TRAITS);
-        if !address.is_empty() {
-            patch.insert("address".into(), Value::Object(address));
-        }
-    }
-    for key in custom_keys {
-        if let Some(value) = traits.get(key).filter(|v| !v.is_null()) {
-            patch.insert(key.clone(), value.clone());
-        }
-    }
+    add_address_and_custom(&mut patch, traits, custom_keys);
     patch
 }
 
@@ -102,6 +81,21 @@ pub fn drop_fields<'a>(patch: &mut Map<String, Value>, refused: impl IntoIterato
         };
     }
     dropped
+}
+
+/// The address (Segment's `address` object) and the custom fields both objects take.
+fn add_address_and_custom(patch: &mut Map<String, Value>, traits: &Value, custom_keys: &[String]) {
+    if let Some(address) = traits.get("address") {
+        let address = pick(address, ADDRESS_TRAITS);
+        if !address.is_empty() {
+            patch.insert("address".into(), Value::Object(address));
+        }
+    }
+    for key in custom_keys {
+        if let Some(value) = traits.get(key).filter(|v| !v.is_null()) {
+            patch.insert(key.clone(), value.clone());
+        }
+    }
 }
 
 fn pick(source: &Value, names: &[(&str, &[&str])]) -> Map<String, Value> {
@@ -165,7 +159,11 @@ mod tests {
 
     #[test]
     fn company_traits_take_the_website_as_domain() {
-        let patch = company_patch(&json!({"name": "Initech", "website": "https://initech.example", "employees": 120}), &[]);
-        assert_eq!(Value::Object(patch), json!({"name": "Initech", "domain": "https://initech.example", "employees": 120}));
+        let patch =
+            company_patch(&json!({"name": "Initech", "website": "https://initech.example", "employees": 120}), &[]);
+        assert_eq!(
+            Value::Object(patch),
+            json!({"name": "Initech", "domain": "https://initech.example", "employees": 120})
+        );
     }
 }
