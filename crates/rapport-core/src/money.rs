@@ -73,7 +73,7 @@ impl Money {
             return Self::parse_decimal(&plain, currency);
         };
         let (kept, dropped) = fraction.split_at(exponent);
-        let exact = Self::parse_decimal(&format!("{whole}.{kept}").trim_end_matches('.'), currency)?;
+        let exact = Self::parse_decimal(format!("{whole}.{kept}").trim_end_matches('.'), currency)?;
         if !dropped.bytes().all(|b| b.is_ascii_digit()) {
             return Err(MoneyError::NotAnAmount);
         }
