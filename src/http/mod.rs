@@ -57,6 +57,7 @@ pub fn pages() -> Pages {
         .merge(crate::bulk::web::router())
         .merge(crate::import::web::router())
         .merge(crate::merge::web::router())
+        .merge(crate::inventory::web::router())
 }
 
 /// The OpenAPI document of every `/api` route, as served at `/api/v1/openapi.json`.

@@ -40,6 +40,7 @@ pub struct Nav {
     pub settings: bool,
     pub roles: bool,
     pub audit: bool,
+    pub inventory: bool,
     /// The top bar's search box, for a signed-in caller who may read people or companies.
     pub search: bool,
 }
@@ -58,6 +59,7 @@ impl Nav {
             settings: admin,
             roles: admin,
             audit: crate::audit::web::may_open(principal),
+            inventory: principal.may(crate::inventory::MODULE, false),
         }
     }
 }
@@ -77,6 +79,7 @@ impl Layout {
                 settings: false,
                 roles: false,
                 audit: false,
+                inventory: false,
                 search: false,
             },
         }
