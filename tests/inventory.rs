@@ -40,6 +40,15 @@ async fn set(app: &TestApp, token: &str, (sku, location): (&str, &str), body: Va
     app.call(token, Method::PUT, &path, Some(body)).await
 }
 
+async fn adjust(app: &TestApp, token: &str, (sku, location): (&str, &str), body: Value) -> TestResponse {
+    let path = format!("/api/v1/inventory/{}/{}/adjust", segment(sku), segment(location));
+    app.call(token, Method::POST, &path, Some(body)).await
+}
+
+async fn list(app: &TestApp, token: &str, query: &str) -> Value {
+    ok(app.call(token, Method::GET, &format!("/api/v1/inventory?{query}"), None).await)
+}
+
 async fn stock(app: &TestApp, token: &str, sku: &str) -> Value {
     ok(app.call(token, Method::GET, &format!("/api/v1/inventory/{}", segment(sku)), None).await)
 }
@@ -108,18 +117,14 @@ async fn an_adjustment_adds_its_delta_with_reason_and_note_and_an_unstocked_leve
     let app = TestApp::new().await;
     let acme = workspace(&app, "Acme").await;
     ok(set(&app, &acme.owner, ("MUG", "main"), json!({"quantity": 10})).await);
-    let adjust = |location: &str, body: Value| {
-        let path = format!("/api/v1/inventory/MUG/{location}/adjust");
-        app.call(&acme.owner, Method::POST, &path, Some(body))
-    };
-    let level = ok(adjust("main", json!({"delta": -3, "note": "dropped two boxes"})).await);
+    let level = ok(adjust(&app, &acme.owner, ("MUG", "main"), json!({"delta": -3, "note": "dropped two boxes"})).await);
     assert_eq!(level["quantity"], 7);
-    ok(adjust("main", json!({"delta": 1, "reason": "return"})).await);
+    ok(adjust(&app, &acme.owner, ("MUG", "main"), json!({"delta": 1, "reason": "return"})).await);
 
     let stock = stock(&app, &acme.owner, "MUG").await;
     assert_eq!(stock["movements"][0]["reason"], "return");
     assert_eq!((&stock["movements"][1]["reason"], &stock["movements"][1]["note"]), (&json!("adjust"), &json!("dropped two boxes")));
-    assert_eq!(adjust("backroom", json!({"delta": 1})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(adjust(&app, &acme.owner, ("MUG", "backroom"), json!({"delta": 1})).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.call(&acme.owner, Method::GET, "/api/v1/inventory/NOPE", None).await.status, StatusCode::NOT_FOUND);
 }
 
@@ -132,9 +137,9 @@ async fn an_order_takes_stock_even_below_zero_and_its_cancellation_and_returns_g
 
     apply(&app, ws, vec![movement("MUG", None, -2, MovementReason::Order), movement("MUG", None, -1, MovementReason::Order)]).await;
     assert_eq!(quantities(&app, &acme.owner, "MUG").await, [("main".into(), 7)]);
-    let stock = stock(&app, &acme.owner, "MUG").await;
-    assert_eq!((&stock["movements"][0]["quantity_after"], &stock["movements"][1]["quantity_after"]), (&json!(7), &json!(8)));
-    assert_eq!((&stock["movements"][0]["reference"], &stock["movements"][0]["actor"]), (&json!("order:1"), &json!("system:orders.test")));
+    let taken = stock(&app, &acme.owner, "MUG").await;
+    assert_eq!((&taken["movements"][0]["quantity_after"], &taken["movements"][1]["quantity_after"]), (&json!(7), &json!(8)));
+    assert_eq!((&taken["movements"][0]["reference"], &taken["movements"][0]["actor"]), (&json!("order:1"), &json!("system:orders.test")));
 
     apply(&app, ws, vec![movement("MUG", None, 2, MovementReason::Cancel), movement("MUG", Some("main"), 1, MovementReason::Return)]).await;
     assert_eq!(quantities(&app, &acme.owner, "MUG").await, [("main".into(), 10)]);
@@ -217,15 +222,14 @@ async fn the_list_pages_by_sku_and_filters_by_sku_prefix_and_low_stock() {
     for (sku, quantity) in [("TS-S", 2), ("TS-M", 40), ("MUG", 1), ("CAP", 30)] {
         ok(set(&app, &acme.owner, (sku, "main"), json!({"quantity": quantity})).await);
     }
-    let list = |query: &str| app.call(&acme.owner, Method::GET, &format!("/api/v1/inventory?{query}"), None);
     let skus = |page: &Value| page["data"].as_array().unwrap().iter().map(|l| l["sku"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
-    let first = ok(list("limit=3").await);
+    let first = list(&app, &acme.owner, "limit=3").await;
     assert_eq!(skus(&first), ["CAP", "MUG", "TS-M"]);
-    let second = ok(list(&format!("limit=3&cursor={}", first["next"])).await);
+    let second = list(&app, &acme.owner, &format!("limit=3&cursor={}", first["next"])).await;
     assert_eq!((skus(&second), &second["next"]), (vec!["TS-S".to_owned()], &Value::Null));
-    assert_eq!(skus(&ok(list("sku=TS-").await)), ["TS-M", "TS-S"]);
-    assert_eq!(skus(&ok(list("low=true").await)), ["MUG", "TS-S"]);
-    assert_eq!(skus(&ok(list("low=true&sku=TS").await)), ["TS-S"]);
+    assert_eq!(skus(&list(&app, &acme.owner, "sku=TS-").await), ["TS-M", "TS-S"]);
+    assert_eq!(skus(&list(&app, &acme.owner, "low=true").await), ["MUG", "TS-S"]);
+    assert_eq!(skus(&list(&app, &acme.owner, "low=true&sku=TS").await), ["TS-S"]);
 }
 
 #[tokio::test]
@@ -246,8 +250,8 @@ async fn bad_input_is_refused_with_422_naming_the_field() {
     let threshold = json!({"quantity": 1, "low_stock_threshold": -1});
     assert_eq!(fields(set(&app, &acme.owner, ("MUG", "main"), threshold).await), ["low_stock_threshold"]);
     ok(set(&app, &acme.owner, ("MUG", "main"), json!({"quantity": 1})).await);
-    let adjust = app.call(&acme.owner, Method::POST, "/api/v1/inventory/MUG/main/adjust", Some(json!({"delta": 0, "reason": "set"})));
-    assert_eq!(fields(adjust.await), ["delta", "reason"]);
+    let refused = adjust(&app, &acme.owner, ("MUG", "main"), json!({"delta": 0, "reason": "set"})).await;
+    assert_eq!(fields(refused), ["delta", "reason"]);
     let settings = app.call(&acme.owner, Method::PUT, "/api/v1/inventory-settings", Some(json!({"low_stock_threshold": -1})));
     assert_eq!(fields(settings.await), ["low_stock_threshold"]);
     assert_eq!(app.count("stock_movements").await, 1);
@@ -265,8 +269,7 @@ async fn a_viewer_reads_stock_but_may_not_change_it_and_a_token_without_orders_s
     ok(app.call(&viewer, Method::GET, "/api/v1/inventory/MUG", None).await);
     let refused = set(&app, &viewer, ("MUG", "main"), json!({"quantity": 1})).await;
     assert_eq!((refused.status, refused.error_code()), (StatusCode::FORBIDDEN, "forbidden".to_owned()));
-    let adjust = app.call(&viewer, Method::POST, "/api/v1/inventory/MUG/main/adjust", Some(json!({"delta": 1}))).await;
-    assert_eq!(adjust.status, StatusCode::FORBIDDEN);
+    assert_eq!(adjust(&app, &viewer, ("MUG", "main"), json!({"delta": 1})).await.status, StatusCode::FORBIDDEN);
     let settings = app.call(&viewer, Method::PUT, "/api/v1/inventory-settings", Some(json!({"low_stock_threshold": 1}))).await;
     assert_eq!(settings.status, StatusCode::FORBIDDEN);
 
@@ -286,8 +289,8 @@ async fn a_workspace_sees_and_moves_only_its_own_stock() {
 
     assert_eq!(app.call(&globex.owner, Method::GET, "/api/v1/inventory/MUG", None).await.status, StatusCode::NOT_FOUND);
     assert!(ok(app.call(&globex.owner, Method::GET, "/api/v1/inventory", None).await)["data"].as_array().unwrap().is_empty());
-    let adjust = app.call(&globex.owner, Method::POST, "/api/v1/inventory/MUG/main/adjust", Some(json!({"delta": -1}))).await;
-    assert_eq!(adjust.status, StatusCode::NOT_FOUND);
+    let adjusted = adjust(&app, &globex.owner, ("MUG", "main"), json!({"delta": -1})).await;
+    assert_eq!(adjusted.status, StatusCode::NOT_FOUND);
     apply(&app, globex.created.workspace_id, vec![movement("MUG", None, -1, MovementReason::Order)]).await;
     ok(set(&app, &globex.owner, ("MUG", "main"), json!({"quantity": 50})).await);
 
