@@ -57,7 +57,10 @@ async fn a_level_set_from_the_inventory_page_is_shown_with_its_movement_and_mark
     browser.find(Locator::Css("#low-only")).await.expect("a low-only filter").click().await.expect("it ticks");
     browser.click_and_wait_for_next_page("form[role=search] button[type=submit]").await;
     let listed = text_of(&browser, "#levels").await;
-    assert!(listed.contains("TSHIRT-M") && listed.contains("Mug / blue") && listed.matches("Low").count() == 2, "{listed}");
+    assert!(
+        listed.contains("TSHIRT-M") && listed.contains("Mug / blue") && listed.matches("Low").count() == 2,
+        "{listed}"
+    );
     browser.check_at_both_widths("inventory").await;
     browser.close().await;
 }

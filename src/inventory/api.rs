@@ -112,7 +112,10 @@ pub struct SettingsInput {
 /// The workspace's inventory settings.
 #[utoipa::path(get, path = "/inventory-settings", tag = "inventory", security(("bearer" = [])),
     responses((status = 200, body = InventorySettings), (status = 403, body = ErrorBody)))]
-async fn read_settings(State(state): State<AppState>, principal: Principal) -> Result<Json<InventorySettings>, ApiError> {
+async fn read_settings(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<InventorySettings>, ApiError> {
     Ok(Json(service::settings(&state.db, &principal).await?))
 }
 

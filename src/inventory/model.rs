@@ -297,15 +297,19 @@ mod tests {
         assert_eq!(errors.keys().collect::<Vec<_>>(), ["low_stock_threshold", "quantity", "sku"]);
         let kept: SetStockInput = serde_json::from_value(json!({"quantity": 7})).unwrap();
         assert_eq!(SetStock::parse("A", "main", &kept).unwrap().threshold, None);
-        let cleared: SetStockInput = serde_json::from_value(json!({"quantity": 7, "low_stock_threshold": null})).unwrap();
+        let cleared: SetStockInput =
+            serde_json::from_value(json!({"quantity": 7, "low_stock_threshold": null})).unwrap();
         assert_eq!(SetStock::parse("A", "main", &cleared).unwrap().threshold, Some(None));
         let set: SetStockInput = serde_json::from_value(json!({"quantity": -2, "low_stock_threshold": 3})).unwrap();
-        assert_eq!(SetStock::parse("A", "main", &set).unwrap(), SetStock {
-            sku: Sku("A".into()),
-            location: Location("main".into()),
-            quantity: -2,
-            threshold: Some(Some(3)),
-        });
+        assert_eq!(
+            SetStock::parse("A", "main", &set).unwrap(),
+            SetStock {
+                sku: Sku("A".into()),
+                location: Location("main".into()),
+                quantity: -2,
+                threshold: Some(Some(3)),
+            }
+        );
     }
 
     #[test]
@@ -315,6 +319,9 @@ mod tests {
         assert_eq!(errors.keys().collect::<Vec<_>>(), ["delta", "reason"]);
         let input: AdjustInput = serde_json::from_value(json!({"delta": -3, "note": " broken "})).unwrap();
         let adjustment = Adjustment::parse("A", "main", &input).unwrap();
-        assert_eq!((adjustment.delta, adjustment.reason, adjustment.note.as_deref()), (-3, MovementReason::Adjust, Some("broken")));
+        assert_eq!(
+            (adjustment.delta, adjustment.reason, adjustment.note.as_deref()),
+            (-3, MovementReason::Adjust, Some("broken"))
+        );
     }
 }

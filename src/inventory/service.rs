@@ -15,8 +15,8 @@ use rapport_jobs::NewDomainEvent;
 use serde_json::{Value, json};
 
 use super::model::{
-    AdjustInput, Adjustment, DEFAULT_LOCATION, DEFAULT_LOW_STOCK_THRESHOLD, InventorySettings, Location, MAX_QUANTITY, Movement,
-    MovementReason, SetStock, SetStockInput, Sku, StockLevel, StockMovement, threshold,
+    AdjustInput, Adjustment, DEFAULT_LOCATION, DEFAULT_LOW_STOCK_THRESHOLD, InventorySettings, Location, MAX_QUANTITY,
+    Movement, MovementReason, SetStock, SetStockInput, Sku, StockLevel, StockMovement, threshold,
 };
 use super::store::{self, LevelFilter, NewMovement};
 use crate::audit::{AuditAction, AuditEntry};
@@ -130,7 +130,8 @@ async fn record(
         let total = totals.entry((r.sku.as_str(), r.location.as_str())).or_default();
         *total = total.saturating_add(r.movement.delta);
     }
-    let sums: Vec<(&str, &str, i64)> = totals.iter().map(|((sku, location), total)| (*sku, *location, *total)).collect();
+    let sums: Vec<(&str, &str, i64)> =
+        totals.iter().map(|((sku, location), total)| (*sku, *location, *total)).collect();
     let now = Utc::now();
     let added = store::add(tx, workspace, &sums, now).await?;
     let default = store::default_threshold_in(tx, workspace).await?.unwrap_or(DEFAULT_LOW_STOCK_THRESHOLD);

@@ -67,11 +67,7 @@ crate::http::auth::csrf_protected!(SetForm, SettingsForm);
 /// else the text (refused as not an integer), and nothing when left empty.
 fn typed(raw: &str) -> Value {
     let raw = raw.trim();
-    if raw.is_empty() {
-        Value::Null
-    } else {
-        raw.parse::<i64>().map_or_else(|_| Value::from(raw), Value::from)
-    }
+    if raw.is_empty() { Value::Null } else { raw.parse::<i64>().map_or_else(|_| Value::from(raw), Value::from) }
 }
 
 /// One input of the set form, with what was typed and its errors.
@@ -104,7 +100,10 @@ impl SetForm {
 
     fn input(&self) -> SetStockInput {
         let threshold = typed(&self.low_stock_threshold);
-        SetStockInput { quantity: typed(&self.quantity), low_stock_threshold: (!threshold.is_null()).then_some(threshold) }
+        SetStockInput {
+            quantity: typed(&self.quantity),
+            low_stock_threshold: (!threshold.is_null()).then_some(threshold),
+        }
     }
 }
 
@@ -175,7 +174,10 @@ fn sku_path(sku: &str) -> String {
     format!("/inventory/{}", encoded.replace('+', "%20"))
 }
 
-async fn set(State(state): State<AppState>, SessionForm(principal, form): SessionForm<SetForm>) -> Result<Response, ApiError> {
+async fn set(
+    State(state): State<AppState>,
+    SessionForm(principal, form): SessionForm<SetForm>,
+) -> Result<Response, ApiError> {
     match service::set(&state.db, &principal, (&form.sku, &form.location), &form.input()).await {
         Ok(level) => Ok(Redirect::to(&sku_path(&level.sku)).into_response()),
         Err(InventoryError::Invalid(errors)) => {
