@@ -23,6 +23,7 @@ pub mod r#gen;
 pub mod http;
 pub mod identity;
 pub mod import;
+pub mod inventory;
 pub mod jobs;
 pub mod mail;
 pub mod merge;

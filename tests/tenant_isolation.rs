@@ -129,6 +129,11 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     let merge = rapport::merge::MergeRequest { survivor: best.a.id, merged: best.b.id, fields: Default::default() };
     rapport::merge::merge(app.db(), &owner, &merge).await.unwrap();
     rapport::merge::bulk(app.db(), &owner, 0.999).await.unwrap();
+    // The sku and location are A's workspace id, so the probes' ids name a real level.
+    let stocked = a.workspace_id.get().to_string();
+    let level = rapport::inventory::SetStockInput { quantity: 3.into(), low_stock_threshold: None };
+    rapport::inventory::set(app.db(), &owner, (&stocked, &stocked), &level).await.unwrap();
+    rapport::inventory::save_settings(app.db(), &owner, &2.into()).await.unwrap();
 }
 
 /// What the caller can observe of an answer: status, error code and where a redirect leads,

@@ -59,6 +59,7 @@ pub fn pages() -> Pages {
         .merge(crate::merge::web::router())
         .merge(crate::order::web::router())
         .merge(crate::product::web::router())
+        .merge(crate::inventory::web::router())
 }
 
 /// The OpenAPI document of every `/api` route, as served at `/api/v1/openapi.json`.

@@ -33,7 +33,8 @@ use crate::app::AppState;
         (name = "exports", description = "Exports of the people and companies lists, written by a job, downloaded by signed link"),
         (name = "search", description = "One search across people and companies: prefix, substring and typo-tolerant, ranked, highlighted"),
         (name = "bulk", description = "Bulk actions on people and companies, run as jobs with progress"),
-        (name = "duplicates", description = "Probable duplicate people, compared side by side, merged and unmerged")
+        (name = "duplicates", description = "Probable duplicate people, compared side by side, merged and unmerged"),
+        (name = "inventory", description = "Stock per sku and location, its movements, and setting it from an external system")
     )
 )]
 pub struct ApiDoc;
@@ -75,6 +76,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::order::api::router())
         .merge(crate::product::api::router())
         .merge(crate::tracking::people_api::router())
+        .merge(crate::inventory::api::router())
         .merge(crate::workspace::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }

@@ -42,6 +42,7 @@ pub struct Nav {
     pub settings: bool,
     pub roles: bool,
     pub audit: bool,
+    pub inventory: bool,
     /// The top bar's search box, for a signed-in caller who may read people or companies.
     pub search: bool,
 }
@@ -61,6 +62,7 @@ impl Nav {
             settings: admin,
             roles: admin,
             audit: crate::audit::web::may_open(principal),
+            inventory: principal.may(crate::inventory::MODULE, false),
         }
     }
 }
@@ -81,6 +83,7 @@ impl Layout {
                 settings: false,
                 roles: false,
                 audit: false,
+                inventory: false,
                 search: false,
             },
         }
