@@ -102,6 +102,34 @@ async fn an_order_is_recorded_for_the_person_named_and_moves_through_its_statuse
     assert!(list.contains("Order W-100"), "{list}");
 }
 
+async fn mugs_in_stock(app: &TestApp, token: &str) -> i64 {
+    let stock = app.call(token, Method::GET, "/api/v1/inventory/MUG", None).await.json();
+    stock["levels"][0]["quantity"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn orders_take_stock_and_returns_and_cancellations_put_it_back() {
+    let (app, _, token) = owner().await;
+    let set = app.call(&token, Method::PUT, "/api/v1/inventory/MUG/default", Some(json!({"quantity": 10}))).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text());
+    let mut order = body();
+    order.as_object_mut().unwrap().remove("email");
+    let id = app.call(&token, Method::POST, "/api/v1/orders", Some(order)).await.json()["id"].as_i64().unwrap();
+    assert_eq!(mugs_in_stock(&app, &token).await, 8, "two mugs sold; the unstocked T-shirt is no one's concern");
+    app.call(
+        &token,
+        Method::POST,
+        &format!("/api/v1/orders/{id}/returns"),
+        Some(json!({"items": [{"sku": "MUG", "quantity": 1}]})),
+    )
+    .await;
+    assert_eq!(mugs_in_stock(&app, &token).await, 9);
+    app.call(&token, Method::POST, &format!("/api/v1/orders/{id}/status"), Some(json!({"status": "cancelled"}))).await;
+    assert_eq!(mugs_in_stock(&app, &token).await, 10, "the mug not returned comes back with the cancellation");
+    let movements = app.call(&token, Method::GET, "/api/v1/inventory/MUG", None).await.text();
+    assert!(movements.contains(&format!("order:{id}")), "{movements}");
+}
+
 #[tokio::test]
 async fn bad_orders_are_refused_by_field_and_nothing_is_stored() {
     let (app, _, token) = owner().await;

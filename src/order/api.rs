@@ -33,6 +33,7 @@ impl From<OrderError> for ApiError {
             OrderError::NotFound => Self::NotFound,
             OrderError::Exists(id) => Self::Conflict { code: "order_exists", message: format!("{err}: order {id}") },
             OrderError::Forbidden(why) => Self::Forbidden(why.into()),
+            OrderError::Inventory(err) => err.into(),
             OrderError::Db(err) => err.into(),
         }
     }

@@ -12,6 +12,7 @@ use super::model::{self, NewOrder, OrderInput, OrderLine, OrderStatus};
 use super::store::{self, ListQuery, OrderRow, StatusChange};
 use crate::http::FieldErrors;
 use crate::identity::Principal;
+use crate::inventory::{Movement, MovementReason};
 use crate::person::import::Key;
 
 pub(super) const MODULE: &str = "orders";
@@ -26,6 +27,8 @@ pub enum OrderError {
     Exists(OrderId),
     #[error("{0}")]
     Forbidden(&'static str),
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -103,6 +106,8 @@ async fn place(
         StatusChange { status: "placed", carrier: None, tracking_number: None, note: None, actor: &actor_name };
     store::record_history(tx, workspace, id, &placed, now).await?;
     crate::product::catalogue_lines(tx, workspace, &order.lines, order.currency).await?;
+    let bought: Vec<(String, i64)> = order.lines.iter().map(|l| (l.sku.clone(), -l.quantity)).collect();
+    stock(tx, (workspace, actor), id, &bought, MovementReason::Order).await?;
     if let Some(person) = person {
         let summary = model::summary("Ordered", order.items(), Money::new(order.total, order.currency));
         timeline(tx, (workspace, actor), person, ("order.placed", &summary), id).await?;
@@ -121,6 +126,19 @@ async fn change(
     let actor_name = actor.to_string();
     let change = StatusChange { status: status.as_str(), carrier, tracking_number, note, actor: &actor_name };
     store::set_status(tx, workspace, row.id, &change, Utc::now()).await?;
+    let (was_cancelled, cancelled) = (row.status == OrderStatus::Cancelled.as_str(), status == OrderStatus::Cancelled);
+    if was_cancelled != cancelled {
+        // A cancelled order's items (those not already returned) go back on the shelf; an
+        // order taken out of cancellation takes them again.
+        let sign = if cancelled { 1 } else { -1 };
+        let kept: Vec<(String, i64)> = store::lines_in(tx, workspace, row.id)
+            .await?
+            .into_iter()
+            .map(|l| (l.sku, sign * (l.quantity - l.returned)))
+            .collect();
+        let reason = if cancelled { MovementReason::Cancel } else { MovementReason::Order };
+        stock(tx, (workspace, actor), row.id, &kept, reason).await?;
+    }
     if let Some(person) = row.person_id {
         let mut summary = format!("Order {} {}", row.reference, status.as_str());
         if let Some(tracking) = tracking_number {
@@ -150,6 +168,29 @@ async fn refund(
         timeline(tx, (workspace, actor), person, ("order.refunded", &summary), row.id).await?;
     }
     refresh(tx, workspace, row.person_id).await
+}
+
+/// Moves the stock of `lines` (sku, signed quantity) for order `id`; skus nobody stocks are
+/// left alone by the inventory.
+async fn stock(
+    tx: &mut Tx,
+    (workspace, actor): (WorkspaceId, &Actor),
+    id: OrderId,
+    lines: &[(String, i64)],
+    reason: MovementReason,
+) -> Result<(), OrderError> {
+    let movements: Vec<Movement> = lines
+        .iter()
+        .filter(|(_, delta)| *delta != 0)
+        .map(|(sku, delta)| Movement {
+            sku: sku.clone(),
+            location: None,
+            delta: *delta,
+            reason,
+            reference: Some(format!("order:{id}")),
+        })
+        .collect();
+    Ok(crate::inventory::apply(tx, workspace, actor, &movements).await?)
 }
 
 async fn refresh(tx: &mut Tx, workspace: WorkspaceId, person: Option<PersonId>) -> Result<(), OrderError> {
@@ -484,10 +525,15 @@ pub async fn add_return(
             let actor_name = actor.to_string();
             store::insert_return(tx, workspace, id, (&items, reason, amount), &actor_name, Utc::now()).await?;
             let before = store::lines_in(tx, workspace, id).await?;
+            let mut back = Vec::new();
             for (line, was) in lines.iter().zip(&before) {
                 if line.returned > was.returned {
                     store::mark_returned(tx, workspace, id, line.line, line.returned - was.returned).await?;
+                    back.push((line.sku.clone(), line.returned - was.returned));
                 }
+            }
+            if row.status != OrderStatus::Cancelled.as_str() {
+                stock(tx, (workspace, &actor), id, &back, MovementReason::Return).await?;
             }
             if lines.iter().all(|l| l.returned >= l.quantity) {
                 change(tx, (workspace, &actor), &row, OrderStatus::Returned, (None, None, reason)).await?;
