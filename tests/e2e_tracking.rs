@@ -152,7 +152,10 @@ async fn an_owner_creates_a_source_whose_key_sends_events_until_it_is_revoked() 
     let write_key = text_of(&browser, "[data-write-key]").await;
     assert!(write_key.starts_with("rpk_"), "the page shows the write key: {write_key}");
     let snippet = text_of(&browser, "[data-snippet=browser]").await;
-    assert!(snippet.contains(&format!("{}/rapport.js", server.url)), "the snippet loads the script from here: {snippet}");
+    assert!(
+        snippet.contains(&format!("{}/rapport.js", server.url)),
+        "the snippet loads the script from here: {snippet}"
+    );
     assert!(snippet.contains(&format!("data-write-key=\"{write_key}\"")), "the snippet carries the key: {snippet}");
     browser.check_at_both_widths("tracking-source-created").await;
 

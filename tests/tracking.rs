@@ -31,7 +31,12 @@ async fn tracked(app: TestApp) -> Tracked {
     let token = identity::create_token(app.db(), created.workspace_id, created.owner_id, "t", vec![Scope::All], None)
         .await
         .unwrap();
-    Tracked { app, workspace: created, write_key: source.write_key.expose().clone(), token: token.secret.expose().clone() }
+    Tracked {
+        app,
+        workspace: created,
+        write_key: source.write_key.expose().clone(),
+        token: token.secret.expose().clone(),
+    }
 }
 
 fn basic(key: &str) -> String {

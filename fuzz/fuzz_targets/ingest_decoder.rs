@@ -14,8 +14,8 @@ mod model;
 
 use std::io::Write;
 
-use libfuzzer_sys::fuzz_target;
 use chrono::Datelike;
+use libfuzzer_sys::fuzz_target;
 use model::{
     MAX_DEPTH, MAX_EXPANDED_BYTES, MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, MAX_VALUES_PER_MESSAGE, Message, MessageType,
 };

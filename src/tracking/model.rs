@@ -388,7 +388,9 @@ mod tests {
             let call = json!({"type": "identify", "userId": "u"});
             json!({"batch": vec![call; calls], "context": {"page": "x".repeat(size)}}).to_string().into_bytes()
         };
-        assert!(matches!(parse(&shared(40_000, 1), None, now()), Err(Rejection::TooLarge(r)) if r.starts_with("batch[0]")));
+        assert!(
+            matches!(parse(&shared(40_000, 1), None, now()), Err(Rejection::TooLarge(r)) if r.starts_with("batch[0]"))
+        );
         let Err(Rejection::TooLarge(reason)) = parse(&shared(30_000, 40), None, now()) else { panic!("refused") };
         assert!(reason.contains("together"), "{reason}");
         assert_eq!(parse(&shared(30_000, 4), None, now()).expect("valid").messages.len(), 4);
@@ -404,7 +406,8 @@ mod tests {
 
     #[test]
     fn a_clock_thousands_of_years_off_is_a_bad_timestamp() {
-        let call = json!({"userId": "u", "event": "E", "timestamp": "0001-01-01T00:00:00Z", "sentAt": "9999-01-01T00:00:00Z"});
+        let call =
+            json!({"userId": "u", "event": "E", "timestamp": "0001-01-01T00:00:00Z", "sentAt": "9999-01-01T00:00:00Z"});
         let refused = parse(call.to_string().as_bytes(), Some(MessageType::Track), now());
         assert!(matches!(refused, Err(Rejection::Malformed(r)) if r.contains("years")));
     }

@@ -147,7 +147,12 @@ pub(super) async fn source(db: &Db, workspace: WorkspaceId, id: i64) -> Result<O
 }
 
 /// Marks a live source revoked; false when `workspace` has no such live source.
-pub(super) async fn revoke_source(tx: &mut Tx, workspace: WorkspaceId, id: i64, now: Timestamp) -> Result<bool, DbError> {
+pub(super) async fn revoke_source(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: i64,
+    now: Timestamp,
+) -> Result<bool, DbError> {
     let revoked = sql!(tx.exec(), c => sqlx::query(
         "UPDATE sources SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL"
     ).bind(workspace).bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;

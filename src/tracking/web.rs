@@ -132,7 +132,10 @@ async fn create(
             let snippet =
                 Snippet { host: state.config.public_url(), key: created.write_key.expose().clone(), whole_key: true };
             let name = form.name.trim().to_owned();
-            (StatusCode::CREATED, Shown { created: Some((name, snippet)), name: String::new(), error: None, revoked: false })
+            (
+                StatusCode::CREATED,
+                Shown { created: Some((name, snippet)), name: String::new(), error: None, revoked: false },
+            )
         }
         Err(err @ TrackingError::NameRequired) => {
             let shown = Shown { created: None, name: form.name, error: Some(err.to_string()), revoked: false };
