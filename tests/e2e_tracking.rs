@@ -1,7 +1,8 @@
 //! The tracking script in a real browser: a customer's website on another origin includes
 //! `/rapport.js`, identifies the visitor and tracks an event, and the calls arrive in Rapport.
-//! With consent required, nothing leaves the page until the visitor agrees. Skipped when
-//! Chromium is not installed (see `browser::tools`).
+//! With consent required, nothing leaves the page until the visitor agrees. An owner creates a
+//! source on the sources page, a sender uses the key the page shows once, and revoking the
+//! source shuts it out. Skipped when Chromium is not installed (see `browser::tools`).
 
 mod browser;
 mod util;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use axum::response::Html;
 use browser::{Browser, Server};
+use fantoccini::Locator;
 use serde_json::Value;
 
 /// A website on its own origin, loading the script from Rapport as a customer's site would.
@@ -115,5 +117,69 @@ async fn a_website_on_another_origin_sends_identify_track_and_page_through_the_s
         events(&server, &token).await.iter().any(|e| e["name"] == "Newsletter Viewed")
     })
     .await;
+    browser.close().await;
+}
+
+async fn text_of(browser: &Browser, selector: &str) -> String {
+    let element = browser.find(Locator::Css(selector)).await.unwrap_or_else(|err| panic!("no {selector}: {err}"));
+    element.text().await.expect("its text").trim().to_owned()
+}
+
+async fn track_with(server: &Server, write_key: &str, message_id: &str) -> reqwest::StatusCode {
+    let call = serde_json::json!({"userId": "user-7", "event": "Signed Up", "messageId": message_id});
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/track", server.url))
+        .basic_auth(write_key, Some(""))
+        .json(&call)
+        .send()
+        .await
+        .expect("the collection endpoint answers");
+    response.status()
+}
+
+#[tokio::test]
+async fn an_owner_creates_a_source_whose_key_sends_events_until_it_is_revoked() {
+    let Some(mut browser) = Browser::launch().await else {
+        return;
+    };
+    let server = Server::start().await;
+    browser.set_up_and_sign_in(&server).await;
+    browser.goto(&format!("{}/settings", server.url)).await.expect("the settings page loads");
+    browser.click_and_wait_for_next_page("a[href='/settings/sources']").await;
+    browser.fill("#name", "Website").await;
+    browser.click_and_wait_for_next_page("form[action='/settings/sources'] button[type=submit]").await;
+    browser.assert_document_status("creating a source", 201).await;
+    let write_key = text_of(&browser, "[data-write-key]").await;
+    assert!(write_key.starts_with("rpk_"), "the page shows the write key: {write_key}");
+    let snippet = text_of(&browser, "[data-snippet=browser]").await;
+    assert!(
+        snippet.contains(&format!("{}/rapport.js", server.url)),
+        "the snippet loads the script from here: {snippet}"
+    );
+    assert!(snippet.contains(&format!("data-write-key=\"{write_key}\"")), "the snippet carries the key: {snippet}");
+    browser.check_at_both_widths("tracking-source-created").await;
+
+    assert_eq!(track_with(&server, &write_key, "first").await, reqwest::StatusCode::OK);
+    browser.goto(&format!("{}/settings/sources", server.url)).await.expect("the sources page loads");
+    let listed = text_of(&browser, "ul.rows").await;
+    assert!(listed.contains("Website") && !listed.contains(&write_key), "the list names the source, not its key");
+    browser.click_and_wait_for_next_page("ul.rows a").await;
+    assert_eq!(text_of(&browser, "[data-event-count]").await, "1");
+    browser.check_at_both_widths("tracking-source").await;
+
+    // The revoke button asks first; declining keeps the source.
+    let revoke = "form[action$='/revoke'] button[type=submit]";
+    browser
+        .execute("window.asked = []; window.confirm = (m) => { window.asked.push(m); return false; };", vec![])
+        .await
+        .expect("the page runs a script");
+    browser.find(Locator::Css(revoke)).await.expect("a revoke button").click().await.expect("it takes a click");
+    let asked = browser.execute("return window.asked;", vec![]).await.expect("the page runs a script");
+    assert!(asked[0].as_str().is_some_and(|m| m.starts_with("Revoke Website?")), "{asked}");
+    assert_eq!(track_with(&server, &write_key, "second").await, reqwest::StatusCode::OK);
+    browser.execute("window.confirm = () => true;", vec![]).await.expect("the page runs a script");
+    browser.click_and_wait_for_next_page(revoke).await;
+    assert!(text_of(&browser, "main").await.contains("Source revoked"));
+    assert_eq!(track_with(&server, &write_key, "third").await, reqwest::StatusCode::UNAUTHORIZED);
     browser.close().await;
 }

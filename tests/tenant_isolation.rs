@@ -249,6 +249,8 @@ async fn workspace_b_learns_nothing_about_and_changes_nothing_of_workspace_a_on_
     let a = app.with_workspace("Alpha", "owner@alpha.example").await;
     let b = app.with_workspace("Beta", "owner@beta.example").await;
     seed(&app, &a).await;
+    // B has a source of its own, so that its sources pages answer for B's ids and not A's.
+    rapport::tracking::create_source(app.db(), b.workspace_id, "beta website").await.unwrap();
 
     let before = counts_of(&app, a.workspace_id).await;
     let unseeded: Vec<_> =

@@ -10,7 +10,7 @@ mod util;
 use std::io::Write;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use base64::Engine;
 use rapport::identity::{self, Scope};
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ const CAPTURES: &str = include_str!("../../shared/data/segment/captured_requests
 
 struct Tracked {
     app: TestApp,
+    workspace: rapport::workspace::Created,
     write_key: String,
     token: String,
 }
@@ -30,7 +31,12 @@ async fn tracked(app: TestApp) -> Tracked {
     let token = identity::create_token(app.db(), created.workspace_id, created.owner_id, "t", vec![Scope::All], None)
         .await
         .unwrap();
-    Tracked { app, write_key: source.write_key.expose().clone(), token: token.secret.expose().clone() }
+    Tracked {
+        app,
+        workspace: created,
+        write_key: source.write_key.expose().clone(),
+        token: token.secret.expose().clone(),
+    }
 }
 
 fn basic(key: &str) -> String {
@@ -201,4 +207,38 @@ async fn a_source_over_its_budget_gets_429_with_retry_after() {
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.header("retry-after").parse::<i64>().unwrap() >= 1);
     assert_eq!(t.stored().await, 3);
+}
+
+#[tokio::test]
+async fn a_revoked_source_is_refused_at_once_and_leaves_the_list() {
+    let t = tracked(TestApp::new().await).await;
+    let call = json!({"type": "track", "userId": "u1", "event": "Signed Up", "messageId": "before"});
+    assert_eq!(t.batch(&json!({"batch": [call]})).await.status, StatusCode::OK);
+    let listed = t.app.call(&t.token, Method::GET, "/api/v1/sources", None).await.json();
+    let id = listed[0]["id"].as_i64().unwrap();
+
+    let revoked = t.app.call(&t.token, Method::DELETE, &format!("/api/v1/sources/{id}"), None).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.text());
+    let call = json!({"type": "track", "userId": "u1", "event": "Signed Up", "messageId": "after"});
+    let refused = t.batch(&json!({"batch": [call]})).await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (StatusCode::UNAUTHORIZED, "unauthorized"));
+    assert_eq!(t.stored().await, 1, "the source's earlier events stay");
+    assert_eq!(t.app.call(&t.token, Method::GET, "/api/v1/sources", None).await.json(), json!([]));
+    let again = t.app.call(&t.token, Method::DELETE, &format!("/api/v1/sources/{id}"), None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn revoking_a_source_needs_write_access_to_the_workspace() {
+    let t = tracked(TestApp::new().await).await;
+    let listed = t.app.call(&t.token, Method::GET, "/api/v1/sources", None).await.json();
+    let id = listed[0]["id"].as_i64().unwrap();
+    let (workspace, owner) = (t.workspace.workspace_id, t.workspace.owner_id);
+    let reader = identity::create_token(t.app.db(), workspace, owner, "r", vec![Scope::Read("events".into())], None);
+    let reader = reader.await.unwrap().secret.expose().clone();
+    assert_eq!(t.app.call(&reader, Method::GET, "/api/v1/sources", None).await.status, StatusCode::OK);
+    let refused = t.app.call(&reader, Method::DELETE, &format!("/api/v1/sources/{id}"), None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    let call = json!({"type": "track", "userId": "u1", "event": "Signed Up"});
+    assert_eq!(t.batch(&json!({"batch": [call]})).await.status, StatusCode::OK, "the key still works");
 }

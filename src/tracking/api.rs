@@ -7,7 +7,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,10 @@ pub fn collection_router() -> OpenApiRouter<AppState> {
 
 /// Sources and events under `/api/v1`.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_sources, create_source)).routes(routes!(list_events))
+    OpenApiRouter::new()
+        .routes(routes!(list_sources, create_source))
+        .routes(routes!(revoke_source))
+        .routes(routes!(list_events))
 }
 
 impl From<TrackingError> for ApiError {
@@ -169,12 +172,26 @@ async fn create_source(
     principal: Principal,
     Json(new): Json<NewSource>,
 ) -> Result<(axum::http::StatusCode, Json<CreatedSourceBody>), ApiError> {
-    if !principal.may("workspace", true) {
-        return Err(ApiError::Forbidden("managing sources needs write access to the workspace".into()));
-    }
+    require_manager(&principal)?;
     let created = service::create_source(&state.db, principal.workspace_id, &new.name).await?;
     let body = CreatedSourceBody { id: created.id, write_key: created.write_key.expose().clone() };
     Ok((axum::http::StatusCode::CREATED, Json(body)))
+}
+
+/// Revokes a source: its write key is refused (401) from the next request on; its events stay.
+#[utoipa::path(delete, path = "/sources/{id}", tag = "events", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The source")),
+    responses((status = 204, description = "Revoked"), (status = 404, body = crate::http::ErrorBody)))]
+async fn revoke_source(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    require_manager(&principal)?;
+    if !service::revoke_source(&state.db, principal.workspace_id, id).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -210,6 +227,15 @@ async fn list_events(
     Ok(Json(EventPage { events, next }))
 }
 
-fn require(principal: &Principal, write: bool) -> Result<(), ApiError> {
+pub(super) fn require(principal: &Principal, write: bool) -> Result<(), ApiError> {
     if principal.may(MODULE, write) { Ok(()) } else { Err(ApiError::Forbidden("this needs access to events".into())) }
+}
+
+/// Creating and revoking sources hands out and takes back credentials: a workspace matter.
+pub(super) fn require_manager(principal: &Principal) -> Result<(), ApiError> {
+    if principal.may("workspace", true) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("managing sources needs write access to the workspace".into()))
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use rapport_core::Timestamp;
 use serde_json::{Map, Value};
 
@@ -15,6 +15,9 @@ pub const MAX_REQUEST_BYTES: usize = 500 * 1024;
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
 pub const MAX_DEPTH: usize = 32;
 pub const MAX_VALUES_PER_MESSAGE: usize = 2_000;
+/// Batch-level context is copied into every call, so a small request could otherwise grow
+/// into a large one; the calls as stored may hold at most this much together.
+pub const MAX_EXPANDED_BYTES: usize = 2 * MAX_REQUEST_BYTES;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -113,7 +116,7 @@ pub fn parse(body: &[u8], kind: Option<MessageType>, received_at: Timestamp) -> 
     };
     let write_key = root.get("writeKey").and_then(Value::as_str).map(str::to_owned);
     let messages = match kind {
-        Some(kind) => vec![message(Value::Object(root), Some(kind), None, &Map::new(), received_at, None)?],
+        Some(kind) => vec![message(Value::Object(root), Some(kind), None, &Map::new(), received_at, None)?.0],
         None => {
             let batch_sent_at = timestamp(root.get("sentAt"), "sentAt", None)?;
             let shared_context = match root.remove("context") {
@@ -123,28 +126,53 @@ pub fn parse(body: &[u8], kind: Option<MessageType>, received_at: Timestamp) -> 
             let Some(Value::Array(batch)) = root.remove("batch") else {
                 return Err(Rejection::Malformed("a batch body needs a `batch` array".into()));
             };
-            batch
-                .into_iter()
-                .enumerate()
-                .map(|(index, raw)| message(raw, None, batch_sent_at, &shared_context, received_at, Some(index)))
-                .collect::<Result<_, _>>()?
+            let mut messages = Vec::with_capacity(batch.len());
+            let mut expanded = 0usize;
+            for (index, raw) in batch.into_iter().enumerate() {
+                let (message, size) = message(raw, None, batch_sent_at, &shared_context, received_at, Some(index))?;
+                expanded += size;
+                if expanded > MAX_EXPANDED_BYTES {
+                    return Err(Rejection::TooLarge(format!(
+                        "batch[{index}]: the calls, with the batch's context in each, may carry at most \
+                         {MAX_EXPANDED_BYTES} bytes together"
+                    )));
+                }
+                messages.push(message);
+            }
+            messages
         }
     };
     Ok(Payload { write_key, messages })
 }
 
+/// One call, and its size with the batch's context merged in.
 fn message(
-    raw: Value,
+    mut raw: Value,
     endpoint_kind: Option<MessageType>,
     batch_sent_at: Option<Timestamp>,
     shared_context: &Map<String, Value>,
     received_at: Timestamp,
     index: Option<usize>,
-) -> Result<Message, Rejection> {
+) -> Result<(Message, usize), Rejection> {
     let at = |what: &str| match index {
         Some(i) => format!("batch[{i}]: {what}"),
         None => what.to_owned(),
     };
+    // Merged before the call is measured, so that the batch's context counts towards each
+    // call's limits: it is stored with each of them.
+    if !shared_context.is_empty()
+        && let Value::Object(fields) = &mut raw
+    {
+        let context = fields.entry("context").or_insert_with(|| Value::Object(Map::new()));
+        if !context.is_object() {
+            *context = Value::Object(Map::new());
+        }
+        if let Value::Object(context) = context {
+            for (key, value) in shared_context {
+                context.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+        }
+    }
     let size = serde_json::to_vec(&raw).map_or(usize::MAX, |bytes| bytes.len());
     if size > MAX_MESSAGE_BYTES {
         return Err(Rejection::TooLarge(at(&format!("a call may carry at most {MAX_MESSAGE_BYTES} bytes"))));
@@ -183,20 +211,31 @@ fn message(
     let original_timestamp = timestamp(fields.get("timestamp"), "timestamp", index)?;
     let sent_at = timestamp(fields.get("sentAt"), "sentAt", index)?.or(batch_sent_at);
     let occurred_at = match (original_timestamp, sent_at) {
-        (Some(timestamp), Some(sent)) => received_at - (sent - timestamp),
-        (Some(timestamp), None) => timestamp,
-        (None, _) => received_at,
+        (Some(timestamp), Some(sent)) => received_at.checked_sub_signed(sent - timestamp),
+        (Some(timestamp), None) => Some(timestamp),
+        (None, _) => Some(received_at),
     };
+    // Both engines store years 1 to 9999; a clock thousands of years off is a bad timestamp.
+    let occurred_at = occurred_at
+        .filter(|t| (1..=9999).contains(&t.year()))
+        .ok_or_else(|| Rejection::Malformed(at("`timestamp` and `sentAt` put the call outside years 1 to 9999")))?;
     let mut properties = object(fields.remove("properties"));
     if let Some(category) = fields.get("category").filter(|c| c.is_string()) {
         properties.entry("category").or_insert_with(|| category.clone());
     }
     let mut context = object(fields.remove("context"));
-    for (key, value) in shared_context {
-        context.entry(key.clone()).or_insert_with(|| value.clone());
+    let mut traits = object(fields.remove("traits"));
+    // RudderStack's Python library sends an identify call's traits only in `context.traits`;
+    // moved rather than copied, so the call stores no more than it carried.
+    if kind == MessageType::Identify
+        && traits.is_empty()
+        && context.get("traits").is_some_and(Value::is_object)
+        && let Some(Value::Object(in_context)) = context.remove("traits")
+    {
+        traits = in_context;
     }
     let message_id = id(&fields, "messageId").unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    Ok(Message {
+    let message = Message {
         message_id,
         kind,
         name,
@@ -209,9 +248,10 @@ fn message(
         sent_at,
         received_at,
         properties: Value::Object(properties),
-        traits: Value::Object(object(fields.remove("traits"))),
+        traits: Value::Object(traits),
         context: Value::Object(context),
-    })
+    };
+    Ok((message, size))
 }
 
 /// Ids arrive as strings or numbers (`"userId": 42`); both mean the same id. Empty is absent.
@@ -340,5 +380,35 @@ mod tests {
         let inflated = gunzip(&encoder.finish().expect("compresses")).expect("inflates");
         assert_eq!(inflated.len(), MAX_REQUEST_BYTES + 1);
         assert!(matches!(parse(&inflated, None, now()), Err(Rejection::TooLarge(_))));
+    }
+
+    #[test]
+    fn the_batch_context_counts_towards_each_call_and_towards_the_whole() {
+        let shared = |size: usize, calls: usize| {
+            let call = json!({"type": "identify", "userId": "u"});
+            json!({"batch": vec![call; calls], "context": {"page": "x".repeat(size)}}).to_string().into_bytes()
+        };
+        assert!(
+            matches!(parse(&shared(40_000, 1), None, now()), Err(Rejection::TooLarge(r)) if r.starts_with("batch[0]"))
+        );
+        let Err(Rejection::TooLarge(reason)) = parse(&shared(30_000, 40), None, now()) else { panic!("refused") };
+        assert!(reason.contains("together"), "{reason}");
+        assert_eq!(parse(&shared(30_000, 4), None, now()).expect("valid").messages.len(), 4);
+    }
+
+    #[test]
+    fn identify_traits_sent_only_in_the_context_are_the_traits() {
+        let call = json!({"userId": "u", "context": {"traits": {"email": "a@example.com"}, "ip": "1"}});
+        let payload = parse(call.to_string().as_bytes(), Some(MessageType::Identify), now()).expect("valid");
+        assert_eq!(payload.messages[0].traits, json!({"email": "a@example.com"}));
+        assert_eq!(payload.messages[0].context, json!({"ip": "1"}));
+    }
+
+    #[test]
+    fn a_clock_thousands_of_years_off_is_a_bad_timestamp() {
+        let call =
+            json!({"userId": "u", "event": "E", "timestamp": "0001-01-01T00:00:00Z", "sentAt": "9999-01-01T00:00:00Z"});
+        let refused = parse(call.to_string().as_bytes(), Some(MessageType::Track), now());
+        assert!(matches!(refused, Err(Rejection::Malformed(r)) if r.contains("years")));
     }
 }

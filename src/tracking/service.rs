@@ -171,3 +171,28 @@ pub async fn census(db: &Db, workspace: WorkspaceId) -> Result<Vec<EventCount>, 
 pub async fn user_ids(db: &Db, workspace: WorkspaceId) -> Result<Vec<String>, TrackingError> {
     Ok(store::user_ids(db, workspace).await?)
 }
+
+/// A source as its page shows it: what the list shows, and how many events it has sent.
+#[derive(Clone, Debug)]
+pub struct SourceDetail {
+    pub source: Source,
+    pub events: i64,
+}
+
+/// A live source of the workspace, with its event count; `None` when it has none by that id.
+pub async fn source(db: &Db, workspace: WorkspaceId, id: i64) -> Result<Option<SourceDetail>, TrackingError> {
+    let Some(row) = store::source(db, workspace, id).await? else {
+        return Ok(None);
+    };
+    let events = store::source_event_count(db, workspace, id).await?;
+    let source = Source { id: row.id, name: row.name, key_prefix: row.key_prefix, created_at: row.created_at };
+    Ok(Some(SourceDetail { source, events }))
+}
+
+/// Revokes a source: its write key is refused from the next request on, and its events stay.
+/// False when the workspace has no live source by that id.
+pub async fn revoke_source(db: &Db, workspace: WorkspaceId, id: i64) -> Result<bool, TrackingError> {
+    let revoked =
+        db.write(move |tx| Box::pin(async move { store::revoke_source(tx, workspace, id, Utc::now()).await })).await?;
+    Ok(revoked)
+}

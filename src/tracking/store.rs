@@ -137,3 +137,32 @@ pub(super) async fn user_ids(db: &Db, workspace: WorkspaceId) -> Result<Vec<Stri
     ).bind(workspace).fetch_all(c).await)?;
     Ok(ids)
 }
+
+/// The live source `id` of `workspace`, if there is one.
+pub(super) async fn source(db: &Db, workspace: WorkspaceId, id: i64) -> Result<Option<SourceRow>, DbError> {
+    let row = sql!(db.exec(), c => sqlx::query_as::<_, SourceRow>(
+        "SELECT id, name, key_prefix, created_at FROM sources WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL"
+    ).bind(workspace).bind(id).fetch_optional(c).await)?;
+    Ok(row)
+}
+
+/// Marks a live source revoked; false when `workspace` has no such live source.
+pub(super) async fn revoke_source(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: i64,
+    now: Timestamp,
+) -> Result<bool, DbError> {
+    let revoked = sql!(tx.exec(), c => sqlx::query(
+        "UPDATE sources SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL"
+    ).bind(workspace).bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(revoked == 1)
+}
+
+/// How many events the source has sent.
+pub(super) async fn source_event_count(db: &Db, workspace: WorkspaceId, id: i64) -> Result<i64, DbError> {
+    let count = sql!(db.exec(), c => sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE workspace_id = $1 AND source_id = $2"
+    ).bind(workspace).bind(id).fetch_one(c).await)?;
+    Ok(count)
+}
