@@ -153,6 +153,26 @@ struct Api {
 }
 
 impl Api {
+    async fn get(&self, path: &str) -> Value {
+        let response =
+            reqwest::Client::new().get(format!("{}{path}", self.url)).bearer_auth(&self.token).send().await.unwrap();
+        assert!(response.status().is_success(), "{path} answers: {}", response.status());
+        response.json().await.unwrap()
+    }
+
+    /// What resolution made of the client's calls, once it has: the order with its person, and
+    /// the company of the group call.
+    async fn resolved(&self, sent: &Sent) -> Option<(Value, Value, Value)> {
+        let orders = self.get(&format!("/api/v1/orders?order_id={}", sent.order["order_id"].as_str()?)).await;
+        let order = orders["orders"].get(0)?.clone();
+        let person = self.get(&format!("/api/v1/people/{}", order["person_id"].as_i64()?)).await;
+        let companies = self.get("/api/v1/companies?limit=100").await;
+        let company =
+            companies["data"].as_array()?.iter().find(|c| c["external_id"] == sent.group_id.as_str())?.clone();
+        let people = self.get(&format!("/api/v1/companies/{}/people", company["id"])).await;
+        people.to_string().contains(&format!(":{}", person["id"])).then_some((order, person, company))
+    }
+
     /// The user's events, oldest first.
     async fn events_of(&self, user_id: &str) -> Vec<Value> {
         let response = reqwest::Client::new()
@@ -228,6 +248,28 @@ async fn assert_arrived(api: &Api, client: &str, sent: &Sent) {
     assert_eq!(by_id(&ids.page)["properties"]["category"], "Docs", "{client}: the page's category");
     assert_eq!(by_id(&ids.group)["traits"]["name"], sent.group_name.as_str(), "{client}: the group's traits");
     assert!(events.iter().all(|e| e["user_id"] == sent.user_id.as_str()), "{client}: one user");
+
+    // Resolution runs in the server's worker after the acknowledgement.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let (order, person, company) = loop {
+        if let Some(found) = api.resolved(sent).await {
+            break found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{client}: the order, its person and the company exist within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(person["external_id"], sent.user_id.as_str(), "{client}: {person}");
+    assert_eq!(person["email"].as_str().map(str::to_lowercase), Some(sent.email.to_lowercase()), "{client}: {person}");
+    assert_eq!(
+        (person["first_name"].as_str(), person["last_name"].as_str()),
+        (Some(sent.first_name.as_str()), Some(sent.last_name.as_str())),
+        "{client}"
+    );
+    assert_eq!((order["total"].as_i64(), order["currency"].as_str()), (Some(5890), Some("EUR")), "{client}: {order}");
+    assert_eq!(company["name"], sent.group_name.as_str(), "{client}: {company}");
 }
 
 #[tokio::test]
