@@ -389,11 +389,10 @@ impl<'a> Batch<'a> {
             None => {
                 let ids = [previous.clone()];
                 let as_user = store::identities(tx, self.workspace, "user_id", &ids).await?;
-                let found = match as_user.first() {
+                match as_user.first() {
                     Some((_, person)) => Some(*person),
                     None => store::identities(tx, self.workspace, "anonymous_id", &ids).await?.first().map(|(_, p)| *p),
-                };
-                found
+                }
             }
         };
         match (target, earlier) {
