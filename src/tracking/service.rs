@@ -112,6 +112,11 @@ pub struct Event {
     pub name: Option<String>,
     pub user_id: Option<String>,
     pub anonymous_id: Option<String>,
+    pub group_id: Option<String>,
+    pub previous_id: Option<String>,
+    /// Whom resolution found the event belongs to; absent while nobody is known (an anonymous
+    /// visitor) or before resolution ran.
+    pub person_id: Option<i64>,
     /// When it happened, corrected for the sender's clock.
     pub occurred_at: chrono::DateTime<Utc>,
     pub received_at: chrono::DateTime<Utc>,
@@ -145,6 +150,9 @@ pub async fn events(db: &Db, workspace: WorkspaceId, filter: &EventFilter) -> Re
             name: row.name,
             user_id: row.user_id,
             anonymous_id: row.anonymous_id,
+            group_id: row.group_id,
+            previous_id: row.previous_id,
+            person_id: row.person_id,
             occurred_at: row.occurred_at,
             received_at: row.received_at,
             properties: row.properties.0,

@@ -96,6 +96,9 @@ pub(super) struct EventRow {
     pub name: Option<String>,
     pub user_id: Option<String>,
     pub anonymous_id: Option<String>,
+    pub group_id: Option<String>,
+    pub previous_id: Option<String>,
+    pub person_id: Option<i64>,
     pub occurred_at: Timestamp,
     pub received_at: Timestamp,
     pub properties: Json<serde_json::Value>,
@@ -112,7 +115,8 @@ pub(super) struct EventQuery<'a> {
 
 pub(super) async fn events(db: &Db, workspace: WorkspaceId, query: &EventQuery<'_>) -> Result<Vec<EventRow>, DbError> {
     let rows = sql!(db.exec(), c => sqlx::query_as::<_, EventRow>(
-        "SELECT id, source_id, message_id, type, name, user_id, anonymous_id, occurred_at, received_at, properties, traits
+        "SELECT id, source_id, message_id, type, name, user_id, anonymous_id, group_id, previous_id, person_id, occurred_at,
+           received_at, properties, traits
          FROM events
          WHERE workspace_id = $1 AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR anonymous_id = $3)
            AND ($4 IS NULL OR id < $4)
