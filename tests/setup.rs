@@ -118,10 +118,16 @@ async fn ticking_load_sample_data_fills_the_new_workspace_with_people_and_their_
     assert_eq!(app.count("events").await, rapport::r#gen::SAMPLE_EVENTS as i64);
     let person_rows: i64 = rapport_db::sql!(app.db().exec(), c => sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM audit_rows WHERE entity = 'person') + \
-                (SELECT count(*) FROM domain_events WHERE entity_type = 'person')"
+                (SELECT count(*) FROM domain_events WHERE entity_type = 'person' AND kind NOT LIKE 'order.%')"
     ).fetch_one(c).await)
     .unwrap();
-    assert_eq!(person_rows, 0, "a bulk load writes no audit rows and no domain events");
+    assert_eq!(person_rows, 0, "a bulk load writes no audit rows and no domain events of its own");
+    let placed: i64 = rapport_db::sql!(app.db().exec(), c => sqlx::query_scalar(
+        "SELECT count(*) FROM domain_events WHERE entity_type = 'person' AND kind = 'order.placed'"
+    ).fetch_one(c).await)
+    .unwrap();
+    assert_eq!(placed, app.count("orders").await, "each resolved order is on its customer's timeline");
+    assert!(placed > 0, "the sample shop has orders");
 }
 
 #[tokio::test]
