@@ -43,8 +43,6 @@ pub struct Loaded {
     pub events: u64,
     pub people_seconds: f64,
     pub events_seconds: f64,
-    /// Resolving who each event belongs to and what it recorded (orders, products, aggregates).
-    pub resolve_seconds: f64,
 }
 
 /// Loads `world` into `workspace`. It blocks: call it from a blocking thread, with `runtime`
@@ -89,19 +87,6 @@ pub fn load(runtime: &Handle, db: &Db, workspace: WorkspaceId, world: &World, sh
         anyhow::ensure!(ingested.duplicates == 0, "{} of {sent} events were loaded before", ingested.duplicates);
         Ok(ingested.stored)
     })?;
-    let started = Instant::now();
-    if show {
-        eprintln!("resolving who each event belongs to …");
-    }
-    let resolved = runtime.block_on(crate::tracking::resolve_pending(db, workspace)).context("resolving events")?;
-    loaded.resolve_seconds = started.elapsed().as_secs_f64();
-    if show {
-        eprintln!(
-            "resolved: {resolved} events in {:.1} s ({:.0} events/s)",
-            loaded.resolve_seconds,
-            resolved as f64 / loaded.resolve_seconds.max(1e-9)
-        );
-    }
     Ok(loaded)
 }
 
