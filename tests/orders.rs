@@ -24,7 +24,8 @@ fn body() -> Value {
         "coupon": "WELCOME5",
         "products": [
             {"sku": "MUG", "name": "Mug", "category": "kitchen", "price": "12.50", "quantity": 2},
-            {"sku": "TEE", "name": "T-shirt", "category": "clothing", "price": 20}
+            {"sku": "TEE", "name": "T-shirt", "category": "clothing", "price": 20},
+            {"sku": "TEE", "name": "T-shirt", "category": "clothing", "price": 0}
         ]
     })
 }
@@ -93,7 +94,7 @@ async fn an_order_is_recorded_for_the_person_named_and_moves_through_its_statuse
     assert_eq!(activity["spend"][0]["total"], 4799 - 1250);
     let timeline = app.call(&token, Method::GET, &format!("/api/v1/people/{person}/timeline"), None).await.text();
     assert!(
-        timeline.contains("Ordered 3 items, 47.99 USD") && timeline.contains("Order W-100 shipped (UPS 1Z999)"),
+        timeline.contains("Ordered 4 items, 47.99 USD") && timeline.contains("Order W-100 shipped (UPS 1Z999)"),
         "{timeline}"
     );
     let page = app.call(&token, Method::GET, &format!("/orders/{id}"), None).await.text();

@@ -30,6 +30,13 @@ pub(super) async fn upsert_many(
     products: &[NewProduct],
     now: Timestamp,
 ) -> Result<(), DbError> {
+    // PostgreSQL refuses an upsert that touches one row twice: an order with two lines of one
+    // sku keeps the last description of it.
+    let mut by_sku: std::collections::BTreeMap<&str, &NewProduct> = Default::default();
+    for product in products {
+        by_sku.insert(product.sku.as_str(), product);
+    }
+    let products: Vec<&NewProduct> = by_sku.into_values().collect();
     for chunk in products.chunks(400) {
         sql!(tx.exec(), c => {
             let mut insert = sqlx::QueryBuilder::new(
