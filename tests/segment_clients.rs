@@ -170,7 +170,8 @@ impl Api {
         let company =
             companies["data"].as_array()?.iter().find(|c| c["external_id"] == sent.group_id.as_str())?.clone();
         let people = self.get(&format!("/api/v1/companies/{}/people", company["id"])).await;
-        people.to_string().contains(&format!(":{}", person["id"])).then_some((order, person, company))
+        let linked = people["data"].as_array()?.iter().any(|l| l["person_id"] == person["id"]);
+        linked.then_some((order, person, company))
     }
 
     /// The user's events, oldest first.

@@ -494,7 +494,8 @@ pub async fn add_return(
         Box::pin(async move {
             let row = store::find_in(tx, workspace, id).await?.ok_or(OrderError::NotFound)?;
             let currency = CurrencyCode::parse(&row.currency).map_err(|_| invalid("currency", "is unknown"))?;
-            let mut lines = store::lines_in(tx, workspace, id).await?;
+            let before = store::lines_in(tx, workspace, id).await?;
+            let mut lines = before.clone();
             let mut errors = FieldErrors::new();
             let mut worth = 0;
             for (n, item) in input.items.iter().enumerate() {
@@ -524,7 +525,6 @@ pub async fn add_return(
             let items = serde_json::to_value(&input.items).unwrap_or(Value::Null);
             let actor_name = actor.to_string();
             store::insert_return(tx, workspace, id, (&items, reason, amount), &actor_name, Utc::now()).await?;
-            let before = store::lines_in(tx, workspace, id).await?;
             let mut back = Vec::new();
             for (line, was) in lines.iter().zip(&before) {
                 if line.returned > was.returned {
