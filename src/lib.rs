@@ -12,6 +12,7 @@ pub mod attachment;
 pub mod audit;
 pub mod bench;
 pub mod bulk;
+pub mod cart;
 pub mod cli;
 pub mod company;
 pub mod config;

@@ -37,6 +37,16 @@ rapport.page("Home");</script>
     format!("http://{address}/")
 }
 
+async fn api(server: &Server, token: &str, path: &str) -> Value {
+    let response = reqwest::Client::new()
+        .get(format!("{}{path}", server.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("it answers");
+    response.json().await.expect("JSON")
+}
+
 async fn events(server: &Server, token: &str) -> Vec<Value> {
     let response = reqwest::Client::new()
         .get(format!("{}/api/v1/events?limit=100", server.url))
@@ -98,6 +108,29 @@ async fn a_website_on_another_origin_sends_identify_track_and_page_through_the_s
         events(&server, &token).await.iter().any(|e| e["name"] == "Checkout Started")
     })
     .await;
+
+    // Resolution gives the visitor's calls, the page view from before the identify included,
+    // to the person it created, and their page shows them in words.
+    rapport_test_db::eventually("the identify made a person", Duration::from_secs(20), || async {
+        api(&server, &token, "/api/v1/people").await["data"][0]["id"].is_i64()
+    })
+    .await;
+    let person = &api(&server, &token, "/api/v1/people").await["data"][0];
+    assert_eq!(person["email"], "ada@example.com", "{person}");
+    let person = person["id"].as_i64().expect("an id");
+    browser.goto(&format!("{}/login", server.url)).await.expect("the sign-in page loads");
+    browser.fill("#email", "owner@shop.example").await;
+    browser.fill("#password", "correct horse battery").await;
+    browser.click_and_wait_for_next_page("form button[type=submit]").await;
+    let page = format!("{}/people/{person}", server.url);
+    let wanted = ["Viewed TR-1", "Viewed the page Home", "Started checkout", "Identified"];
+    rapport_test_db::eventually("the person's page shows what they did", Duration::from_secs(20), || async {
+        browser.goto(&page).await.expect("the person's page loads");
+        let behaviour = text_of(&browser, "#behaviour").await;
+        wanted.iter().all(|w| behaviour.contains(w))
+    })
+    .await;
+    browser.check_at_both_widths("tracking-person-behaviour").await;
 
     // With consent required, nothing is sent before the visitor agrees.
     let before = events(&server, &token).await.len();

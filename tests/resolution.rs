@@ -8,9 +8,7 @@
 
 mod util;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use base64::Engine;
+use axum::http::{Method, StatusCode};
 use rapport_core::WorkspaceId;
 use serde_json::{Value, json};
 use util::{TestApp, TestResponse};
@@ -32,16 +30,7 @@ async fn shop() -> Shop {
 
 impl Shop {
     async fn send(&self, batch: Value) {
-        let auth =
-            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:", self.write_key)));
-        let request = Request::post("/v1/batch")
-            .header("host", "localhost")
-            .header("authorization", auth)
-            .header("content-type", "application/json")
-            .body(Body::from(json!({ "batch": batch }).to_string()))
-            .unwrap();
-        let response = self.app.request(request).await;
-        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        self.app.track(&self.write_key, batch).await;
     }
 
     async fn resolve(&self) -> u64 {

@@ -88,11 +88,14 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     rapport::attachment::upload(app.db(), &storage, &owner, target, declared, file).await.unwrap();
     let source = rapport::tracking::create_source(app.db(), a.workspace_id, "website").await.unwrap();
     let source = rapport::tracking::source_for_key(app.db(), source.write_key.expose()).await.unwrap();
-    // A customer who identifies, orders and returns an item: identities, attributed events,
-    // aggregates, the catalogue and an order with its lines, history and return.
+    // A customer who identifies, fills a cart, orders and returns an item: identities,
+    // attributed events, aggregates, the catalogue, the cart and an order with its lines,
+    // history and return.
     let calls = serde_json::json!({"batch": [
         {"type": "identify", "userId": "alpha-1", "messageId": "alpha-0", "traits": {"email": "ada@alpha.example"}},
         {"type": "track", "userId": "alpha-1", "event": "Signed Up", "messageId": "alpha-1"},
+        {"type": "track", "userId": "alpha-1", "event": "Product Added", "messageId": "alpha-1b", "properties": {
+            "sku": "alpha-sku", "price": 40, "quantity": 2, "currency": "EUR"}},
         {"type": "track", "userId": "alpha-1", "event": "Order Completed", "messageId": "alpha-2", "properties": {
             "order_id": "alpha-order", "currency": "EUR",
             "products": [{"sku": "alpha-sku", "name": "Alpha Shoe", "category": "shoes", "price": 40, "quantity": 2}]}}
@@ -134,6 +137,7 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     let level = rapport::inventory::SetStockInput { quantity: 3.into(), low_stock_threshold: None };
     rapport::inventory::set(app.db(), &owner, (&stocked, &stocked), &level).await.unwrap();
     rapport::inventory::save_settings(app.db(), &owner, &2.into()).await.unwrap();
+    rapport::cart::save_settings(app.db(), &owner, &30.into()).await.unwrap();
 }
 
 /// What the caller can observe of an answer: status, error code and where a redirect leads,

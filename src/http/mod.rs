@@ -60,6 +60,7 @@ pub fn pages() -> Pages {
         .merge(crate::order::web::router())
         .merge(crate::product::web::router())
         .merge(crate::inventory::web::router())
+        .merge(crate::cart::web::router())
 }
 
 /// The OpenAPI document of every `/api` route, as served at `/api/v1/openapi.json`.

@@ -34,7 +34,8 @@ use crate::app::AppState;
         (name = "search", description = "One search across people and companies: prefix, substring and typo-tolerant, ranked, highlighted"),
         (name = "bulk", description = "Bulk actions on people and companies, run as jobs with progress"),
         (name = "duplicates", description = "Probable duplicate people, compared side by side, merged and unmerged"),
-        (name = "inventory", description = "Stock per sku and location, its movements, and setting it from an external system")
+        (name = "inventory", description = "Stock per sku and location, its movements, and setting it from an external system"),
+        (name = "carts", description = "Carts kept from tracked visitors' e-commerce events, and when they count as abandoned")
     )
 )]
 pub struct ApiDoc;
@@ -77,6 +78,7 @@ pub(super) fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::product::api::router())
         .merge(crate::tracking::people_api::router())
         .merge(crate::inventory::api::router())
+        .merge(crate::cart::api::router())
         .merge(crate::workspace::api::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(crate::tracking::api::collection_router())
 }

@@ -195,6 +195,8 @@ pub struct Moved {
     pub identities: Vec<(String, String)>,
     #[serde(default)]
     pub orders: Vec<i64>,
+    #[serde(default)]
+    pub carts: Vec<i64>,
 }
 
 /// A merge as stored.

@@ -247,6 +247,7 @@ async fn move_related(tx: &mut Tx, workspace: WorkspaceId, (from, to): (PersonId
         companies: crate::company::move_links(tx, workspace, (from, to)).await?,
         identities: crate::tracking::move_all(tx, workspace, (from, to)).await?,
         orders: crate::order::move_all(tx, workspace, (from, to)).await?,
+        carts: crate::cart::move_all(tx, workspace, (from, to)).await?,
     })
 }
 
@@ -315,6 +316,7 @@ pub async fn undo(db: &Db, principal: &Principal, id: i64) -> Result<Merge, Merg
             crate::company::move_links_back(tx, workspace, &merge.moved.companies, (merged, survivor)).await?;
             crate::tracking::move_back(tx, workspace, &merge.moved.identities, (survivor, merged)).await?;
             crate::order::move_back(tx, workspace, &merge.moved.orders, (survivor, merged)).await?;
+            crate::cart::move_back(tx, workspace, &merge.moved.carts, merged).await?;
             if let Some(pair) = &merge.pair {
                 crate::dedup::remember(tx, workspace, pair).await?;
             }

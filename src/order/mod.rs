@@ -9,9 +9,9 @@ mod service;
 mod store;
 pub mod web;
 
-pub use model::{DEFAULT_CURRENCY, NewOrder, OrderInput, OrderLine, OrderStatus, amount};
+pub use model::{DEFAULT_CURRENCY, NewOrder, OrderInput, OrderLine, OrderStatus, Visitor, amount, line, summary};
 pub use service::{
     Line, ORDER_EVENTS, Order, OrderDetail, OrderError, OrderFilter, Return, ReturnInput, ReturnedItem, Spend,
-    StatusEntry, StatusInput, add_return, buyers_of, count_all, create, forget_person, get, list, move_all, move_back,
-    record_event, set_status, spend_of,
+    StatusEntry, StatusInput, add_return, attribute, buyers_of, count_all, create, forget_person, get, list, move_all,
+    move_back, record_event, set_status, spend_of,
 };

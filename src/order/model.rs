@@ -4,10 +4,11 @@
 //! or a list of what is wrong by field.
 
 use chrono::{DateTime, Utc};
-use rapport_core::{CurrencyCode, Money, Timestamp};
+use rapport_core::{CurrencyCode, Money, PersonId, Timestamp};
 use serde_json::Value;
 
 use crate::http::FieldErrors;
+use crate::tracking::text;
 
 /// The currency an order is in when its sender names none, as Segment's spec says.
 pub const DEFAULT_CURRENCY: &str = "USD";
@@ -59,6 +60,15 @@ impl OrderStatus {
     pub fn counts(self) -> bool {
         self != Self::Cancelled
     }
+}
+
+/// Who sent a tracked e-commerce event, as resolution knows them: their person when known,
+/// and the ids they sent, kept on what they bought so that an identify later can give it to them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Visitor<'a> {
+    pub person: Option<PersonId>,
+    pub user_id: Option<&'a str>,
+    pub anonymous_id: Option<&'a str>,
 }
 
 /// One line of an order.
@@ -203,7 +213,9 @@ pub fn check(input: &OrderInput, now: Timestamp) -> Result<NewOrder, FieldErrors
     })
 }
 
-fn line(product: &Value, currency: CurrencyCode) -> Result<OrderLine, (&'static str, &'static str)> {
+/// One product of an event (`products[]` of an order, or a cart event's own properties) as a
+/// line: its sku (or product id), quantity (1 when absent) and unit price; or the field that is wrong.
+pub fn line(product: &Value, currency: CurrencyCode) -> Result<OrderLine, (&'static str, &'static str)> {
     let sku = text(product.get("sku"))
         .or_else(|| text(product.get("product_id")))
         .or_else(|| text(product.get("productId")))
@@ -242,14 +254,6 @@ pub fn amount(value: &Value, currency: CurrencyCode) -> Result<i64, &'static str
         _ => return Err("is not an amount"),
     };
     Money::parse_rounded(&raw, currency).map(|m| m.minor).map_err(|_| "is not an amount")
-}
-
-fn text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// A readable line for a timeline: `Ordered 2 items, 84.00 EUR`.

@@ -8,7 +8,7 @@ use rapport_core::{Actor, CurrencyCode, Money, OrderId, PersonId, Timestamp, Wor
 use rapport_db::{Db, DbError, Tx};
 use serde_json::Value;
 
-use super::model::{self, NewOrder, OrderInput, OrderLine, OrderStatus};
+use super::model::{self, NewOrder, OrderInput, OrderLine, OrderStatus, Visitor};
 use super::store::{self, ListQuery, OrderRow, StatusChange};
 use crate::http::FieldErrors;
 use crate::identity::Principal;
@@ -40,34 +40,36 @@ fn invalid(field: &str, message: &str) -> OrderError {
 /// The e-commerce events that change orders.
 pub const ORDER_EVENTS: [&str; 4] = ["Order Completed", "Order Updated", "Order Refunded", "Order Cancelled"];
 
-/// Applies one tracked e-commerce event to the order it names, credited to `person` (if the
-/// sender is known). An event that names no order, or describes it badly, is refused by field;
-/// the raw event stays stored either way.
+/// Applies one tracked e-commerce event to the order it names, credited to the visitor's person
+/// when known (else kept with the visitor's ids, for [`attribute`] to give it to them once they
+/// identify). An event that names no order, or describes it badly, is refused by field; the
+/// raw event stays stored either way.
 pub async fn record_event(
     tx: &mut Tx,
     (workspace, actor): (WorkspaceId, &Actor),
-    person: Option<PersonId>,
+    visitor: Visitor<'_>,
     (name, properties, occurred_at): (&str, &Value, Timestamp),
 ) -> Result<(), OrderError> {
     let now = Utc::now();
-    let reference = properties.get("order_id").or_else(|| properties.get("orderId")).and_then(|v| match v {
-        Value::String(s) => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    });
+    let reference = crate::tracking::text(properties.get("order_id").or_else(|| properties.get("orderId")));
     let existing = match reference.as_deref() {
-        Some(reference) if !reference.is_empty() => store::by_reference(tx, workspace, reference).await?,
-        _ => return Err(invalid("order_id", "is required")),
+        Some(reference) => store::by_reference(tx, workspace, reference).await?,
+        None => return Err(invalid("order_id", "is required")),
     };
     match (name, existing) {
         ("Order Completed" | "Order Updated", None) => {
             let order = model::from_properties(properties, occurred_at).map_err(OrderError::Invalid)?;
-            place(tx, (workspace, actor), person, &order, "event").await.map(drop)
+            place(tx, (workspace, actor), visitor, &order, "event").await.map(drop)
         }
         ("Order Completed" | "Order Updated", Some(row)) => {
             if properties.get("products").is_some() || properties.get("total").is_some() {
                 let order = model::from_properties(properties, row.placed_at).map_err(OrderError::Invalid)?;
+                let before = store::lines_in(tx, workspace, row.id).await?;
                 store::replace(tx, workspace, row.id, &order, now).await?;
+                if row.status != OrderStatus::Cancelled.as_str() {
+                    let moved = restocked(&before, &order.lines);
+                    stock(tx, (workspace, actor), row.id, &moved, MovementReason::Order).await?;
+                }
             }
             let status = properties.get("status").and_then(Value::as_str).and_then(OrderStatus::parse);
             if let Some(status) = status.filter(|s| s.as_str() != row.status) {
@@ -92,15 +94,29 @@ pub async fn record_event(
     }
 }
 
+/// What an order's new lines take from (negative) or give back to (positive) the shelf, by sku,
+/// against its old lines less what already came back.
+fn restocked(before: &[store::LineRow], after: &[OrderLine]) -> Vec<(String, i64)> {
+    let mut deltas: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for line in before {
+        *deltas.entry(&line.sku).or_default() += line.quantity - line.returned;
+    }
+    for line in after {
+        *deltas.entry(&line.sku).or_default() -= line.quantity;
+    }
+    deltas.into_iter().filter(|(_, delta)| *delta != 0).map(|(sku, delta)| (sku.to_owned(), delta)).collect()
+}
+
 async fn place(
     tx: &mut Tx,
     (workspace, actor): (WorkspaceId, &Actor),
-    person: Option<PersonId>,
+    visitor: Visitor<'_>,
     order: &NewOrder,
     origin: &str,
 ) -> Result<OrderId, OrderError> {
     let now = Utc::now();
-    let id = store::insert(tx, workspace, person, (order, OrderStatus::Placed.as_str(), origin), now).await?;
+    let person = visitor.person;
+    let id = store::insert(tx, workspace, visitor, (order, OrderStatus::Placed.as_str(), origin), now).await?;
     let actor_name = actor.to_string();
     let placed =
         StatusChange { status: "placed", carrier: None, tracking_number: None, note: None, actor: &actor_name };
@@ -422,7 +438,7 @@ pub async fn create(db: &Db, principal: &Principal, input: &OrderInput) -> Resul
                 if let Some(existing) = store::by_reference(tx, workspace, &order.reference).await? {
                     return Err(OrderError::Exists(existing.id));
                 }
-                place(tx, (workspace, &actor), person, &order, "api").await
+                place(tx, (workspace, &actor), Visitor { person, ..Visitor::default() }, &order, "api").await
             })
         })
         .await?;
@@ -615,6 +631,40 @@ pub async fn move_back(
     store::reassign_ids(tx, workspace, moved, to).await?;
     store::refresh_person(tx, workspace, from).await?;
     store::refresh_person(tx, workspace, to).await
+}
+
+/// Gives the orders of a visitor nobody had identified (by `column`, `anonymous_id` or
+/// `user_id`, equal to `value`) to `person`, each with its timeline entry, as an identify or
+/// alias does with the visitor's events.
+pub async fn attribute(
+    tx: &mut Tx,
+    (workspace, actor): (WorkspaceId, &Actor),
+    (column, value): (&str, &str),
+    person: PersonId,
+) -> Result<(), DbError> {
+    let given = store::attribute(tx, workspace, (column, value), person).await?;
+    for row in &given {
+        let items: i64 = store::lines_in(tx, workspace, row.id).await?.iter().map(|l| l.quantity).sum();
+        let total = CurrencyCode::parse(&row.currency).map(|c| Money::new(row.total_minor, c));
+        let summary = match total {
+            Ok(total) => model::summary("Ordered", items, total),
+            Err(_) => format!("Ordered {items} items"),
+        };
+        let link = format!("/orders/{}", row.id);
+        crate::profile::record_timeline_entry(
+            tx,
+            workspace,
+            actor,
+            ("person", person.get()),
+            "order.placed",
+            (&summary, Some(&link)),
+        )
+        .await?;
+    }
+    if !given.is_empty() {
+        store::refresh_person(tx, workspace, person).await?;
+    }
+    Ok(())
 }
 
 /// A purged person's orders stay without them; their aggregates go.

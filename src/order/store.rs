@@ -5,7 +5,7 @@ use rapport_core::{OrderId, PersonId, Timestamp, WorkspaceId};
 use rapport_db::{Db, DbError, Tx, sql};
 use sqlx::types::Json;
 
-use super::model::{NewOrder, OrderLine};
+use super::model::{NewOrder, OrderLine, Visitor};
 
 const COLUMNS: &str = "id, reference, person_id, status, currency, subtotal_minor, discount_minor, tax_minor, \
      shipping_minor, total_minor, refunded_minor, coupon, carrier, tracking_number, placed_at, updated_at, origin";
@@ -87,17 +87,23 @@ pub(super) async fn find(db: &Db, workspace: WorkspaceId, id: OrderId) -> Result
 pub(super) async fn insert(
     tx: &mut Tx,
     workspace: WorkspaceId,
-    person: Option<PersonId>,
+    visitor: Visitor<'_>,
     (order, status, origin): (&NewOrder, &str, &str),
     now: Timestamp,
 ) -> Result<OrderId, DbError> {
+    // The sender's ids are kept only while nobody is known to have placed the order.
+    let (user_id, anonymous_id) = match visitor.person {
+        Some(_) => (None, None),
+        None => (visitor.user_id, visitor.anonymous_id),
+    };
     let id = sql!(tx.exec(), c => sqlx::query_scalar(
         "INSERT INTO orders (workspace_id, reference, person_id, status, currency, subtotal_minor, discount_minor, tax_minor,
-           shipping_minor, total_minor, coupon, placed_at, updated_at, origin)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id"
-    ).bind(workspace).bind(&order.reference).bind(person).bind(status).bind(order.currency.as_str())
+           shipping_minor, total_minor, coupon, placed_at, updated_at, origin, user_id, anonymous_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id"
+    ).bind(workspace).bind(&order.reference).bind(visitor.person).bind(status).bind(order.currency.as_str())
     .bind(order.subtotal).bind(order.discount).bind(order.tax).bind(order.shipping).bind(order.total)
-    .bind(&order.coupon).bind(order.placed_at).bind(now).bind(origin).fetch_one(c).await)?;
+    .bind(&order.coupon).bind(order.placed_at).bind(now).bind(origin).bind(user_id).bind(anonymous_id)
+    .fetch_one(c).await)?;
     insert_lines(tx, workspace, id, &order.lines).await?;
     Ok(id)
 }
@@ -327,6 +333,27 @@ pub(super) async fn categories_of(
 }
 
 /// Gives `from`'s orders to `to`; answers the orders moved.
+/// Gives the orders of a visitor nobody had identified (by `column`, `anonymous_id` or
+/// `user_id`, equal to `value`) to `person`, answering them.
+pub(super) async fn attribute(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    (column, value): (&str, &str),
+    person: PersonId,
+) -> Result<Vec<OrderRow>, DbError> {
+    let column = match column {
+        "anonymous_id" => "anonymous_id",
+        _ => "user_id",
+    };
+    let sql = format!(
+        "UPDATE orders SET person_id = $3, user_id = NULL, anonymous_id = NULL
+         WHERE workspace_id = $1 AND person_id IS NULL AND {column} = $2 RETURNING {COLUMNS}"
+    );
+    let rows = sql!(tx.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(workspace).bind(value).bind(person).fetch_all(c).await)?;
+    Ok(rows)
+}
+
 pub(super) async fn reassign(
     tx: &mut Tx,
     workspace: WorkspaceId,
@@ -362,7 +389,9 @@ pub(super) async fn reassign_ids(
 
 /// A purged person's orders stay, as the business's records, without them.
 pub(super) async fn forget_person(tx: &mut Tx, workspace: WorkspaceId, person: PersonId) -> Result<(), DbError> {
-    sql!(tx.exec(), c => sqlx::query("UPDATE orders SET person_id = NULL WHERE workspace_id = $1 AND person_id = $2")
+    sql!(tx.exec(), c => sqlx::query(
+        "UPDATE orders SET person_id = NULL, user_id = NULL, anonymous_id = NULL WHERE workspace_id = $1 AND person_id = $2"
+    )
         .bind(workspace).bind(person).execute(c).await.map(drop))?;
     for table in ["person_spend", "person_categories"] {
         let sql = format!("DELETE FROM {table} WHERE workspace_id = $1 AND person_id = $2");

@@ -16,8 +16,8 @@ pub use model::{
 };
 pub use record::{
     COUNT_CAP, TRASH_KEEP, TimelineEntry, count_text, cut_page, diff, flat_values, governing_field, merge_patch,
-    parse_etag, projected, record_change, record_changes, record_timeline_entry, shown_count, tags, timeline, web_url,
-    written_fields,
+    parse_etag, parse_time_cursor, projected, record_change, record_changes, record_timeline_entry, shown_count, tags,
+    time_cursor, timeline, web_url, written_fields,
 };
 
 use rapport_core::{CountryCode, WorkspaceId};

@@ -106,6 +106,17 @@ pub fn cut_page<T, C>(rows: &mut Vec<T>, limit: i64, cursor: impl Fn(&T) -> C) -
     rows.last().map(cursor)
 }
 
+/// The cursor of a list ordered by time then id, as the API hands it out: `RFC3339,ID`.
+pub fn time_cursor((at, id): (rapport_core::Timestamp, i64)) -> String {
+    format!("{},{id}", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+/// Reads back a [`time_cursor`].
+pub fn parse_time_cursor(raw: &str) -> Option<(rapport_core::Timestamp, i64)> {
+    let (at, id) = raw.rsplit_once(',')?;
+    Some((chrono::DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&chrono::Utc), id.parse().ok()?))
+}
+
 /// A list's count as the API answers it: exact up to [`COUNT_CAP`], then `"10000+"`.
 pub fn shown_count(count: i64) -> Value {
     if count > COUNT_CAP { Value::from(count_text(count)) } else { Value::from(count) }

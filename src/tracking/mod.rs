@@ -18,7 +18,7 @@ mod traits;
 pub mod web;
 
 pub use budget::EventBudget;
-pub use model::{MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, Message, MessageType, Payload, Rejection, parse};
+pub use model::{MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, Message, MessageType, Payload, Rejection, parse, text};
 pub use profile::{Activity, ActivityCount, EventCursor, PersonEvent, activity_of, describe, events_of};
 pub use resolve::{
     FORGET_SUBSCRIBER, RECEIVED, RESOLVE_SUBSCRIBER, backlog, move_all, move_back, resolve_pending, subscribe,

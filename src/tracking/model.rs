@@ -305,6 +305,16 @@ fn check_shape(root: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// A property's or trait's text: strings trimmed (empty is none), numbers written out (ids,
+/// phones and postal codes often arrive as numbers), anything else none.
+pub fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

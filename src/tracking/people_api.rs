@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use rapport_core::{PersonId, Timestamp};
+use rapport_core::PersonId;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -84,18 +84,13 @@ async fn events(
         return Err(ApiError::Forbidden("this needs access to events".into()));
     }
     let cursor = match params.cursor.as_deref() {
-        Some(raw) => Some(parse_cursor(raw).ok_or_else(|| ApiError::field("cursor", "is not a cursor of this list"))?),
+        Some(raw) => Some(
+            crate::profile::parse_time_cursor(raw)
+                .ok_or_else(|| ApiError::field("cursor", "is not a cursor of this list"))?,
+        ),
         None => None,
     };
     let (data, next) =
         profile::events_of(&state.db, principal.workspace_id, person.id, cursor, params.limit.unwrap_or(50)).await?;
-    Ok(Json(PersonEvents {
-        data,
-        next: next.map(|(at, id)| format!("{},{id}", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))),
-    }))
-}
-
-fn parse_cursor(raw: &str) -> Option<(Timestamp, i64)> {
-    let (at, id) = raw.rsplit_once(',')?;
-    Some((chrono::DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&chrono::Utc), id.parse().ok()?))
+    Ok(Json(PersonEvents { data, next: next.map(crate::profile::time_cursor) }))
 }

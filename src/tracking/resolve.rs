@@ -28,6 +28,7 @@ use super::resolve_store::{self as store, Pending, Tally};
 use super::traits;
 use crate::company::CompanyInput;
 use crate::field::{self, CustomField, Object, ValueContext};
+use crate::order::Visitor;
 use crate::person::PersonInput;
 
 /// The subscriber that resolves the events of every ingest.
@@ -97,6 +98,7 @@ pub fn subscribe(subscribers: Subscribers) -> Subscribers {
                     for (workspace, person) in &purged {
                         store::forget(tx, *workspace, *person).await?;
                         crate::order::forget_person(tx, *workspace, *person).await?;
+                        crate::cart::forget_person(tx, *workspace, *person).await?;
                     }
                     Ok::<_, DbError>(())
                 })
@@ -143,6 +145,8 @@ enum StepError {
     Company(#[from] crate::company::CompanyError),
     #[error(transparent)]
     Order(#[from] crate::order::OrderError),
+    #[error(transparent)]
+    Cart(#[from] crate::cart::CartError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -247,7 +251,7 @@ impl<'a> Batch<'a> {
     async fn apply(&mut self, tx: &mut Tx, actor: &Actor, event: &Pending) -> Result<Option<PersonId>, StepError> {
         let person = match event.kind.as_str() {
             "identify" => self.identify(tx, actor, event).await?,
-            "alias" => self.alias(tx, event).await?,
+            "alias" => self.alias(tx, actor, event).await?,
             _ => self.person_of(event),
         };
         if event.kind == "group"
@@ -256,15 +260,15 @@ impl<'a> Batch<'a> {
             self.group(tx, actor, (group_id, event.traits.as_ref().map(|t| &t.0)), person).await?;
         }
         if let (Some(name), Some(properties)) = (&event.name, &event.properties) {
+            let visitor =
+                Visitor { person, user_id: event.user_id.as_deref(), anonymous_id: event.anonymous_id.as_deref() };
+            let happened = (name.as_str(), &properties.0, event.occurred_at);
             crate::product::catalogue_event(tx, self.workspace, name, &properties.0).await?;
             if crate::order::ORDER_EVENTS.contains(&name.as_str()) {
-                crate::order::record_event(
-                    tx,
-                    (self.workspace, actor),
-                    person,
-                    (name, &properties.0, event.occurred_at),
-                )
-                .await?;
+                crate::order::record_event(tx, (self.workspace, actor), visitor, happened).await?;
+            }
+            if crate::cart::is_cart_event(name) {
+                crate::cart::record_event(tx, self.workspace, visitor, happened).await?;
             }
         }
         Ok(person)
@@ -297,7 +301,7 @@ impl<'a> Batch<'a> {
             links.push(("anonymous_id", visitor.as_str(), person));
         }
         store::link(tx, self.workspace, &links, true, self.now).await?;
-        self.attach(tx, person, event.user_id.as_deref(), event.anonymous_id.as_deref()).await?;
+        self.attach(tx, (actor, person), event.user_id.as_deref(), event.anonymous_id.as_deref()).await?;
         if let Some(user) = &event.user_id {
             self.users.insert(user.clone(), person);
         }
@@ -362,11 +366,12 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Attaches the earlier, unattributed events of the ids to `person`.
+    /// Attaches the earlier, unattributed events of the ids to `person`, with the orders and
+    /// carts those events made.
     async fn attach(
         &mut self,
         tx: &mut Tx,
-        person: PersonId,
+        (actor, person): (&Actor, PersonId),
         user: Option<&str>,
         visitor: Option<&str>,
     ) -> Result<(), DbError> {
@@ -375,11 +380,13 @@ impl<'a> Batch<'a> {
             for (kind, name, at) in store::attach(tx, self.workspace, column, value, person).await? {
                 self.tally(person, &kind, name.as_deref(), at);
             }
+            crate::order::attribute(tx, (self.workspace, actor), (column, value), person).await?;
+            crate::cart::attribute(tx, self.workspace, (column, value), person).await?;
         }
         Ok(())
     }
 
-    async fn alias(&mut self, tx: &mut Tx, event: &Pending) -> Result<Option<PersonId>, StepError> {
+    async fn alias(&mut self, tx: &mut Tx, actor: &Actor, event: &Pending) -> Result<Option<PersonId>, StepError> {
         let (Some(previous), Some(user)) = (&event.previous_id, &event.user_id) else {
             return Ok(self.person_of(event));
         };
@@ -399,14 +406,14 @@ impl<'a> Batch<'a> {
             (Some(person), None) => {
                 let links = [("user_id", previous.as_str(), person), ("anonymous_id", previous.as_str(), person)];
                 store::link(tx, self.workspace, &links, false, self.now).await?;
-                self.attach(tx, person, Some(previous), Some(previous)).await?;
+                self.attach(tx, (actor, person), Some(previous), Some(previous)).await?;
                 self.users.insert(previous.clone(), person);
                 self.visitors.insert(previous.clone(), person);
                 Ok(Some(person))
             }
             (None, Some(person)) => {
                 store::link(tx, self.workspace, &[("user_id", user.as_str(), person)], false, self.now).await?;
-                self.attach(tx, person, Some(user), None).await?;
+                self.attach(tx, (actor, person), Some(user), None).await?;
                 self.users.insert(user.clone(), person);
                 Ok(Some(person))
             }

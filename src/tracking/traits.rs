@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use super::model::text;
+
 /// Built-in person fields and the trait names that carry them, first match wins.
 const PERSON_TRAITS: &[(&str, &[&str])] = &[
     ("first_name", &["firstName", "first_name", "firstname"]),
@@ -106,16 +108,6 @@ fn pick(source: &Value, names: &[(&str, &[&str])]) -> Map<String, Value> {
         }
     }
     picked
-}
-
-/// A trait's text: strings trimmed, numbers written out (phones and postal codes arrive as
-/// numbers), anything else ignored.
-fn text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -114,6 +114,20 @@ impl TestApp {
         self.request(request).await
     }
 
+    /// Sends `batch` to `/v1/batch` as a source with `write_key` would, expecting it stored.
+    pub async fn track(&self, write_key: &str, batch: serde_json::Value) {
+        use base64::Engine;
+        let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{write_key}:")));
+        let request = Request::post("/v1/batch")
+            .header("host", "localhost")
+            .header("authorization", auth)
+            .header("content-type", "application/json")
+            .body(Body::from(serde_json::json!({ "batch": batch }).to_string()))
+            .unwrap();
+        let response = self.request(request).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    }
+
     pub async fn post_json(&self, path: &str, json: &serde_json::Value) -> TestResponse {
         self.send(Method::POST, path, "application/json", json.to_string()).await
     }

@@ -69,3 +69,7 @@ define_id!(
     /// An entry of the product catalogue.
     ProductId
 );
+define_id!(
+    /// What a visitor put in their cart, kept from their e-commerce events.
+    CartId
+);

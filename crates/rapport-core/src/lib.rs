@@ -14,7 +14,7 @@ mod secret;
 pub use actor::Actor;
 pub use change::FieldChange;
 pub use email::{Email, EmailError};
-pub use id::{CompanyId, FieldId, JobId, OrderId, PersonId, ProductId, UserId, WorkspaceId};
+pub use id::{CartId, CompanyId, FieldId, JobId, OrderId, PersonId, ProductId, UserId, WorkspaceId};
 pub use locale::{CodeError, CountryCode, CurrencyCode};
 pub use money::{Money, MoneyError};
 pub use phone::{Phone, PhoneError};
