@@ -1,12 +1,16 @@
-//! Durability under SIGKILL: the real `rapport` binary serves eight clients creating people
-//! as fast as it answers, and is killed with SIGKILL fifty times at random moments (a seeded
-//! generator; the seed is printed, and `RAPPORT_KILL_SEED` replays one) and restarted each
-//! time. Each create carries a unique `external_id` and `Idempotency-Key`; a client whose
-//! request got no answer retries it with the same key against the next server. Afterwards
-//! every create that was acknowledged must be present exactly once, no retry may have been
-//! refused as a duplicate, and the database must be intact: `PRAGMA integrity_check` on
-//! SQLite, `pg_amcheck` on PostgreSQL (when installed; `RAPPORT_REQUIRE_PG_AMCHECK=1` makes
-//! its absence a failure).
+//! Durability under SIGKILL: the real `rapport` binary serves eight clients as fast as it
+//! answers, and is killed with SIGKILL at random moments (a seeded generator; the seed is
+//! printed, and `RAPPORT_KILL_SEED` replays one) and restarted each time. A client whose
+//! request got no answer sends it again, unchanged, to the next server. Afterwards the database
+//! must be intact: `PRAGMA integrity_check` on SQLite, `pg_amcheck` on PostgreSQL (when
+//! installed; `RAPPORT_REQUIRE_PG_AMCHECK=1` makes its absence a failure).
+//!
+//! - People: each create carries a unique `external_id` and `Idempotency-Key`. Every create
+//!   acknowledged must be present exactly once, and no retry refused as a duplicate.
+//! - Tracking: batches of events through `/v1/batch`, each event with its own `messageId`, while
+//!   resolution runs in the background and is killed with the server. Every acknowledged event
+//!   must be stored exactly once, and once resolution has caught up every event belongs to its
+//!   person and each person's event count equals their events: no batch was resolved twice.
 
 #![allow(clippy::unwrap_used)]
 
@@ -23,7 +27,9 @@ use tokio::sync::{Mutex, watch};
 use util::Binary;
 
 const KILLS: usize = 50;
+const INGEST_KILLS: usize = 30;
 const CLIENTS: usize = 8;
+const EVENTS_PER_BATCH: usize = 25;
 
 /// SplitMix64: small, seedable, and the same on every machine.
 struct Rng(u64);
@@ -99,6 +105,63 @@ async fn client(
                 Err(_) => None,
             };
             match status {
+                Some(refused) => {
+                    tally.lock().await.refused.push(refused);
+                    break;
+                }
+                None => {
+                    tally.lock().await.retries += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+}
+
+/// One tracking client: sends batches of `EVENTS_PER_BATCH` events of its visitor `v{n}` (an
+/// identify first) against whichever server is up, each batch again and again until answered.
+async fn sender(
+    n: usize,
+    url: watch::Receiver<String>,
+    write_key: String,
+    tally: Arc<Mutex<Tally>>,
+    stop: Arc<AtomicBool>,
+) {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    for i in 0.. {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let ids: Vec<String> = (0..EVENTS_PER_BATCH).map(|j| format!("v{n}-{i}-{j}")).collect();
+        let calls: Vec<serde_json::Value> = ids
+            .iter()
+            .enumerate()
+            .map(|(j, id)| match (i, j) {
+                (0, 0) => serde_json::json!({"type": "identify", "messageId": id, "userId": format!("v{n}"),
+                    "traits": {"email": format!("v{n}@durable.example")}}),
+                _ => serde_json::json!({"type": "track", "messageId": id, "userId": format!("v{n}"),
+                    "event": "Product Viewed", "properties": {"sku": format!("SKU-{j}"), "price": 12.5}}),
+            })
+            .collect();
+        let body = serde_json::json!({ "batch": calls });
+        loop {
+            let base = url.borrow().clone();
+            let sent = http.post(format!("{base}/v1/batch")).basic_auth(&write_key, Some("")).json(&body).send().await;
+            let answer = match sent {
+                Ok(response) => {
+                    let status = response.status();
+                    match (status.as_u16(), response.text().await) {
+                        (200, Ok(_)) => {
+                            tally.lock().await.acknowledged.extend(ids.iter().cloned());
+                            break;
+                        }
+                        (_, Err(_)) | (408 | 429 | 500..=599, Ok(_)) => None,
+                        (_, Ok(text)) => Some(format!("{status} for batch v{n}-{i}: {text}")),
+                    }
+                }
+                Err(_) => None,
+            };
+            match answer {
                 Some(refused) => {
                     tally.lock().await.refused.push(refused);
                     break;
@@ -191,11 +254,7 @@ async fn every_acknowledged_create_survives_fifty_sigkills_and_the_database_stay
     }
     server.stop().await;
 
-    let url = binary
-        .env
-        .iter()
-        .find(|(key, _)| key == "RAPPORT_DATABASE_URL")
-        .map_or_else(|| format!("sqlite://{}", binary.sqlite_file().display()), |(_, url)| url.clone());
+    let url = database_url(&binary);
     let db = Db::connect(&DbOptions::new(url.clone())).await.unwrap();
     let stored: Vec<(String, i64)> = sql!(db.exec(), c => sqlx::query_as(
         "SELECT external_id, count(*) FROM people WHERE external_id IS NOT NULL GROUP BY external_id"
@@ -227,6 +286,109 @@ async fn every_acknowledged_create_survives_fifty_sigkills_and_the_database_stay
     // Every request was retried until answered, so nothing was committed that nobody heard of.
     assert!(unanswered.is_empty(), "committed without any answer: {unanswered:?}");
     assert!(tally.acknowledged.len() > KILLS, "the clients made progress between kills");
+    check_integrity(&db, &url).await;
+    db.close().await;
+}
+
+/// The database URL the binary runs on.
+fn database_url(binary: &Binary) -> String {
+    binary
+        .env
+        .iter()
+        .find(|(key, _)| key == "RAPPORT_DATABASE_URL")
+        .map_or_else(|| format!("sqlite://{}", binary.sqlite_file().display()), |(_, url)| url.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_acknowledged_event_survives_sigkills_and_is_resolved_exactly_once() {
+    let seed = std::env::var("RAPPORT_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    });
+    println!("kill seed: {seed} (RAPPORT_KILL_SEED={seed} replays this run)");
+    let mut rng = Rng(seed);
+
+    let (mut binary, _guard) = Binary::on_test_database().await;
+    binary.env.push(("RAPPORT_LOG__FILTER".into(), "warn".into()));
+    let (workspace, _) = binary.workspace_with_token("Tracked", "owner@tracked.example").await;
+    let source = binary.run(&["admin", "create-source", "--workspace", &workspace, "--name", "site"], None).await;
+    assert!(source.status.success(), "{}", String::from_utf8_lossy(&source.stderr));
+    let write_key = String::from_utf8_lossy(&source.stdout).trim().to_owned();
+
+    let mut server = binary.serve().await;
+    let (url_tx, url_rx) = watch::channel(server.url.clone());
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = (0..CLIENTS)
+        .map(|n| tokio::spawn(sender(n, url_rx.clone(), write_key.clone(), Arc::clone(&tally), Arc::clone(&stop))))
+        .collect();
+    for _ in 0..INGEST_KILLS {
+        tokio::time::sleep(Duration::from_millis(rng.between(20, 700))).await;
+        server.child.start_kill().unwrap();
+        server.child.wait().await.unwrap();
+        server = binary.serve().await;
+        url_tx.send(server.url.clone()).unwrap();
+    }
+    stop.store(true, Ordering::SeqCst);
+    for sender in senders {
+        tokio::time::timeout(Duration::from_secs(120), sender).await.expect("the senders finish").unwrap();
+    }
+
+    let url = database_url(&binary);
+    let db = Db::connect(&DbOptions::new(url.clone())).await.unwrap();
+    // The last server's worker resolves what the killed ones left.
+    let pending = || async {
+        sql!(db.exec(), c => sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events WHERE resolved_at IS NULL")
+            .fetch_one(c).await)
+        .unwrap()
+    };
+    rapport_test_db::eventually("resolution catches up", Duration::from_secs(120), || async { pending().await == 0 })
+        .await;
+    server.stop().await;
+
+    let stored: Vec<(String, i64)> = sql!(db.exec(), c => sqlx::query_as(
+        "SELECT message_id, count(*) FROM events GROUP BY message_id"
+    ).fetch_all(c).await)
+    .unwrap();
+    let stored: BTreeMap<String, i64> = stored.into_iter().collect();
+    let tally = tally.lock().await;
+    let missing: Vec<_> = tally.acknowledged.iter().filter(|id| !stored.contains_key(*id)).collect();
+    let unanswered: Vec<_> = stored.keys().filter(|id| !tally.acknowledged.contains(*id)).collect();
+    let doubled: Vec<_> = stored.iter().filter(|(_, n)| **n > 1).collect();
+    let unattributed: i64 =
+        sql!(db.exec(), c => sqlx::query_scalar("SELECT count(*) FROM events WHERE person_id IS NULL")
+        .fetch_one(c).await)
+        .unwrap();
+    let miscounted: Vec<(i64, i64, i64)> = sql!(db.exec(), c => sqlx::query_as(
+        "SELECT a.person_id, a.events, (SELECT count(*) FROM events e WHERE e.person_id = a.person_id)
+         FROM person_activity a
+         WHERE a.events <> (SELECT count(*) FROM events e WHERE e.person_id = a.person_id)"
+    ).fetch_all(c).await)
+    .unwrap();
+    let people: i64 =
+        sql!(db.exec(), c => sqlx::query_scalar("SELECT count(*) FROM people").fetch_one(c).await).unwrap();
+    println!(
+        "ingest durability: {INGEST_KILLS} kills, {} events acknowledged, {} stored, {} retries, {} missing, \
+         {} duplicated, {} unattributed, {people} people, {} miscounted",
+        tally.acknowledged.len(),
+        stored.len(),
+        tally.retries,
+        missing.len(),
+        doubled.len(),
+        unattributed,
+        miscounted.len(),
+    );
+    assert!(
+        tally.refused.is_empty(),
+        "answers that should not happen: {:?}",
+        &tally.refused[..tally.refused.len().min(5)]
+    );
+    assert!(missing.is_empty(), "acknowledged events lost: {}", missing.len());
+    assert!(doubled.is_empty(), "events stored twice: {doubled:?}");
+    assert!(unanswered.is_empty(), "stored without any answer: {}", unanswered.len());
+    assert!(tally.acknowledged.len() > INGEST_KILLS * EVENTS_PER_BATCH, "the senders made progress between kills");
+    assert_eq!(people, CLIENTS as i64, "one person per visitor, however often their identify was resolved");
+    assert_eq!(unattributed, 0, "every event belongs to its visitor's person");
+    assert!(miscounted.is_empty(), "(person, counted, stored) of people counted wrong: {miscounted:?}");
     check_integrity(&db, &url).await;
     db.close().await;
 }
