@@ -303,3 +303,52 @@ async fn a_merge_takes_ids_events_and_orders_along_and_its_undo_brings_them_back
     assert_eq!(kept["activity"]["events"], 1);
     assert!(kept["spend"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_workspaces_trait_rules_say_where_traits_go_and_bad_rules_are_refused_by_line() {
+    let shop = shop().await;
+    let field = json!({"object": "person", "key": "plan", "label": "Plan", "kind": "text"});
+    let defined = shop.api(Method::POST, "/api/v1/custom-fields", Some(field)).await;
+    assert_eq!(defined.status, StatusCode::CREATED, "{}", defined.text());
+    let bad = json!({"person": [{"trait": "zip", "field": "postcode"}, {"trait": "zip", "field": null}]});
+    let refused = shop.api(Method::PUT, "/api/v1/trait-rules", Some(bad)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = refused.json()["error"]["fields"].clone();
+    assert!(fields.get("person[0].field").is_some() && fields.get("person[1].trait").is_some(), "{fields}");
+
+    let rules = json!({"person": [
+        {"trait": "zip_code", "field": "address.postal_code"},
+        {"trait": "billing.plan", "field": "plan"},
+        {"trait": "name", "field": null}
+    ]});
+    let saved = shop.api(Method::PUT, "/api/v1/trait-rules", Some(rules.clone())).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+    assert_eq!(shop.get("/api/v1/trait-rules").await["person"], rules["person"]);
+    shop.send(json!([call("identify", "r1", json!({"userId": "u-9", "traits": {
+        "email": "grace@example.com", "zip_code": 10001, "billing": {"plan": "pro"}, "name": "Amazing Grace"}}))]))
+    .await;
+    shop.resolve().await;
+    let grace = shop.person_by_email("grace@example.com").await;
+    assert_eq!(grace["address"]["postal_code"], "10001", "{grace}");
+    assert_eq!(grace["plan"], "pro", "{grace}");
+    assert!(grace["first_name"].is_null(), "the ignored name fills nothing: {grace}");
+    assert_eq!(shop.app.count("audit_rows WHERE entity = 'trait_rules'").await, 1);
+
+    // The page edits the same rules, one per line, and names the line that is wrong.
+    let (cookie, csrf) = shop.app.sign_in("owner@example.com").await;
+    let page = shop.app.get_as(&cookie, "/settings/sources").await.text();
+    assert!(page.contains("zip_code = address.postal_code") && page.contains("name = ignore"), "{page}");
+    let typed = "zip_code = address.postal_code\nnickname\n";
+    let form = [("csrf_token", csrf.as_str()), ("person", typed), ("company", "")];
+    let refused = shop.app.post_form_as(&cookie, "/settings/sources/trait-rules", &form).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("People, line 2"), "{}", refused.text());
+    let typed = "zip_code = address.postal_code\nnickname = ignore\n";
+    let form = [("csrf_token", csrf.as_str()), ("person", typed), ("company", "plan = nope")];
+    let refused = shop.app.post_form_as(&cookie, "/settings/sources/trait-rules", &form).await;
+    assert!(refused.text().contains("Companies, line 1: `nope` is no field"), "{}", refused.text());
+    let form = [("csrf_token", csrf.as_str()), ("person", typed), ("company", "plan = ignore")];
+    let saved = shop.app.post_form_as(&cookie, "/settings/sources/trait-rules", &form).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+    assert_eq!(shop.get("/api/v1/trait-rules").await["company"], json!([{"trait": "plan", "field": null}]));
+}

@@ -138,6 +138,11 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     rapport::inventory::set(app.db(), &owner, (&stocked, &stocked), &level).await.unwrap();
     rapport::inventory::save_settings(app.db(), &owner, &2.into()).await.unwrap();
     rapport::cart::save_settings(app.db(), &owner, &30.into()).await.unwrap();
+    let rules = rapport::tracking::TraitRules {
+        person: vec![rapport::tracking::TraitRule { name: "zip".into(), field: Some("address.postal_code".into()) }],
+        company: Vec::new(),
+    };
+    rapport::tracking::save_trait_rules(app.db(), (a.workspace_id, &owner.actor()), &rules).await.unwrap();
 }
 
 /// What the caller can observe of an answer: status, error code and where a redirect leads,

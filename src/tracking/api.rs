@@ -15,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::model::{self, MessageType, Rejection};
+use super::rules::{self, SaveError, TraitRules};
 use super::service::{self, Event, EventFilter, Source, TrackingError};
 use crate::app::AppState;
 use crate::http::ApiError;
@@ -40,6 +41,40 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_sources, create_source))
         .routes(routes!(revoke_source))
         .routes(routes!(list_events))
+        .routes(routes!(read_trait_rules, save_trait_rules))
+}
+
+/// Which profile field each trait of identify (`person`) and group (`company`) calls fills.
+#[utoipa::path(get, path = "/trait-rules", tag = "events", security(("bearer" = [])),
+    responses((status = 200, body = TraitRules), (status = 403, body = crate::http::ErrorBody)))]
+async fn read_trait_rules(State(state): State<AppState>, principal: Principal) -> Result<Json<TraitRules>, ApiError> {
+    require(&principal, false)?;
+    Ok(Json(rules::trait_rules(&state.db, principal.workspace_id).await?))
+}
+
+/// Replaces the trait rules. Each rule names a trait (or a dotted path into nested traits) and
+/// the field it fills: a built-in field (`first_name`, `address.postal_code` …) or a custom
+/// field's key; `null` ignores the trait. Rules come before the built-in mapping of Segment's
+/// reserved traits and apply to calls resolved from now on.
+#[utoipa::path(put, path = "/trait-rules", tag = "events", security(("bearer" = [])), request_body = TraitRules,
+    responses((status = 200, body = TraitRules), (status = 403, body = crate::http::ErrorBody),
+        (status = 422, body = crate::http::ErrorBody)))]
+async fn save_trait_rules(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(input): Json<TraitRules>,
+) -> Result<Json<TraitRules>, ApiError> {
+    require_manager(&principal)?;
+    Ok(Json(rules::save_trait_rules(&state.db, (principal.workspace_id, &principal.actor()), &input).await?))
+}
+
+impl From<SaveError> for ApiError {
+    fn from(err: SaveError) -> Self {
+        match err {
+            SaveError::Invalid(fields) => Self::Validation(fields),
+            SaveError::Db(db) => db.into(),
+        }
+    }
 }
 
 impl From<TrackingError> for ApiError {
@@ -231,7 +266,8 @@ pub(super) fn require(principal: &Principal, write: bool) -> Result<(), ApiError
     if principal.may(MODULE, write) { Ok(()) } else { Err(ApiError::Forbidden("this needs access to events".into())) }
 }
 
-/// Creating and revoking sources hands out and takes back credentials: a workspace matter.
+/// Creating and revoking sources hands out and takes back credentials, and trait rules decide
+/// what senders may write into profiles: a workspace matter.
 pub(super) fn require_manager(principal: &Principal) -> Result<(), ApiError> {
     if principal.may("workspace", true) {
         Ok(())

@@ -12,6 +12,7 @@ pub mod people_api;
 mod profile;
 mod resolve;
 mod resolve_store;
+mod rules;
 mod service;
 mod store;
 mod traits;
@@ -23,6 +24,7 @@ pub use profile::{Activity, ActivityCount, EventCursor, PersonEvent, activity_of
 pub use resolve::{
     FORGET_SUBSCRIBER, RECEIVED, RESOLVE_SUBSCRIBER, backlog, move_all, move_back, resolve_pending, subscribe,
 };
+pub use rules::{COMPANY_FIELDS, PERSON_FIELDS, SaveError, TraitRule, TraitRules, save_trait_rules, trait_rules};
 pub use service::{
     CreatedSource, Event, EventCount, EventFilter, Ingested, Source, SourceRef, TrackingError, census, create_source,
     events, ingest, source_for_key, sources, user_ids,

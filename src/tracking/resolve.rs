@@ -25,6 +25,7 @@ use rapport_jobs::{DomainEvent, NewDomainEvent, Subscribers};
 use serde_json::{Map, Value, json};
 
 use super::resolve_store::{self as store, Pending, Tally};
+use super::rules::TraitRules;
 use super::traits;
 use crate::company::CompanyInput;
 use crate::field::{self, CustomField, Object, ValueContext};
@@ -114,13 +115,14 @@ pub async fn resolve_pending(db: &Db, workspace: WorkspaceId) -> Result<u64, DbE
     let people = field::definitions(db, workspace, Object::Person).await?;
     let companies = field::definitions(db, workspace, Object::Company).await?;
     let ctx = field::context(db, workspace).await?;
+    let rules = super::rules::trait_rules(db, workspace).await?;
     let mut total = 0;
     loop {
-        let defs = (people.clone(), companies.clone());
+        let defs = (people.clone(), companies.clone(), rules.clone());
         let resolved = db
             .write(move |tx| {
                 Box::pin(async move {
-                    let mut batch = Batch::new(workspace, (&defs.0, &defs.1), ctx);
+                    let mut batch = Batch::new(workspace, (&defs.0, &defs.1, &defs.2), ctx);
                     batch.run(tx).await
                 })
             })
@@ -156,6 +158,7 @@ struct Batch<'a> {
     workspace: WorkspaceId,
     people: &'a [CustomField],
     companies: &'a [CustomField],
+    rules: &'a TraitRules,
     ctx: ValueContext,
     users: HashMap<String, PersonId>,
     visitors: HashMap<String, PersonId>,
@@ -166,13 +169,14 @@ struct Batch<'a> {
 impl<'a> Batch<'a> {
     fn new(
         workspace: WorkspaceId,
-        (people, companies): (&'a [CustomField], &'a [CustomField]),
+        (people, companies, rules): (&'a [CustomField], &'a [CustomField], &'a TraitRules),
         ctx: ValueContext,
     ) -> Self {
         Self {
             workspace,
             people,
             companies,
+            rules,
             ctx,
             users: HashMap::new(),
             visitors: HashMap::new(),
@@ -278,7 +282,7 @@ impl<'a> Batch<'a> {
         let empty = Value::Object(Map::new());
         let traits = event.traits.as_ref().map_or(&empty, |t| &t.0);
         let keys: Vec<String> = self.people.iter().filter(|d| d.retired_at.is_none()).map(|d| d.key.clone()).collect();
-        let mut patch = traits::person_patch(traits, &keys);
+        let mut patch = traits::person_patch(traits, &keys, &self.rules.person);
         let by_email = match patch.get("email").and_then(Value::as_str).and_then(|e| Email::parse(e).ok()) {
             Some(email) => crate::person::tracking::by_email(tx, self.workspace, &email.canonical()).await?,
             None => None,
@@ -438,7 +442,7 @@ impl<'a> Batch<'a> {
         let keys: Vec<String> =
             self.companies.iter().filter(|d| d.retired_at.is_none()).map(|d| d.key.clone()).collect();
         let empty = Value::Object(Map::new());
-        let mut patch = traits::company_patch(traits.unwrap_or(&empty), &keys);
+        let mut patch = traits::company_patch(traits.unwrap_or(&empty), &keys, &self.rules.company);
         patch.entry("name").or_insert_with(|| group_id.into());
         patch.insert("source".into(), "tracking".into());
         let company = loop {

@@ -170,3 +170,40 @@ pub(super) async fn source_event_count(db: &Db, workspace: WorkspaceId, id: i64)
     ).bind(workspace).bind(id).fetch_one(c).await)?;
     Ok(count)
 }
+
+/// The workspace's trait rules, (object, trait, field) in order.
+pub(super) async fn trait_rules(
+    db: &Db,
+    workspace: WorkspaceId,
+) -> Result<Vec<(String, String, Option<String>)>, DbError> {
+    let rows = sql!(db.exec(), c => sqlx::query_as(
+        "SELECT object, trait, field FROM trait_rules WHERE workspace_id = $1 ORDER BY object, position"
+    ).bind(workspace).fetch_all(c).await)?;
+    Ok(rows)
+}
+
+pub(super) async fn trait_rules_in(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+) -> Result<Vec<(String, String, Option<String>)>, DbError> {
+    let rows = sql!(tx.exec(), c => sqlx::query_as(
+        "SELECT object, trait, field FROM trait_rules WHERE workspace_id = $1 ORDER BY object, position"
+    ).bind(workspace).fetch_all(c).await)?;
+    Ok(rows)
+}
+
+/// Replaces the workspace's trait rules with `rules` (object, trait, field), in that order.
+pub(super) async fn replace_trait_rules(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    rules: &[(&str, &str, Option<&str>)],
+) -> Result<(), DbError> {
+    sql!(tx.exec(), c => sqlx::query("DELETE FROM trait_rules WHERE workspace_id = $1")
+        .bind(workspace).execute(c).await.map(drop))?;
+    for (position, (object, name, field)) in rules.iter().enumerate() {
+        sql!(tx.exec(), c => sqlx::query(
+            "INSERT INTO trait_rules (workspace_id, object, trait, field, position) VALUES ($1, $2, $3, $4, $5)"
+        ).bind(workspace).bind(*object).bind(*name).bind(*field).bind(position as i64).execute(c).await.map(drop))?;
+    }
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! The tracking module's pages: the browser tracking script, `/rapport.js`, and the sources
 //! pages under `/settings/sources`, where sources are created (their write key shown once, with
-//! the snippets that use it), looked at and revoked.
+//! the snippets that use it), looked at and revoked, and where the trait rules are edited: one
+//! line per rule, `trait = field` (or `trait = ignore`), for people and for companies.
 //!
 //! The script is written for Rapport and free of dependencies (`assets/rapport.js` documents its
 //! use). Websites include it from their own pages, so its address never changes; it is cached
@@ -15,6 +16,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::api::{require, require_manager};
+use super::rules::{SaveError, TraitRule, TraitRules};
 use super::service::{self, Source, SourceDetail, TrackingError};
 use crate::app::AppState;
 use crate::http::auth::{ButtonForm, SessionForm, csrf_protected};
@@ -30,6 +32,7 @@ pub fn router() -> Pages {
         .route("/settings/sources", get(list).post(create))
         .route("/settings/sources/{id}", get(show))
         .route("/settings/sources/{id}/revoke", post(revoke))
+        .route("/settings/sources/trait-rules", post(save_rules))
 }
 
 async fn script() -> impl IntoResponse {
@@ -65,6 +68,63 @@ struct SourcesPage {
     name: String,
     error: Option<String>,
     revoked: bool,
+    rules: RulesShown,
+}
+
+/// The trait rules' form: one line per rule, as typed or as stored, with what is wrong.
+#[derive(Default)]
+struct RulesShown {
+    person: String,
+    company: String,
+    errors: Vec<String>,
+    saved: bool,
+}
+
+impl RulesShown {
+    fn of(rules: &TraitRules) -> Self {
+        let lines = |rules: &[TraitRule]| {
+            rules
+                .iter()
+                .map(|r| format!("{} = {}", r.name, r.field.as_deref().unwrap_or(IGNORE)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        Self { person: lines(&rules.person), company: lines(&rules.company), ..Self::default() }
+    }
+}
+
+/// What a rule's field says to drop its trait.
+const IGNORE: &str = "ignore";
+
+/// The rules a textarea holds, with the line each came from; or the lines that are no rule.
+fn parse_rules(text: &str, object: &str) -> Result<(Vec<TraitRule>, Vec<usize>), Vec<String>> {
+    let (mut rules, mut lines, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((name, field)) => {
+                let field = field.trim();
+                let field = (!field.eq_ignore_ascii_case(IGNORE)).then(|| field.to_owned());
+                rules.push(TraitRule { name: name.trim().to_owned(), field });
+                lines.push(n + 1);
+            }
+            None => errors.push(format!("{object}, line {}: write “trait = field” or “trait = ignore”", n + 1)),
+        }
+    }
+    if errors.is_empty() { Ok((rules, lines)) } else { Err(errors) }
+}
+
+#[derive(Deserialize)]
+struct RulesForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    person: String,
+    #[serde(default)]
+    company: String,
 }
 
 #[derive(Template)]
@@ -85,23 +145,31 @@ struct SourceForm {
     name: String,
 }
 
-csrf_protected!(SourceForm);
+csrf_protected!(SourceForm, RulesForm);
 
 #[derive(Deserialize)]
 struct ListQuery {
     revoked: Option<String>,
 }
 
+#[derive(Default)]
 struct Shown {
     created: Option<(String, Snippet)>,
     name: String,
     error: Option<String>,
     revoked: bool,
+    /// The rules as typed, when they were refused or just saved.
+    rules: Option<RulesShown>,
 }
 
 async fn sources_page(state: &AppState, principal: &Principal, shown: Shown) -> Result<SourcesPage, ApiError> {
     require(principal, false)?;
+    let rules = match shown.rules {
+        Some(rules) => rules,
+        None => RulesShown::of(&super::rules::trait_rules(&state.db, principal.workspace_id).await?),
+    };
     Ok(SourcesPage {
+        rules,
         layout: Layout::for_caller("Tracking sources", principal),
         csrf_token: csrf_token(principal),
         sources: service::sources(&state.db, principal.workspace_id).await?,
@@ -118,7 +186,7 @@ async fn list(
     principal: Principal,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let shown = Shown { created: None, name: String::new(), error: None, revoked: query.revoked.is_some() };
+    let shown = Shown { revoked: query.revoked.is_some(), ..Shown::default() };
     Ok(render(StatusCode::OK, &sources_page(&state, &principal, shown).await?))
 }
 
@@ -132,13 +200,10 @@ async fn create(
             let snippet =
                 Snippet { host: state.config.public_url(), key: created.write_key.expose().clone(), whole_key: true };
             let name = form.name.trim().to_owned();
-            (
-                StatusCode::CREATED,
-                Shown { created: Some((name, snippet)), name: String::new(), error: None, revoked: false },
-            )
+            (StatusCode::CREATED, Shown { created: Some((name, snippet)), ..Shown::default() })
         }
         Err(err @ TrackingError::NameRequired) => {
-            let shown = Shown { created: None, name: form.name, error: Some(err.to_string()), revoked: false };
+            let shown = Shown { name: form.name, error: Some(err.to_string()), ..Shown::default() };
             (StatusCode::UNPROCESSABLE_ENTITY, shown)
         }
         Err(other) => return Err(other.into()),
@@ -171,4 +236,56 @@ async fn revoke(
         return Err(ApiError::NotFound);
     }
     Ok(Redirect::to("/settings/sources?revoked=1").into_response())
+}
+
+async fn save_rules(
+    State(state): State<AppState>,
+    SessionForm(principal, form): SessionForm<RulesForm>,
+) -> Result<Response, ApiError> {
+    require_manager(&principal)?;
+    let typed = RulesShown { person: form.person.clone(), company: form.company.clone(), ..RulesShown::default() };
+    let parsed = (parse_rules(&form.person, "People"), parse_rules(&form.company, "Companies"));
+    let refused = |errors: Vec<String>| Shown { rules: Some(RulesShown { errors, ..typed }), ..Shown::default() };
+    let shown = match parsed {
+        (Ok((person, person_lines)), Ok((company, company_lines))) => {
+            let rules = TraitRules { person, company };
+            match super::rules::save_trait_rules(&state.db, (principal.workspace_id, &principal.actor()), &rules).await
+            {
+                Ok(saved) => {
+                    Shown { rules: Some(RulesShown { saved: true, ..RulesShown::of(&saved) }), ..Shown::default() }
+                }
+                Err(SaveError::Invalid(fields)) => {
+                    let lines = [("person", "People", &person_lines), ("company", "Companies", &company_lines)];
+                    let errors = fields
+                        .iter()
+                        .flat_map(|(key, messages)| {
+                            let (object, line) = lines
+                                .iter()
+                                .find_map(|(prefix, label, lines)| {
+                                    let index: usize =
+                                        key.strip_prefix(prefix)?.strip_prefix('[')?.split(']').next()?.parse().ok()?;
+                                    Some((*label, lines.get(index).copied()))
+                                })
+                                .unwrap_or(("Rules", None));
+                            let at = line.map_or_else(String::new, |n| format!(", line {n}"));
+                            messages.iter().map(move |m| format!("{object}{at}: {m}")).collect::<Vec<_>>()
+                        })
+                        .collect();
+                    return Ok(render(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &sources_page(&state, &principal, refused(errors)).await?,
+                    ));
+                }
+                Err(SaveError::Db(err)) => return Err(err.into()),
+            }
+        }
+        (person, company) => {
+            let errors = [person.err(), company.err()].into_iter().flatten().flatten().collect();
+            return Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &sources_page(&state, &principal, refused(errors)).await?,
+            ));
+        }
+    };
+    Ok(render(StatusCode::OK, &sources_page(&state, &principal, shown).await?))
 }
