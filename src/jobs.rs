@@ -118,12 +118,22 @@ pub fn worker(db: Db, config: &Config, waker: Waker) -> Worker {
         }
         Ok(())
     });
+    let registry = registry.handle(crate::tracking::RETENTION_JOB, |ctx: JobContext| async move {
+        let expired = crate::tracking::expire(&ctx.db, chrono::Utc::now()).await?;
+        tracing::info!(expired, "deleted events past their workspace's retention");
+        Ok(())
+    });
     let mut schedules = maintenance::schedules();
     // Abandonment is looked for every minute, so a cart is marked at most a minute after it is due.
     schedules.push(Schedule::new(crate::cart::SWEEP_JOB, Duration::from_secs(60), |_| {
         NewJob::new(crate::cart::SWEEP_JOB, serde_json::Value::Null).queue("maintenance")
     }));
-    for job in [crate::person::PURGE_JOB, crate::company::PURGE_JOB, crate::attachment::SWEEP_JOB] {
+    for job in [
+        crate::person::PURGE_JOB,
+        crate::company::PURGE_JOB,
+        crate::attachment::SWEEP_JOB,
+        crate::tracking::RETENTION_JOB,
+    ] {
         schedules.push(Schedule::new(job, Duration::from_secs(3600), move |_| {
             NewJob::new(job, serde_json::Value::Null).queue("maintenance")
         }));

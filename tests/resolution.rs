@@ -324,8 +324,12 @@ async fn the_workspaces_trait_rules_say_where_traits_go_and_bad_rules_are_refuse
     let saved = shop.api(Method::PUT, "/api/v1/trait-rules", Some(rules.clone())).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
     assert_eq!(shop.get("/api/v1/trait-rules").await["person"], rules["person"]);
-    shop.send(json!([call("identify", "r1", json!({"userId": "u-9", "traits": {
-        "email": "grace@example.com", "zip_code": 10001, "billing": {"plan": "pro"}, "name": "Amazing Grace"}}))]))
+    shop.send(json!([call(
+        "identify",
+        "r1",
+        json!({"userId": "u-9", "traits": {
+        "email": "grace@example.com", "zip_code": 10001, "billing": {"plan": "pro"}, "name": "Amazing Grace"}})
+    )]))
     .await;
     shop.resolve().await;
     let grace = shop.person_by_email("grace@example.com").await;
@@ -351,4 +355,60 @@ async fn the_workspaces_trait_rules_say_where_traits_go_and_bad_rules_are_refuse
     let saved = shop.app.post_form_as(&cookie, "/settings/sources/trait-rules", &form).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
     assert_eq!(shop.get("/api/v1/trait-rules").await["company"], json!([{"trait": "plan", "field": null}]));
+}
+
+#[tokio::test]
+async fn events_past_the_retention_go_rolled_up_and_what_they_counted_stays() {
+    let shop = shop().await;
+    let refused = shop.api(Method::PUT, "/api/v1/event-retention", Some(json!({"keep_months": 0}))).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("keep_months"), "{}", refused.text());
+    let kept = shop.api(Method::PUT, "/api/v1/event-retention", Some(json!({"keep_months": 3, "roll_up": true}))).await;
+    assert_eq!(kept.json(), json!({"keep_months": 3, "roll_up": true}));
+
+    let now = chrono::Utc::now();
+    let at = |days: i64| (now - chrono::Duration::days(days)).to_rfc3339();
+    shop.send(json!([
+        {"type": "identify", "messageId": "e0", "userId": "u-1", "traits": {"email": "old@example.com"}, "timestamp": at(400)},
+        {"type": "track", "messageId": "e1", "userId": "u-1", "event": "Signed Up", "timestamp": at(400)},
+        {"type": "track", "messageId": "e2", "userId": "u-1", "event": "Product Viewed", "timestamp": at(200)},
+        {"type": "track", "messageId": "e3", "userId": "u-1", "event": "Product Viewed", "timestamp": at(200)},
+        {"type": "track", "messageId": "e4", "userId": "u-1", "event": "Product Viewed", "timestamp": at(10)},
+    ]))
+    .await;
+    shop.resolve().await;
+    assert_eq!(rapport::tracking::expire(shop.app.db(), now).await.unwrap(), 4, "all but the recent view");
+    assert_eq!(rapport::tracking::expire(shop.app.db(), now).await.unwrap(), 0);
+    let person = shop.person_by_email("old@example.com").await["id"].as_i64().unwrap();
+    let events = shop.get(&format!("/api/v1/people/{person}/events")).await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 1);
+    let activity = shop.get(&format!("/api/v1/people/{person}/activity")).await;
+    assert_eq!(activity["activity"]["events"], 5, "the counters outlive the events: {activity}");
+    let since = (now - chrono::Duration::days(500)).format("%Y-%m-%d");
+    let rollups = shop.get(&format!("/api/v1/event-rollups?since={since}")).await;
+    let viewed: i64 = rollups
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["name"] == "Product Viewed")
+        .map(|r| r["events"].as_i64().unwrap())
+        .sum();
+    assert_eq!((rollups.as_array().unwrap().len(), viewed), (3, 2), "{rollups}");
+
+    // A merge adds the counters, however few events are left to count.
+    let twin = shop.api(Method::POST, "/api/v1/people", Some(json!({"email": "twin@example.com"}))).await;
+    let twin = twin.json()["id"].as_i64().unwrap();
+    shop.send(
+        json!([{"type": "identify", "messageId": "t0", "userId": "u-2", "traits": {"email": "twin@example.com"}}]),
+    )
+    .await;
+    shop.resolve().await;
+    let merged = shop.api(Method::POST, "/api/v1/merges", Some(json!({"survivor": person, "merged": twin}))).await;
+    assert_eq!(merged.status, StatusCode::CREATED, "{}", merged.text());
+    let activity = shop.get(&format!("/api/v1/people/{person}/activity")).await;
+    assert_eq!(activity["activity"]["events"], 6, "{activity}");
+
+    let forever = shop.api(Method::PUT, "/api/v1/event-retention", Some(json!({"keep_months": null}))).await;
+    assert_eq!(forever.json(), json!({"keep_months": null, "roll_up": false}));
+    assert_eq!(shop.app.count("audit_rows WHERE entity = 'event_retention'").await, 2);
 }

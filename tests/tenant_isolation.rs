@@ -94,6 +94,7 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     let calls = serde_json::json!({"batch": [
         {"type": "identify", "userId": "alpha-1", "messageId": "alpha-0", "traits": {"email": "ada@alpha.example"}},
         {"type": "track", "userId": "alpha-1", "event": "Signed Up", "messageId": "alpha-1"},
+        {"type": "track", "userId": "alpha-1", "event": "Old Visit", "messageId": "alpha-old", "timestamp": "2020-01-01T00:00:00Z"},
         {"type": "track", "userId": "alpha-1", "event": "Product Added", "messageId": "alpha-1b", "properties": {
             "sku": "alpha-sku", "price": 40, "quantity": 2, "currency": "EUR"}},
         {"type": "track", "userId": "alpha-1", "event": "Order Completed", "messageId": "alpha-2", "properties": {
@@ -103,6 +104,10 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     let payload = rapport::tracking::parse(calls.to_string().as_bytes(), None, chrono::Utc::now());
     rapport::tracking::ingest(app.db(), source, payload.unwrap().messages).await.unwrap();
     rapport::tracking::resolve_pending(app.db(), a.workspace_id).await.unwrap();
+    // A retention that expires the old visit into a roll-up.
+    let retention = rapport::tracking::RetentionInput { keep_months: 12.into(), roll_up: true };
+    rapport::tracking::save_retention(app.db(), (a.workspace_id, &owner.actor()), &retention).await.unwrap();
+    assert_eq!(rapport::tracking::expire(app.db(), chrono::Utc::now()).await.unwrap(), 1);
     let filter = rapport::order::OrderFilter { person: None, status: None, order_id: None, before: None, limit: 1 };
     let placed = rapport::order::list(app.db(), &owner, &filter).await.unwrap().0;
     let returned = rapport::order::ReturnInput {

@@ -8,4 +8,7 @@ mod store;
 pub mod web;
 
 pub use model::NewProduct;
-pub use service::{Buyer, PRODUCT_EVENTS, Product, ProductError, catalogue_event, catalogue_lines, get, list, put};
+pub use service::{
+    Buyer, PRODUCT_EVENTS, Product, ProductError, catalogue, catalogue_event, catalogue_lines, described, get, list,
+    put,
+};

@@ -31,21 +31,33 @@ pub enum ProductError {
 pub const PRODUCT_EVENTS: [&str; 5] =
     ["Product Viewed", "Product Added", "Product Removed", "Product Clicked", "Product Added to Wishlist"];
 
-/// Catalogues the products an event describes (one product, or a `products` list); products
-/// that cannot be read are left out.
+/// The products an event describes (one product, or a `products` list); products that cannot
+/// be read are left out.
+pub fn described(name: &str, properties: &Value) -> Vec<NewProduct> {
+    if PRODUCT_EVENTS.contains(&name) {
+        model::parse(properties).into_iter().collect()
+    } else {
+        let products = properties.get("products").and_then(Value::as_array);
+        products.into_iter().flatten().filter_map(|p| model::parse(p).ok()).collect()
+    }
+}
+
+/// Catalogues the products an event describes.
 pub async fn catalogue_event(
     tx: &mut Tx,
     workspace: WorkspaceId,
     name: &str,
     properties: &Value,
 ) -> Result<(), DbError> {
-    let described: Vec<NewProduct> = if PRODUCT_EVENTS.contains(&name) {
-        model::parse(properties).into_iter().collect()
-    } else {
-        let products = properties.get("products").and_then(Value::as_array);
-        products.into_iter().flatten().filter_map(|p| model::parse(p).ok()).collect()
-    };
-    store::upsert_many(tx, workspace, &described, Utc::now()).await
+    catalogue(tx, workspace, &described(name, properties)).await
+}
+
+/// Catalogues products, many events' worth in one statement per 400 skus.
+pub async fn catalogue(tx: &mut Tx, workspace: WorkspaceId, products: &[NewProduct]) -> Result<(), DbError> {
+    if products.is_empty() {
+        return Ok(());
+    }
+    store::upsert_many(tx, workspace, products, Utc::now()).await
 }
 
 /// Catalogues the products of an order's lines.

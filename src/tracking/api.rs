@@ -15,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::model::{self, MessageType, Rejection};
+use super::retention::{self, Retention, RetentionError, RetentionInput, Rollup};
 use super::rules::{self, SaveError, TraitRules};
 use super::service::{self, Event, EventFilter, Source, TrackingError};
 use crate::app::AppState;
@@ -42,6 +43,63 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_source))
         .routes(routes!(list_events))
         .routes(routes!(read_trait_rules, save_trait_rules))
+        .routes(routes!(read_retention, save_retention))
+        .routes(routes!(list_rollups))
+}
+
+/// How long raw events are kept.
+#[utoipa::path(get, path = "/event-retention", tag = "events", security(("bearer" = [])),
+    responses((status = 200, body = Retention), (status = 403, body = crate::http::ErrorBody)))]
+async fn read_retention(State(state): State<AppState>, principal: Principal) -> Result<Json<Retention>, ApiError> {
+    require(&principal, false)?;
+    Ok(Json(retention::retention(&state.db, principal.workspace_id).await?))
+}
+
+/// Sets how long raw events are kept (`keep_months` 1–120, null for ever) and whether expired
+/// events are first rolled up into daily totals. The hourly retention job applies it.
+#[utoipa::path(put, path = "/event-retention", tag = "events", security(("bearer" = [])), request_body = RetentionInput,
+    responses((status = 200, body = Retention), (status = 403, body = crate::http::ErrorBody),
+        (status = 422, body = crate::http::ErrorBody)))]
+async fn save_retention(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(input): Json<RetentionInput>,
+) -> Result<Json<Retention>, ApiError> {
+    require_manager(&principal)?;
+    Ok(Json(retention::save_retention(&state.db, (principal.workspace_id, &principal.actor()), &input).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct RollupParams {
+    /// The first day (`YYYY-MM-DD`, UTC); a year ago when absent.
+    pub since: Option<String>,
+}
+
+/// Daily totals of expired events by type and name, oldest first.
+#[utoipa::path(get, path = "/event-rollups", tag = "events", security(("bearer" = [])), params(RollupParams),
+    responses((status = 200, body = Vec<Rollup>), (status = 403, body = crate::http::ErrorBody),
+        (status = 422, body = crate::http::ErrorBody)))]
+async fn list_rollups(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<RollupParams>,
+) -> Result<Json<Vec<Rollup>>, ApiError> {
+    require(&principal, false)?;
+    let since = match params.since.as_deref().map(str::trim) {
+        Some(day) => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map_err(|_| ApiError::field("since", "is not a day (YYYY-MM-DD)"))?,
+        None => (chrono::Utc::now() - chrono::Duration::days(365)).date_naive(),
+    };
+    Ok(Json(retention::rollups(&state.db, principal.workspace_id, &since.format("%Y-%m-%d").to_string()).await?))
+}
+
+impl From<RetentionError> for ApiError {
+    fn from(err: RetentionError) -> Self {
+        match err {
+            RetentionError::Invalid(fields) => Self::Validation(fields),
+            RetentionError::Db(db) => db.into(),
+        }
+    }
 }
 
 /// Which profile field each trait of identify (`person`) and group (`company`) calls fills.

@@ -12,6 +12,7 @@ pub mod people_api;
 mod profile;
 mod resolve;
 mod resolve_store;
+mod retention;
 mod rules;
 mod service;
 mod store;
@@ -23,6 +24,9 @@ pub use model::{MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, Message, MessageType, Payl
 pub use profile::{Activity, ActivityCount, EventCursor, PersonEvent, activity_of, describe, events_of};
 pub use resolve::{
     FORGET_SUBSCRIBER, RECEIVED, RESOLVE_SUBSCRIBER, backlog, move_all, move_back, resolve_pending, subscribe,
+};
+pub use retention::{
+    RETENTION_JOB, Retention, RetentionError, RetentionInput, Rollup, expire, retention, rollups, save_retention,
 };
 pub use rules::{COMPANY_FIELDS, PERSON_FIELDS, SaveError, TraitRule, TraitRules, save_trait_rules, trait_rules};
 pub use service::{

@@ -42,6 +42,10 @@ pub const RECEIVED: &str = "events.received";
 /// Events per resolving transaction.
 const BATCH: i64 = 2_000;
 
+/// Transactions one delivery of the subscriber runs before it hands over: a backlog of millions
+/// is worked through in many deliveries, so the worker can stop (or run other work) between them.
+const BATCHES_PER_DELIVERY: usize = 10;
+
 /// Track calls whose properties resolution reads: orders, products and carts.
 const COMMERCE_EVENTS: &[&str] = &[
     "Order Completed",
@@ -80,8 +84,12 @@ pub fn subscribe(subscribers: Subscribers) -> Subscribers {
             let workspaces: BTreeSet<WorkspaceId> =
                 events.iter().filter(|e| e.kind == RECEIVED).map(|e| e.workspace_id).collect();
             for workspace in workspaces {
-                let resolved = resolve_pending(&db, workspace).await?;
-                tracing::debug!(workspace = %workspace, resolved, "resolved tracked events");
+                let (resolved, more) = resolve_some(&db, workspace, BATCHES_PER_DELIVERY).await?;
+                tracing::debug!(workspace = %workspace, resolved, more, "resolved tracked events");
+                if more {
+                    // The rest of the backlog is the next delivery's.
+                    db.write(move |tx| Box::pin(async move { wake(tx, workspace).await })).await?;
+                }
             }
             Ok(())
         })
@@ -109,15 +117,35 @@ pub fn subscribe(subscribers: Subscribers) -> Subscribers {
         })
 }
 
+/// Records that the workspace's backlog goes on, waking resolution again.
+async fn wake(tx: &mut Tx, workspace: WorkspaceId) -> Result<(), DbError> {
+    let event = NewDomainEvent {
+        workspace_id: workspace,
+        kind: RECEIVED.into(),
+        entity_type: "workspace".into(),
+        entity_id: workspace.get(),
+        payload: json!({ "backlog": true }),
+        actor: format!("system:{RESOLVE_SUBSCRIBER}"),
+        request_id: None,
+    };
+    rapport_jobs::record_event(tx, &event).await
+}
+
 /// Resolves every event of the workspace not yet resolved, a batch per transaction; answers how
-/// many there were. The subscriber runs it after each ingest; bulk loads call it directly.
+/// many there were. Bulk loads and tests call it; the subscriber works in bounded steps.
 pub async fn resolve_pending(db: &Db, workspace: WorkspaceId) -> Result<u64, DbError> {
+    Ok(resolve_some(db, workspace, usize::MAX).await?.0)
+}
+
+/// Resolves up to `batches` transactions' worth of the workspace's backlog; answers how many
+/// events, and whether some may be left.
+async fn resolve_some(db: &Db, workspace: WorkspaceId, batches: usize) -> Result<(u64, bool), DbError> {
     let people = field::definitions(db, workspace, Object::Person).await?;
     let companies = field::definitions(db, workspace, Object::Company).await?;
     let ctx = field::context(db, workspace).await?;
     let rules = super::rules::trait_rules(db, workspace).await?;
     let mut total = 0;
-    loop {
+    for _ in 0..batches {
         let defs = (people.clone(), companies.clone(), rules.clone());
         let resolved = db
             .write(move |tx| {
@@ -128,10 +156,11 @@ pub async fn resolve_pending(db: &Db, workspace: WorkspaceId) -> Result<u64, DbE
             })
             .await?;
         if resolved == 0 {
-            return Ok(total);
+            return Ok((total, false));
         }
         total += resolved;
     }
+    Ok((total, true))
 }
 
 /// How many events of the workspace wait for resolution (counted up to 100,000).
@@ -193,12 +222,24 @@ impl<'a> Batch<'a> {
         }
         self.learn(tx, &events).await?;
         let mut marks = Vec::with_capacity(events.len());
+        let mut catalogued = Vec::new();
         for event in &events {
-            // Most events (page views, plain tracks) change nothing but their person: only the
-            // rest pay for a savepoint.
-            if !matches!(event.kind.as_str(), "identify" | "alias" | "group") && event.properties.is_none() {
-                marks.push((event.id, self.person_of(event)));
-                continue;
+            // Most events (page views, plain tracks) change nothing but their person, and those
+            // that only describe products are catalogued together at the end: only the rest pay
+            // for a savepoint.
+            if !matches!(event.kind.as_str(), "identify" | "alias" | "group") {
+                match (&event.name, &event.properties) {
+                    (_, None) => {
+                        marks.push((event.id, self.person_of(event)));
+                        continue;
+                    }
+                    (Some(name), Some(properties)) if only_catalogues(name) => {
+                        catalogued.extend(crate::product::described(name, &properties.0));
+                        marks.push((event.id, self.person_of(event)));
+                        continue;
+                    }
+                    _ => {}
+                }
             }
             let actor = Actor::System(format!("source:{}", event.source_id));
             tx.savepoint(STEP).await?;
@@ -224,6 +265,7 @@ impl<'a> Batch<'a> {
                 self.tally(person, &event.kind, event.name.as_deref(), event.occurred_at);
             }
         }
+        crate::product::catalogue(tx, self.workspace, &catalogued).await?;
         store::mark(tx, self.workspace, &marks, self.now).await?;
         let tallies: Vec<Tally> = std::mem::take(&mut self.tallies).into_values().collect();
         store::add(tx, self.workspace, &tallies).await?;
@@ -486,6 +528,12 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// Whether a track call's only effect beyond its person is cataloguing products: it places,
+/// changes or fills nothing.
+fn only_catalogues(name: &str) -> bool {
+    !crate::order::ORDER_EVENTS.contains(&name) && !crate::cart::is_cart_event(name)
+}
+
 fn person_db(err: crate::person::PersonError) -> DbError {
     match err {
         crate::person::PersonError::Db(db) => db,
@@ -502,12 +550,14 @@ pub async fn move_all(
 ) -> Result<Vec<(String, String)>, DbError> {
     let moved = store::move_identities(tx, workspace, from, to).await?;
     store::move_events(tx, workspace, from, to).await?;
-    store::recount(tx, workspace, from).await?;
-    store::recount(tx, workspace, to).await?;
+    // The counters are added, not counted again from the events: events past the workspace's
+    // retention are gone, what they counted is not.
+    store::combine(tx, workspace, from, to).await?;
     Ok(moved)
 }
 
-/// Undoes [`move_all`]: the ids moved, and their events, go back to `to`.
+/// Undoes [`move_all`]: the ids moved, and their events, go back to `to`; both people's
+/// counters are counted again from the events they now hold.
 pub async fn move_back(
     tx: &mut Tx,
     workspace: WorkspaceId,

@@ -210,6 +210,33 @@ pub(super) async fn recount(tx: &mut Tx, workspace: WorkspaceId, person: PersonI
     Ok(())
 }
 
+/// Adds `from`'s counters to `to`'s and clears `from`'s.
+pub(super) async fn combine(tx: &mut Tx, workspace: WorkspaceId, from: PersonId, to: PersonId) -> Result<(), DbError> {
+    sql!(tx.exec(), c => sqlx::query(
+        "INSERT INTO person_event_counts (workspace_id, person_id, type, name, count, first_at, last_at)
+         SELECT workspace_id, $3, type, name, count, first_at, last_at FROM person_event_counts
+         WHERE workspace_id = $1 AND person_id = $2
+         ON CONFLICT (workspace_id, person_id, type, name) DO UPDATE SET count = person_event_counts.count + excluded.count,
+           first_at = CASE WHEN excluded.first_at < person_event_counts.first_at THEN excluded.first_at ELSE person_event_counts.first_at END,
+           last_at = CASE WHEN excluded.last_at > person_event_counts.last_at THEN excluded.last_at ELSE person_event_counts.last_at END"
+    ).bind(workspace).bind(from).bind(to).execute(c).await.map(drop))?;
+    sql!(tx.exec(), c => sqlx::query(
+        "INSERT INTO person_activity (workspace_id, person_id, first_seen_at, last_seen_at, events)
+         SELECT workspace_id, $3, first_seen_at, last_seen_at, events FROM person_activity
+         WHERE workspace_id = $1 AND person_id = $2
+         ON CONFLICT (workspace_id, person_id) DO UPDATE SET events = person_activity.events + excluded.events,
+           first_seen_at = CASE WHEN excluded.first_seen_at < person_activity.first_seen_at
+             THEN excluded.first_seen_at ELSE person_activity.first_seen_at END,
+           last_seen_at = CASE WHEN excluded.last_seen_at > person_activity.last_seen_at
+             THEN excluded.last_seen_at ELSE person_activity.last_seen_at END"
+    ).bind(workspace).bind(from).bind(to).execute(c).await.map(drop))?;
+    for table in ["person_event_counts", "person_activity"] {
+        let sql = format!("DELETE FROM {table} WHERE workspace_id = $1 AND person_id = $2");
+        sql!(tx.exec(), c => sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(workspace).bind(from).execute(c).await.map(drop))?;
+    }
+    Ok(())
+}
+
 /// Moves every identity of `from` to `to`; answers them.
 pub(super) async fn move_identities(
     tx: &mut Tx,

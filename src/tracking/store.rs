@@ -207,3 +207,106 @@ pub(super) async fn replace_trait_rules(
     }
     Ok(())
 }
+
+/// The workspace's retention: months kept and whether deleted events are rolled up.
+pub(super) async fn retention(db: &Db, workspace: WorkspaceId) -> Result<Option<(i64, bool)>, DbError> {
+    let row = sql!(db.exec(), c => sqlx::query_as(
+        "SELECT keep_months, roll_up FROM event_retention WHERE workspace_id = $1"
+    ).bind(workspace).fetch_optional(c).await)?;
+    Ok(row)
+}
+
+pub(super) async fn retention_in(tx: &mut Tx, workspace: WorkspaceId) -> Result<Option<(i64, bool)>, DbError> {
+    let row = sql!(tx.exec(), c => sqlx::query_as(
+        "SELECT keep_months, roll_up FROM event_retention WHERE workspace_id = $1"
+    ).bind(workspace).fetch_optional(c).await)?;
+    Ok(row)
+}
+
+/// Sets the workspace's retention, or keeps every event again (`None`).
+pub(super) async fn save_retention(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    retention: Option<(i64, bool)>,
+    now: Timestamp,
+) -> Result<(), DbError> {
+    match retention {
+        Some((months, roll_up)) => sql!(tx.exec(), c => sqlx::query(
+            "INSERT INTO event_retention (workspace_id, keep_months, roll_up, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (workspace_id) DO UPDATE SET keep_months = excluded.keep_months, roll_up = excluded.roll_up,
+               updated_at = excluded.updated_at"
+        ).bind(workspace).bind(months).bind(roll_up).bind(now).execute(c).await.map(drop))?,
+        None => sql!(tx.exec(), c => sqlx::query("DELETE FROM event_retention WHERE workspace_id = $1")
+            .bind(workspace).execute(c).await.map(drop))?,
+    }
+    Ok(())
+}
+
+/// Every workspace with a retention set: (workspace, months, roll up).
+pub(super) async fn retentions(db: &Db) -> Result<Vec<(WorkspaceId, i64, bool)>, DbError> {
+    let rows = sql!(db.exec(), c => sqlx::query_as(
+        "SELECT workspace_id, keep_months, roll_up FROM event_retention ORDER BY workspace_id"
+    ).fetch_all(c).await)?;
+    Ok(rows)
+}
+
+/// Deletes up to `limit` of the workspace's resolved events from before `cutoff`, oldest first,
+/// adding them to the daily roll-ups first when `roll_up`; answers how many went.
+pub(super) async fn expire_events(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    (cutoff, roll_up): (Timestamp, bool),
+    limit: i64,
+) -> Result<u64, DbError> {
+    let ids: Vec<i64> = sql!(tx.exec(), c => sqlx::query_scalar(
+        "SELECT id FROM events WHERE workspace_id = $1 AND occurred_at < $2 AND resolved_at IS NOT NULL
+         ORDER BY occurred_at LIMIT $3"
+    ).bind(workspace).bind(cutoff).bind(limit).fetch_all(c).await)?;
+    let day = match tx.backend() {
+        rapport_db::Backend::Sqlite => "substr(occurred_at, 1, 10)",
+        rapport_db::Backend::Postgres => "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    };
+    for chunk in ids.chunks(ROWS_PER_INSERT) {
+        if roll_up {
+            sql!(tx.exec(), c => {
+                let mut insert = sqlx::QueryBuilder::new(format!(
+                    "INSERT INTO event_rollups (workspace_id, day, type, name, events) \
+                     SELECT workspace_id, {day}, type, COALESCE(name, ''), count(*) FROM events WHERE workspace_id = "
+                ));
+                insert.push_bind(workspace).push(" AND id IN (");
+                let mut list = insert.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                insert.push(format!(
+                    ") GROUP BY workspace_id, {day}, type, COALESCE(name, '') \
+                     ON CONFLICT (workspace_id, day, type, name) DO UPDATE SET events = event_rollups.events + excluded.events"
+                ));
+                insert.build().execute(c).await.map(drop)
+            })?;
+        }
+        sql!(tx.exec(), c => {
+            let mut delete = sqlx::QueryBuilder::new("DELETE FROM events WHERE workspace_id = ");
+            delete.push_bind(workspace).push(" AND id IN (");
+            let mut list = delete.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            delete.push(")");
+            delete.build().execute(c).await.map(drop)
+        })?;
+    }
+    Ok(ids.len() as u64)
+}
+
+/// The workspace's daily roll-ups from `since` (a `YYYY-MM-DD` day), by day, type and name.
+pub(super) async fn rollups(
+    db: &Db,
+    workspace: WorkspaceId,
+    since: &str,
+) -> Result<Vec<(String, String, String, i64)>, DbError> {
+    let rows = sql!(db.exec(), c => sqlx::query_as(
+        "SELECT day, type, name, events FROM event_rollups WHERE workspace_id = $1 AND day >= $2 ORDER BY day, type, name"
+    ).bind(workspace).bind(since).fetch_all(c).await)?;
+    Ok(rows)
+}

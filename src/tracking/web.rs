@@ -33,6 +33,7 @@ pub fn router() -> Pages {
         .route("/settings/sources/{id}", get(show))
         .route("/settings/sources/{id}/revoke", post(revoke))
         .route("/settings/sources/trait-rules", post(save_rules))
+        .route("/settings/sources/retention", post(save_retention))
 }
 
 async fn script() -> impl IntoResponse {
@@ -69,6 +70,11 @@ struct SourcesPage {
     error: Option<String>,
     revoked: bool,
     rules: RulesShown,
+    /// The retention as stored or as typed, with why it was refused.
+    keep_months: String,
+    roll_up: bool,
+    retention_error: Option<String>,
+    retention_saved: bool,
 }
 
 /// The trait rules' form: one line per rule, as typed or as stored, with what is wrong.
@@ -118,6 +124,16 @@ fn parse_rules(text: &str, object: &str) -> Result<(Vec<TraitRule>, Vec<usize>),
 }
 
 #[derive(Deserialize)]
+struct RetentionForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    keep_months: String,
+    /// A checkbox: present when ticked.
+    roll_up: Option<String>,
+}
+
+#[derive(Deserialize)]
 struct RulesForm {
     #[serde(default)]
     csrf_token: String,
@@ -145,7 +161,7 @@ struct SourceForm {
     name: String,
 }
 
-csrf_protected!(SourceForm, RulesForm);
+csrf_protected!(SourceForm, RulesForm, RetentionForm);
 
 #[derive(Deserialize)]
 struct ListQuery {
@@ -160,6 +176,8 @@ struct Shown {
     revoked: bool,
     /// The rules as typed, when they were refused or just saved.
     rules: Option<RulesShown>,
+    /// The retention as typed (months, roll up) and why it was refused, or that it was saved.
+    retention: Option<(String, bool, Option<String>)>,
 }
 
 async fn sources_page(state: &AppState, principal: &Principal, shown: Shown) -> Result<SourcesPage, ApiError> {
@@ -168,8 +186,19 @@ async fn sources_page(state: &AppState, principal: &Principal, shown: Shown) -> 
         Some(rules) => rules,
         None => RulesShown::of(&super::rules::trait_rules(&state.db, principal.workspace_id).await?),
     };
+    let (keep_months, roll_up, retention_error, retention_saved) = match shown.retention {
+        Some((months, roll_up, error)) => (months, roll_up, error.clone(), error.is_none()),
+        None => {
+            let stored = super::retention::retention(&state.db, principal.workspace_id).await?;
+            (stored.keep_months.map(|m| m.to_string()).unwrap_or_default(), stored.roll_up, None, false)
+        }
+    };
     Ok(SourcesPage {
         rules,
+        keep_months,
+        roll_up,
+        retention_error,
+        retention_saved,
         layout: Layout::for_caller("Tracking sources", principal),
         csrf_token: csrf_token(principal),
         sources: service::sources(&state.db, principal.workspace_id).await?,
@@ -288,4 +317,26 @@ async fn save_rules(
         }
     };
     Ok(render(StatusCode::OK, &sources_page(&state, &principal, shown).await?))
+}
+
+async fn save_retention(
+    State(state): State<AppState>,
+    SessionForm(principal, form): SessionForm<RetentionForm>,
+) -> Result<Response, ApiError> {
+    require_manager(&principal)?;
+    let input = super::retention::RetentionInput {
+        keep_months: serde_json::Value::from(form.keep_months.trim()),
+        roll_up: form.roll_up.is_some(),
+    };
+    let actor = principal.actor();
+    let (status, error) =
+        match super::retention::save_retention(&state.db, (principal.workspace_id, &actor), &input).await {
+            Ok(_) => (StatusCode::OK, None),
+            Err(super::retention::RetentionError::Invalid(fields)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, fields.into_values().flatten().next())
+            }
+            Err(super::retention::RetentionError::Db(err)) => return Err(err.into()),
+        };
+    let shown = Shown { retention: Some((form.keep_months, input.roll_up, error)), ..Shown::default() };
+    Ok(render(status, &sources_page(&state, &principal, shown).await?))
 }
