@@ -19,5 +19,5 @@ pub use model::{
 };
 pub use service::{
     AuditError, PRUNE_AUDIT, SECURITY_SUBSCRIBER, history, list, prune, record, record_many, record_security,
-    retention_cutoff, schedule, subscribe, verify,
+    record_setting, retention_cutoff, schedule, subscribe, verify,
 };

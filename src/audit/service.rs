@@ -32,6 +32,29 @@ pub async fn record(tx: &mut Tx, entry: &AuditEntry<'_>) -> Result<(), DbError> 
     append(tx, Log::Audit, entry).await
 }
 
+/// Appends the change of a workspace's setting (`entity` names the setting; the row's id is
+/// the workspace's), in the caller's transaction; nothing when nothing changed.
+pub async fn record_setting(
+    tx: &mut Tx,
+    (workspace, actor): (WorkspaceId, &Actor),
+    entity: &str,
+    changes: &[FieldChange],
+) -> Result<(), DbError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let entry = AuditEntry {
+        workspace,
+        actor,
+        request_id: None,
+        entity,
+        entity_id: workspace.get(),
+        action: crate::audit::AuditAction::Update,
+        changes,
+    };
+    record(tx, &entry).await
+}
+
 /// Appends a security event (sign-in, credential, role or permission change, export).
 pub async fn record_security(tx: &mut Tx, entry: &AuditEntry<'_>) -> Result<(), DbError> {
     append(tx, Log::Security, entry).await

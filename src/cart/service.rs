@@ -22,7 +22,6 @@ use super::model::{
     currency_of, key_of, keys_of,
 };
 use super::store::{self, CartRow, ListQuery};
-use crate::audit::{AuditAction, AuditEntry};
 use crate::http::FieldErrors;
 use crate::identity::Principal;
 use crate::order::{OrderLine, Visitor};
@@ -342,18 +341,9 @@ pub async fn save_settings(db: &Db, principal: &Principal, minutes: &Value) -> R
         Box::pin(async move {
             let before = store::abandon_after_in(tx, workspace).await?.unwrap_or(DEFAULT_ABANDON_AFTER_MINUTES);
             store::save_abandon_after(tx, workspace, wanted, Utc::now()).await?;
-            if let Some(change) = FieldChange::between("abandon_after_minutes", json!(before), json!(wanted)) {
-                let entry = AuditEntry {
-                    workspace,
-                    actor: &actor,
-                    request_id: None,
-                    entity: "cart_settings",
-                    entity_id: workspace.get(),
-                    action: AuditAction::Update,
-                    changes: &[change],
-                };
-                crate::audit::record(tx, &entry).await?;
-            }
+            let changes: Vec<FieldChange> =
+                FieldChange::between("abandon_after_minutes", json!(before), json!(wanted)).into_iter().collect();
+            crate::audit::record_setting(tx, (workspace, &actor), "cart_settings", &changes).await?;
             Ok(CartSettings { abandon_after_minutes: wanted })
         })
     })

@@ -82,18 +82,7 @@ pub async fn save_retention(
             .into_iter()
             .flatten()
             .collect();
-            if !changes.is_empty() {
-                let entry = crate::audit::AuditEntry {
-                    workspace,
-                    actor: &actor,
-                    request_id: None,
-                    entity: "event_retention",
-                    entity_id: workspace.get(),
-                    action: crate::audit::AuditAction::Update,
-                    changes: &changes,
-                };
-                crate::audit::record(tx, &entry).await?;
-            }
+            crate::audit::record_setting(tx, (workspace, &actor), "event_retention", &changes).await?;
             Ok::<_, DbError>(after)
         })
     })

@@ -151,18 +151,7 @@ pub async fn save_trait_rules(
                     .into_iter()
                     .filter_map(|(name, old, new)| FieldChange::between(name, json!(old), json!(new)))
                     .collect();
-            if !changes.is_empty() {
-                let entry = crate::audit::AuditEntry {
-                    workspace,
-                    actor: &actor,
-                    request_id: None,
-                    entity: "trait_rules",
-                    entity_id: workspace.get(),
-                    action: crate::audit::AuditAction::Update,
-                    changes: &changes,
-                };
-                crate::audit::record(tx, &entry).await?;
-            }
+            crate::audit::record_setting(tx, (workspace, &actor), "trait_rules", &changes).await?;
             Ok::<_, DbError>(())
         })
     })
