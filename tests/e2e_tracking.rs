@@ -109,8 +109,18 @@ async fn a_website_on_another_origin_sends_identify_track_and_page_through_the_s
     })
     .await;
 
+    // Back on the website, the visitor puts shoes in the cart.
+    browser.goto(&shop).await.expect("the website loads again");
+    browser
+        .execute(
+            "rapport.track('Product Added', {sku: 'TR-1', name: 'Trail Runner', price: 84, quantity: 2, currency: 'EUR'}); rapport.flush();",
+            vec![],
+        )
+        .await
+        .expect("the page runs the call");
+
     // Resolution gives the visitor's calls, the page view from before the identify included,
-    // to the person it created, and their page shows them in words.
+    // to the person it created, and their page shows them in words, with their cart.
     rapport_test_db::eventually("the identify made a person", Duration::from_secs(20), || async {
         api(&server, &token, "/api/v1/people").await["data"][0]["id"].is_i64()
     })
@@ -123,7 +133,7 @@ async fn a_website_on_another_origin_sends_identify_track_and_page_through_the_s
     browser.fill("#password", "correct horse battery").await;
     browser.click_and_wait_for_next_page("form button[type=submit]").await;
     let page = format!("{}/people/{person}", server.url);
-    let wanted = ["Viewed TR-1", "Viewed the page Home", "Started checkout", "Identified"];
+    let wanted = ["Viewed TR-1", "Viewed the page Home", "Started checkout", "Identified", "Trail Runner × 2"];
     rapport_test_db::eventually("the person's page shows what they did", Duration::from_secs(20), || async {
         browser.goto(&page).await.expect("the person's page loads");
         let behaviour = text_of(&browser, "#behaviour").await;
@@ -131,6 +141,13 @@ async fn a_website_on_another_origin_sends_identify_track_and_page_through_the_s
     })
     .await;
     browser.check_at_both_widths("tracking-person-behaviour").await;
+    browser.click_and_wait_for_next_page("#behaviour a[href^='/carts/']").await;
+    let cart = text_of(&browser, "main").await;
+    assert!(cart.contains("Trail Runner") && cart.contains("168.00 EUR") && cart.contains("ada@example.com"), "{cart}");
+    browser.check_at_both_widths("tracking-cart").await;
+    browser.goto(&format!("{}/carts", server.url)).await.expect("the carts page loads");
+    assert!(text_of(&browser, "#carts").await.contains("2 items, 168.00 EUR"));
+    browser.check_at_both_widths("tracking-carts").await;
 
     // With consent required, nothing is sent before the visitor agrees.
     let before = events(&server, &token).await.len();

@@ -47,13 +47,52 @@ struct SettingsForm {
 
 crate::http::auth::csrf_protected!(SettingsForm);
 
+/// A cart with whose it is, as the caller may see it.
+struct Row {
+    cart: Cart,
+    owner: Owner,
+}
+
+enum Owner {
+    Anonymous,
+    Named(i64, String),
+    /// A person the caller's role may not open.
+    Hidden,
+}
+
+/// The carts with their people's names, for the people the caller may read.
+async fn rows(state: &AppState, principal: &Principal, carts: Vec<Cart>) -> Result<Vec<Row>, ApiError> {
+    let ids: Vec<i64> = carts.iter().filter_map(|c| c.person_id.map(rapport_core::PersonId::get)).collect();
+    let (people, access) = if ids.is_empty() || !principal.may("people", false) {
+        (Vec::new(), None)
+    } else {
+        let access = crate::access::field_access(&state.db, principal, "person").await?;
+        (crate::person::readable(&state.db, principal, &ids).await?, Some(access))
+    };
+    Ok(carts
+        .into_iter()
+        .map(|cart| {
+            let owner = match cart.person_id {
+                None => Owner::Anonymous,
+                Some(id) => match (people.iter().find(|p| p.id == id), &access) {
+                    (Some(person), Some(access)) => {
+                        Owner::Named(id.get(), crate::person::web::display_name(person, access))
+                    }
+                    _ => Owner::Hidden,
+                },
+            };
+            Row { cart, owner }
+        })
+        .collect())
+}
+
 #[derive(Template)]
 #[template(path = "cart/list.html")]
 struct ListPage {
     layout: Layout,
     csrf_token: String,
     can_write: bool,
-    carts: Vec<Cart>,
+    carts: Vec<Row>,
     states: Vec<(&'static str, &'static str)>,
     status: String,
     next_link: Option<String>,
@@ -85,7 +124,7 @@ async fn list_page(
         layout: Layout::for_caller("Carts", principal),
         csrf_token: crate::web::csrf_token(principal),
         can_write: principal.may(MODULE, true),
-        carts,
+        carts: rows(state, principal, carts).await?,
         states: STATES.to_vec(),
         status,
         next_link,
@@ -123,7 +162,7 @@ async fn save_settings(
 #[template(path = "cart/cart.html")]
 struct CartPage {
     layout: Layout,
-    cart: Cart,
+    row: Row,
 }
 
 async fn cart_page(
@@ -132,6 +171,7 @@ async fn cart_page(
     Path(id): Path<CartId>,
 ) -> Result<Response, ApiError> {
     let cart = service::get(&state.db, &principal, id).await?;
-    let page = CartPage { layout: Layout::for_caller(format!("Cart {id}"), &principal), cart };
+    let row = rows(&state, &principal, vec![cart]).await?.remove(0);
+    let page = CartPage { layout: Layout::for_caller(format!("Cart {id}"), &principal), row };
     Ok(render(StatusCode::OK, &page))
 }
