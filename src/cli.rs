@@ -294,7 +294,12 @@ async fn run_admin(command: AdminCommand, config: &Config) -> anyhow::Result<()>
         AdminCommand::CreateToken(args) => create_token(&db, args).await,
         AdminCommand::CreateSource(args) => {
             let workspace = rapport_core::WorkspaceId::new(args.workspace);
-            let created = crate::tracking::create_source(&db, workspace, &args.name).await?;
+            let created = crate::tracking::create_source(
+                &db,
+                (workspace, &rapport_core::Actor::System("cli".into())),
+                &args.name,
+            )
+            .await?;
             println!("{}", created.write_key.expose());
             Ok(())
         }

@@ -26,7 +26,13 @@ struct Shop {
 async fn shop() -> Shop {
     let app = TestApp::new().await;
     let created = app.with_workspace("Shop", "owner@example.com").await;
-    let source = rapport::tracking::create_source(app.db(), created.workspace_id, "website").await.unwrap();
+    let source = rapport::tracking::create_source(
+        app.db(),
+        (created.workspace_id, &rapport_core::Actor::System("test".into())),
+        "website",
+    )
+    .await
+    .unwrap();
     let token = app.token_for(&created, created.owner_id).await;
     Shop { workspace: created.workspace_id, write_key: source.write_key.expose().clone(), token, app, created }
 }

@@ -86,7 +86,13 @@ async fn seed(app: &TestApp, a: &rapport::workspace::Created) {
     let declared = rapport::attachment::Declared { file_name: Some("a.csv"), content_type: Some("text/csv") };
     let file = futures::stream::iter([Ok::<_, rapport::attachment::ReceiveError>(axum::body::Bytes::from("a,b\n"))]);
     rapport::attachment::upload(app.db(), &storage, &owner, target, declared, file).await.unwrap();
-    let source = rapport::tracking::create_source(app.db(), a.workspace_id, "website").await.unwrap();
+    let source = rapport::tracking::create_source(
+        app.db(),
+        (a.workspace_id, &rapport_core::Actor::System("test".into())),
+        "website",
+    )
+    .await
+    .unwrap();
     let source = rapport::tracking::source_for_key(app.db(), source.write_key.expose()).await.unwrap();
     // A customer who identifies, fills a cart, orders and returns an item: identities,
     // attributed events, aggregates, the catalogue, the cart and an order with its lines,
@@ -264,7 +270,13 @@ async fn workspace_b_learns_nothing_about_and_changes_nothing_of_workspace_a_on_
     let b = app.with_workspace("Beta", "owner@beta.example").await;
     seed(&app, &a).await;
     // B has a source of its own, so that its sources pages answer for B's ids and not A's.
-    rapport::tracking::create_source(app.db(), b.workspace_id, "beta website").await.unwrap();
+    rapport::tracking::create_source(
+        app.db(),
+        (b.workspace_id, &rapport_core::Actor::System("test".into())),
+        "beta website",
+    )
+    .await
+    .unwrap();
 
     let before = counts_of(&app, a.workspace_id).await;
     let unseeded: Vec<_> =

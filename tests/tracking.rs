@@ -27,7 +27,13 @@ struct Tracked {
 
 async fn tracked(app: TestApp) -> Tracked {
     let created = app.with_workspace("Acme", "owner@example.com").await;
-    let source = rapport::tracking::create_source(app.db(), created.workspace_id, "website").await.unwrap();
+    let source = rapport::tracking::create_source(
+        app.db(),
+        (created.workspace_id, &rapport_core::Actor::System("test".into())),
+        "website",
+    )
+    .await
+    .unwrap();
     let token = identity::create_token(app.db(), created.workspace_id, created.owner_id, "t", vec![Scope::All], None)
         .await
         .unwrap();
@@ -226,6 +232,9 @@ async fn a_revoked_source_is_refused_at_once_and_leaves_the_list() {
     assert_eq!(t.app.call(&t.token, Method::GET, "/api/v1/sources", None).await.json(), json!([]));
     let again = t.app.call(&t.token, Method::DELETE, &format!("/api/v1/sources/{id}"), None).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let logged = "audit_rows WHERE log = 'security' AND entity = 'source'";
+    assert_eq!(t.app.count(&format!("{logged} AND action = 'token_created'")).await, 1, "the key's creation is logged");
+    assert_eq!(t.app.count(&format!("{logged} AND action = 'token_revoked'")).await, 1, "its revocation once");
 }
 
 #[tokio::test]

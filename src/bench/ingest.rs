@@ -109,7 +109,12 @@ async fn prepare(cx: &Context) -> anyhow::Result<(WorkspaceId, String)> {
         owner_password: crate::identity::Password::parse("a benchmark passphrase")?,
     };
     let created = crate::workspace::create_with_owner(&db, owner, "system:bench").await?;
-    let source = crate::tracking::create_source(&db, created.workspace_id, "bench").await?;
+    let source = crate::tracking::create_source(
+        &db,
+        (created.workspace_id, &rapport_core::Actor::System("bench".into())),
+        "bench",
+    )
+    .await?;
     db.close().await;
     Ok((created.workspace_id, source.write_key.expose().clone()))
 }

@@ -78,7 +78,11 @@ pub fn load(runtime: &Handle, db: &Db, workspace: WorkspaceId, world: &World, sh
         return Ok(loaded);
     }
 
-    let source = runtime.block_on(crate::tracking::create_source(db, workspace, SOURCE_NAME))?;
+    let source = runtime.block_on(crate::tracking::create_source(
+        db,
+        (workspace, &rapport_core::Actor::System("gen".into())),
+        SOURCE_NAME,
+    ))?;
     let source = SourceRef { workspace, id: source.id };
     let events = |chunk| events_of_chunk(world, chunk);
     (loaded.events, loaded.events_seconds) = phase(show, "events", world.events, chunks, events, |batch| {

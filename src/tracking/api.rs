@@ -266,7 +266,7 @@ async fn create_source(
     Json(new): Json<NewSource>,
 ) -> Result<(axum::http::StatusCode, Json<CreatedSourceBody>), ApiError> {
     require_manager(&principal)?;
-    let created = service::create_source(&state.db, principal.workspace_id, &new.name).await?;
+    let created = service::create_source(&state.db, (principal.workspace_id, &principal.actor()), &new.name).await?;
     let body = CreatedSourceBody { id: created.id, write_key: created.write_key.expose().clone() };
     Ok((axum::http::StatusCode::CREATED, Json(body)))
 }
@@ -281,7 +281,7 @@ async fn revoke_source(
     Path(id): Path<i64>,
 ) -> Result<axum::http::StatusCode, ApiError> {
     require_manager(&principal)?;
-    if !service::revoke_source(&state.db, principal.workspace_id, id).await? {
+    if !service::revoke_source(&state.db, (principal.workspace_id, &principal.actor()), id).await? {
         return Err(ApiError::NotFound);
     }
     Ok(axum::http::StatusCode::NO_CONTENT)

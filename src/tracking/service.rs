@@ -2,11 +2,13 @@
 //! reading them back.
 
 use chrono::Utc;
-use rapport_core::{Secret, WorkspaceId};
-use rapport_db::{Db, DbError};
+use rapport_core::{Actor, FieldChange, Secret, WorkspaceId};
+use rapport_db::{Db, DbError, Tx};
+use serde_json::Value;
 
 use super::model::Message;
 use super::store;
+use crate::audit::{AuditAction, AuditEntry};
 use crate::identity::secret;
 
 const WRITE_KEY_PREFIX: &str = "rpk";
@@ -43,7 +45,13 @@ pub struct Source {
     pub created_at: chrono::DateTime<Utc>,
 }
 
-pub async fn create_source(db: &Db, workspace: WorkspaceId, name: &str) -> Result<CreatedSource, TrackingError> {
+/// Creates a source with a new write key, recorded in the security log: a write key is a
+/// credential.
+pub async fn create_source(
+    db: &Db,
+    (workspace, actor): (WorkspaceId, &Actor),
+    name: &str,
+) -> Result<CreatedSource, TrackingError> {
     let name = name.trim().to_owned();
     if name.is_empty() {
         return Err(TrackingError::NameRequired);
@@ -51,11 +59,21 @@ pub async fn create_source(db: &Db, workspace: WorkspaceId, name: &str) -> Resul
     let key = secret::generate(WRITE_KEY_PREFIX, workspace).map_err(|e| DbError::Unavailable(e.to_string()))?;
     let key_hash = secret::hash(&key);
     let key_prefix = secret::visible_prefix(&key);
+    let actor = actor.clone();
     let id = db
         .write(move |tx| {
-            Box::pin(
-                async move { store::insert_source(tx, workspace, &name, &key_prefix, &key_hash, Utc::now()).await },
-            )
+            Box::pin(async move {
+                let id = store::insert_source(tx, workspace, &name, &key_prefix, &key_hash, Utc::now()).await?;
+                let changes: Vec<FieldChange> = [
+                    FieldChange::between("name", Value::Null, name.clone().into()),
+                    FieldChange::between("key_prefix", Value::Null, key_prefix.clone().into()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                security(tx, (workspace, &actor), id, AuditAction::TokenCreated, &changes).await?;
+                Ok::<_, DbError>(id)
+            })
         })
         .await?;
     Ok(CreatedSource { id, write_key: Secret::new(key) })
@@ -199,8 +217,31 @@ pub async fn source(db: &Db, workspace: WorkspaceId, id: i64) -> Result<Option<S
 
 /// Revokes a source: its write key is refused from the next request on, and its events stay.
 /// False when the workspace has no live source by that id.
-pub async fn revoke_source(db: &Db, workspace: WorkspaceId, id: i64) -> Result<bool, TrackingError> {
-    let revoked =
-        db.write(move |tx| Box::pin(async move { store::revoke_source(tx, workspace, id, Utc::now()).await })).await?;
+/// Revokes a source's write key, recorded in the security log; answers whether there was such
+/// a live source.
+pub async fn revoke_source(db: &Db, (workspace, actor): (WorkspaceId, &Actor), id: i64) -> Result<bool, TrackingError> {
+    let actor = actor.clone();
+    let revoked = db
+        .write(move |tx| {
+            Box::pin(async move {
+                let revoked = store::revoke_source(tx, workspace, id, Utc::now()).await?;
+                if revoked {
+                    security(tx, (workspace, &actor), id, AuditAction::TokenRevoked, &[]).await?;
+                }
+                Ok::<_, DbError>(revoked)
+            })
+        })
+        .await?;
     Ok(revoked)
+}
+
+async fn security(
+    tx: &mut Tx,
+    (workspace, actor): (WorkspaceId, &Actor),
+    source: i64,
+    action: AuditAction,
+    changes: &[FieldChange],
+) -> Result<(), DbError> {
+    let entry = AuditEntry { workspace, actor, request_id: None, entity: "source", entity_id: source, action, changes };
+    crate::audit::record_security(tx, &entry).await
 }

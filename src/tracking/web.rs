@@ -224,19 +224,23 @@ async fn create(
     SessionForm(principal, form): SessionForm<SourceForm>,
 ) -> Result<Response, ApiError> {
     require_manager(&principal)?;
-    let (status, shown) = match service::create_source(&state.db, principal.workspace_id, &form.name).await {
-        Ok(created) => {
-            let snippet =
-                Snippet { host: state.config.public_url(), key: created.write_key.expose().clone(), whole_key: true };
-            let name = form.name.trim().to_owned();
-            (StatusCode::CREATED, Shown { created: Some((name, snippet)), ..Shown::default() })
-        }
-        Err(err @ TrackingError::NameRequired) => {
-            let shown = Shown { name: form.name, error: Some(err.to_string()), ..Shown::default() };
-            (StatusCode::UNPROCESSABLE_ENTITY, shown)
-        }
-        Err(other) => return Err(other.into()),
-    };
+    let (status, shown) =
+        match service::create_source(&state.db, (principal.workspace_id, &principal.actor()), &form.name).await {
+            Ok(created) => {
+                let snippet = Snippet {
+                    host: state.config.public_url(),
+                    key: created.write_key.expose().clone(),
+                    whole_key: true,
+                };
+                let name = form.name.trim().to_owned();
+                (StatusCode::CREATED, Shown { created: Some((name, snippet)), ..Shown::default() })
+            }
+            Err(err @ TrackingError::NameRequired) => {
+                let shown = Shown { name: form.name, error: Some(err.to_string()), ..Shown::default() };
+                (StatusCode::UNPROCESSABLE_ENTITY, shown)
+            }
+            Err(other) => return Err(other.into()),
+        };
     Ok(render(status, &sources_page(&state, &principal, shown).await?))
 }
 
@@ -261,7 +265,7 @@ async fn revoke(
     SessionForm(principal, _): SessionForm<ButtonForm>,
 ) -> Result<Response, ApiError> {
     require_manager(&principal)?;
-    if !service::revoke_source(&state.db, principal.workspace_id, id).await? {
+    if !service::revoke_source(&state.db, (principal.workspace_id, &principal.actor()), id).await? {
         return Err(ApiError::NotFound);
     }
     Ok(Redirect::to("/settings/sources?revoked=1").into_response())
