@@ -63,33 +63,37 @@ pub(super) async fn open(
     Ok(row)
 }
 
-/// The carts under any of `keys` or of `person` not yet ordered, locked for the rest of the write.
+/// The carts under any of `keys` or of `person` not yet ordered, locked for the rest of the write,
+/// by id. Two lookups, each on its own index: one statement with `person_id = … OR cart_key IN
+/// (…)` reads every cart of the workspace on SQLite.
 pub(super) async fn unordered(
     tx: &mut Tx,
     workspace: WorkspaceId,
     keys: &[String],
     person: Option<PersonId>,
 ) -> Result<Vec<CartRow>, DbError> {
-    let mut sql = format!(
-        "SELECT {COLUMNS} FROM carts WHERE workspace_id = $1 AND status <> 'ordered' \
-         AND (person_id = $2 OR cart_key IN ("
-    );
-    // The keys are bound: $3 onwards.
-    let places: Vec<String> = (0..keys.len().max(1)).map(|n| format!("${}", n + 3)).collect();
-    sql.push_str(&places.join(", "));
-    sql.push_str(")) ORDER BY id");
-    let sql = locking(tx, sql);
-    let rows = sql!(tx.exec(), c => {
-        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(workspace).bind(person);
-        if keys.is_empty() {
-            query = query.bind(None::<String>);
-        }
-        for key in keys {
-            query = query.bind(key);
-        }
-        query.fetch_all(c).await
-    })?;
-    Ok(rows)
+    let mut found: Vec<CartRow> = Vec::new();
+    for key in keys {
+        let sql = locking(
+            tx,
+            format!("SELECT {COLUMNS} FROM carts WHERE workspace_id = $1 AND cart_key = $2 AND status <> 'ordered'"),
+        );
+        let row: Option<CartRow> = sql!(tx.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(workspace).bind(key).fetch_optional(c).await)?;
+        found.extend(row);
+    }
+    if let Some(person) = person {
+        let sql = locking(
+            tx,
+            format!("SELECT {COLUMNS} FROM carts WHERE workspace_id = $1 AND person_id = $2 AND status <> 'ordered'"),
+        );
+        let rows: Vec<CartRow> = sql!(tx.exec(), c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(workspace).bind(person).fetch_all(c).await)?;
+        found.extend(rows);
+    }
+    found.sort_by_key(|cart| cart.id);
+    found.dedup_by_key(|cart| cart.id);
+    Ok(found)
 }
 
 /// Writes a cart's state and works out its items and value again from its lines.
