@@ -60,6 +60,41 @@ struct Tally {
     refused: Vec<String>,
 }
 
+/// Sends a request, built afresh by `send` for whichever server is up, until it is answered;
+/// answers whether it succeeded. An answer that is neither success nor retryable goes into the
+/// tally's refusals.
+async fn until_answered<F, Fut>(tally: &Mutex<Tally>, what: &str, mut send: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    loop {
+        let refused = match send().await {
+            Ok(response) => {
+                let status = response.status();
+                match (status.as_u16(), response.text().await) {
+                    (200 | 201, Ok(_)) => return true,
+                    // The answer was cut off by the kill, or the server was shedding load: the
+                    // request may or may not have taken effect, so it is sent again.
+                    (_, Err(_)) | (408 | 429 | 500..=599, Ok(_)) => None,
+                    (_, Ok(text)) => Some(format!("{status} for {what}: {text}")),
+                }
+            }
+            Err(_) => None,
+        };
+        match refused {
+            Some(refused) => {
+                tally.lock().await.refused.push(refused);
+                return false;
+            }
+            None => {
+                tally.lock().await.retries += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
 /// One client: creates `c{n}-{i}` people one after the other against whichever server is up,
 /// retrying each with its key until it is answered. Stops after an answered create once
 /// `stop` is set.
@@ -78,42 +113,15 @@ async fn client(
         let external_id = format!("c{n}-{i}");
         let body =
             serde_json::json!({"first_name": "Kill", "last_name": format!("Test {n} {i}"), "external_id": external_id});
-        loop {
-            let base = url.borrow().clone();
-            let sent = http
-                .post(format!("{base}/api/v1/people"))
+        let send = || {
+            http.post(format!("{}/api/v1/people", url.borrow().as_str()))
                 .bearer_auth(&token)
                 .header("idempotency-key", format!("kill-{external_id}"))
                 .json(&body)
                 .send()
-                .await;
-            let status = match sent {
-                Ok(response) => {
-                    let status = response.status();
-                    let text = response.text().await;
-                    match (status.as_u16(), text) {
-                        (200 | 201, Ok(_)) => {
-                            tally.lock().await.acknowledged.insert(external_id.clone());
-                            break;
-                        }
-                        // The answer was cut off by the kill, or the server was shedding load:
-                        // the create may or may not have happened, so it is sent again.
-                        (_, Err(_)) | (408 | 429 | 500..=599, Ok(_)) => None,
-                        (_, Ok(text)) => Some(format!("{status} for {external_id}: {text}")),
-                    }
-                }
-                Err(_) => None,
-            };
-            match status {
-                Some(refused) => {
-                    tally.lock().await.refused.push(refused);
-                    break;
-                }
-                None => {
-                    tally.lock().await.retries += 1;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
+        };
+        if until_answered(&tally, &external_id, send).await {
+            tally.lock().await.acknowledged.insert(external_id.clone());
         }
     }
 }
@@ -144,33 +152,11 @@ async fn sender(
             })
             .collect();
         let body = serde_json::json!({ "batch": calls });
-        loop {
-            let base = url.borrow().clone();
-            let sent = http.post(format!("{base}/v1/batch")).basic_auth(&write_key, Some("")).json(&body).send().await;
-            let answer = match sent {
-                Ok(response) => {
-                    let status = response.status();
-                    match (status.as_u16(), response.text().await) {
-                        (200, Ok(_)) => {
-                            tally.lock().await.acknowledged.extend(ids.iter().cloned());
-                            break;
-                        }
-                        (_, Err(_)) | (408 | 429 | 500..=599, Ok(_)) => None,
-                        (_, Ok(text)) => Some(format!("{status} for batch v{n}-{i}: {text}")),
-                    }
-                }
-                Err(_) => None,
-            };
-            match answer {
-                Some(refused) => {
-                    tally.lock().await.refused.push(refused);
-                    break;
-                }
-                None => {
-                    tally.lock().await.retries += 1;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
+        let send = || {
+            http.post(format!("{}/v1/batch", url.borrow().as_str())).basic_auth(&write_key, Some("")).json(&body).send()
+        };
+        if until_answered(&tally, &format!("batch v{n}-{i}"), send).await {
+            tally.lock().await.acknowledged.extend(ids.iter().cloned());
         }
     }
 }
